@@ -1,0 +1,3 @@
+from tzzr.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""`POST /ingest` (CLARA / MARGARET)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from tzzr.api.deps import require, services
+from tzzr.errors import TooLarge, UnsupportedMediaType
+from tzzr.ingest.forms import read_json, read_multipart
+from tzzr.ingest.service import IngestResult
+from tzzr.keys import Principal
+
+router = APIRouter()
+
+
+@router.post("/ingest", summary="Ingest a container (JSON or multipart/form-data)")
+async def ingest(
+    request: Request, principal: Annotated[Principal, Depends(require("ingest"))]
+) -> dict[str, Any]:
+    found = services(request)
+    settings = found.settings
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_request_bytes:
+        raise TooLarge(
+            f"the request is larger than the limit of {settings.max_request_bytes} bytes"
+        )
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";", 1)[0].strip().lower()
+    with found.ingest.builder(principal.instance) as builder:
+        if kind == "application/json":
+            await read_json(request.stream(), builder, settings.max_json_body_bytes)
+        elif kind == "multipart/form-data":
+            await read_multipart(request.stream(), content_type, builder)
+        else:
+            raise UnsupportedMediaType(
+                f"Content-Type {kind or '(none)'!r} is not accepted: send application/json "
+                "or multipart/form-data"
+            )
+        result: IngestResult = await run_in_threadpool(builder.finish)
+    return result.as_json()

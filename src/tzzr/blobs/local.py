@@ -1,0 +1,104 @@
+"""Local-directory backend: temp file in the same filesystem, fsync, link into place."""
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+from tzzr.blobs.store import CHUNK, BlobStore
+
+TMP_DIR = ".tmp"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileSink:
+    def __init__(self, root: Path) -> None:
+        tmp = root / TMP_DIR
+        tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp, prefix="upload-")
+        self._root = root
+        self._path = Path(name)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def commit(self, key: str) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = self._root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self._path.chmod(0o444)
+        # link, not rename: an existing blob is never replaced (write-once).
+        with contextlib.suppress(FileExistsError):
+            os.link(self._path, final)
+        self._path.unlink()
+        _fsync_dir(final.parent)
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self._path.unlink(missing_ok=True)
+
+
+class LocalBlobStore(BlobStore):
+    scheme = "file"
+
+    def __init__(self, root: Path, prefix: str = "") -> None:
+        super().__init__(prefix)
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _clone(self, prefix: str) -> Self:
+        return type(self)(self.root, prefix)
+
+    def _sink(self) -> _FileSink:
+        return _FileSink(self.root)
+
+    def _exists(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def _size(self, key: str) -> int | None:
+        try:
+            return (self.root / key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def _read(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        with (self.root / key).open("rb") as handle:
+            handle.seek(start)
+            remaining = end - start + 1
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+
+    def _delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def _list(self, prefix: str) -> Iterator[tuple[str, int, datetime]]:
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return
+        for path in base.rglob("*"):
+            if TMP_DIR in path.relative_to(self.root).parts or not path.is_file():
+                continue
+            stat = path.stat()
+            yield (
+                path.relative_to(self.root).as_posix(),
+                stat.st_size,
+                datetime.fromtimestamp(stat.st_mtime, UTC),
+            )

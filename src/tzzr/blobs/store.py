@@ -1,0 +1,185 @@
+"""The blob store: content-addressed, write-once, streamed, verified, atomic.
+
+A backend implements a few primitives (`_sink`, `_exists`, `_size`, `_read`, `_delete`,
+`_list`) on full keys; hashing, verification, size limits and per-instance prefixes
+live here, once.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Self
+
+from tzzr.errors import InvalidInput, TooLarge
+from tzzr.types import HexDigest, is_hex_digest
+
+CHUNK = 256 * 1024
+
+
+class Sink(Protocol):
+    """A temporary object being written; invisible until `commit`."""
+
+    def write(self, chunk: bytes) -> None: ...
+    def commit(self, key: str) -> None: ...
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: HexDigest
+    size: int
+    path: str
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    sha256: HexDigest
+    size: int
+    modified: datetime
+
+
+class BlobWriter:
+    """Hashes and counts while it streams into a backend's sink.
+
+    `commit()` checks the declared digest, then publishes the blob under its
+    address; closing without commit discards it. A blob that already exists is
+    left untouched (write-once), which makes writes idempotent.
+    """
+
+    def __init__(self, store: "BlobStore", sink: Sink, max_bytes: int | None) -> None:
+        self._store = store
+        self._sink = sink
+        self._hash = hashlib.sha256()
+        self._max_bytes = max_bytes
+        self._done = False
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._max_bytes is not None and self.size > self._max_bytes:
+            raise TooLarge(f"a file is larger than the limit of {self._max_bytes} bytes")
+        self._hash.update(chunk)
+        self._sink.write(chunk)
+
+    @property
+    def sha256(self) -> HexDigest:
+        return self._hash.hexdigest()
+
+    def commit(
+        self, expected_sha256: HexDigest | None = None, *, field: str = "file"
+    ) -> StoredBlob:
+        digest = self.sha256
+        if expected_sha256 is not None and expected_sha256.lower() != digest:
+            self.abort()
+            raise InvalidInput(
+                f"declared sha256 {expected_sha256} does not match the bytes received "
+                f"(sha256 {digest}); resend the file or fix the declared digest",
+                field=field,
+            )
+        key = self._store.key(digest)
+        if self._store._exists(key):
+            self._sink.abort()
+        else:
+            self._sink.commit(key)
+        self._done = True
+        return StoredBlob(digest, self.size, key)
+
+    def abort(self) -> None:
+        if not self._done:
+            self._done = True
+            self._sink.abort()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.abort()
+
+
+class BlobStore:
+    """Base of every backend. Keys are `<prefix>/<sha[:2]>/<sha>`."""
+
+    scheme = ""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix.strip("/")
+
+    # -- primitives each backend implements, on full keys --------------------------
+    def _sink(self) -> Sink:
+        raise NotImplementedError
+
+    def _exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def _size(self, key: str) -> int | None:
+        raise NotImplementedError
+
+    def _read(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes `start..end` inclusive, in chunks."""
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def _list(self, prefix: str) -> Iterator[tuple[str, int, datetime]]:
+        """(key, size, modified) of every blob under `prefix`."""
+        raise NotImplementedError
+
+    def _clone(self, prefix: str) -> Self:
+        raise NotImplementedError
+
+    # -- the shared behaviour -------------------------------------------------------
+    def scoped(self, prefix: str) -> Self:
+        """The same store seen under `prefix` (each instance has its own)."""
+        return self._clone("/".join(p for p in (self.prefix, prefix.strip("/")) if p))
+
+    def key(self, digest: HexDigest) -> str:
+        if not is_hex_digest(digest):
+            raise InvalidInput(f"not a sha256 hex digest: {digest!r}", field="sha256")
+        return "/".join(p for p in (self.prefix, digest[:2], digest) if p)
+
+    def writer(self, max_bytes: int | None = None) -> BlobWriter:
+        return BlobWriter(self, self._sink(), max_bytes)
+
+    def put(self, data: bytes, expected_sha256: HexDigest | None = None) -> StoredBlob:
+        with self.writer() as writer:
+            for offset in range(0, len(data), CHUNK):
+                writer.write(data[offset : offset + CHUNK])
+            return writer.commit(expected_sha256)
+
+    def exists(self, digest: HexDigest) -> bool:
+        return self._exists(self.key(digest))
+
+    def size(self, digest: HexDigest) -> int | None:
+        return self._size(self.key(digest))
+
+    def read(self, digest: HexDigest, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        key = self.key(digest)
+        if end is None:
+            size = self._size(key)
+            if size is None:
+                raise FileNotFoundError(key)
+            end = size - 1
+        if end < start:
+            return iter(())
+        return self._read(key, start, end)
+
+    def read_all(self, digest: HexDigest) -> bytes:
+        return b"".join(self.read(digest))
+
+    def delete(self, digest: HexDigest) -> None:
+        self._delete(self.key(digest))
+
+    def list(self) -> Iterator[BlobInfo]:
+        for key, size, modified in self._list(self.prefix):
+            digest = key.rsplit("/", 1)[-1]
+            if is_hex_digest(digest):
+                yield BlobInfo(digest, size, modified)
+
+    def verify(self, digest: HexDigest) -> bool:
+        """Re-hash the stored bytes: True when they still match their address."""
+        sha = hashlib.sha256()
+        for chunk in self.read(digest):
+            sha.update(chunk)
+        return sha.hexdigest() == digest

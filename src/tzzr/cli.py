@@ -1,0 +1,342 @@
+"""The `tzzr` command. Thin: every command builds the same Services as the server."""
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from tzzr.config import Settings
+from tzzr.errors import Duplicate, TzzrError
+from tzzr.services import DEFAULT_INSTANCE, Services
+
+app = typer.Typer(
+    help="TZZR: capture, process, enrich and seal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+instances_app = typer.Typer(help="Instances (deck, corp, …).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(instances_app, name="instances")
+app.add_typer(keys_app, name="keys")
+out = Console()
+err = Console(stderr=True)
+
+
+def _services() -> Services:
+    return Services.build(Settings())
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def _root(
+    home: Annotated[
+        Path | None, typer.Option(help="Data directory (TZZR_HOME).", show_default=False)
+    ] = None,
+) -> None:
+    if home is not None:
+        os.environ["TZZR_HOME"] = str(home)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (TZZR_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (TZZR_PORT).")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Run the HTTP server; on first start, create the `deck` instance and a key."""
+    import uvicorn
+
+    from tzzr.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)
+    services = Services.build(settings)
+    key = services.bootstrap()
+    url = settings.public_url
+    err.print(f"[bold]TZZR[/bold] data in {settings.home}")
+    err.print(f"Listening on [bold]{url}[/bold]")
+    if key is not None:
+        err.print(
+            f"Created instance [bold]{DEFAULT_INSTANCE}[/bold] and an admin API key "
+            "(shown once, keep it):"
+        )
+        print(key, flush=True)
+        err.print(
+            f"Try: curl -H 'Authorization: Bearer {key}' -F metadata='{{\"note\":\"hi\"}}' "
+            f"-F file=@README.md {url}/ingest",
+            soft_wrap=True,
+        )
+    else:
+        err.print(f"New key: tzzr keys create --instance {DEFAULT_INSTANCE} --role admin")
+    uvicorn.run(
+        create_app(services),
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@instances_app.command("add")
+def instances_add(
+    name: str,
+    fields_schema: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Schema of extra required metadata fields (e.g. company fields for corp).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Create an instance."""
+    schema = None
+    if fields_schema is not None:
+        try:
+            schema = json.loads(fields_schema.read_text())
+        except ValueError as exc:
+            raise _fail(f"{fields_schema} is not valid JSON: {exc}") from exc
+    try:
+        info = _services().instances.add(name, schema)
+    except TzzrError as exc:
+        raise _fail(exc.message) from exc
+    out.print(f"{info.name}\t{info.h_instancia}")
+
+
+@instances_app.command("list")
+def instances_list() -> None:
+    """List instances."""
+    table = Table("name", "h_instancia", "blob prefix", "fields schema", "created")
+    for info in _services().instances.list():
+        table.add_row(
+            info.name,
+            info.h_instancia,
+            info.blob_prefix,
+            "yes" if info.fields_schema else "no",
+            info.created_at.isoformat(),
+        )
+    out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    instance: Annotated[str, typer.Option(help="The instance the key belongs to.")],
+    role: Annotated[str, typer.Option(help="ingest, read or admin.")] = "ingest",
+) -> None:
+    """Create a key; prints only the key (shown once) on stdout."""
+    try:
+        key, key_id = _services().keys.create(instance, role)  # type: ignore[arg-type]
+    except TzzrError as exc:
+        raise _fail(exc.message) from exc
+    err.print(f"key id {key_id} ({role}) for instance {instance}; the key is shown once:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(instance: Annotated[str | None, typer.Option()] = None) -> None:
+    """List keys (ids only: keys themselves are never stored)."""
+    table = Table("key id", "instance", "role", "created", "revoked")
+    for info in _services().keys.list(instance):
+        table.add_row(
+            info.key_id,
+            info.instance,
+            info.role,
+            info.created_at.isoformat(),
+            info.revoked_at.isoformat() if info.revoked_at else "",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once."""
+    try:
+        _services().keys.revoke(key_id)
+    except TzzrError as exc:
+        raise _fail(exc.message) from exc
+    err.print(f"revoked {key_id}")
+
+
+def _parse_meta(pairs: list[str]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--meta takes key=value, got {pair!r}", 2)
+        metadata[key] = value
+    return metadata
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise _fail(f"{path}: no such file or directory", 2)
+    return files
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories.")],
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="key=value metadata.")] = None,
+    together: Annotated[
+        bool, typer.Option(help="One container with every file, instead of one per file.")
+    ] = False,
+    url: Annotated[str | None, typer.Option(envvar="TZZR_URL", help="Server to send to.")] = None,
+    key: Annotated[str | None, typer.Option(envvar="TZZR_KEY", help="API key for --url.")] = None,
+    instance: Annotated[
+        str, typer.Option(help="Instance, when writing locally (no --url).")
+    ] = DEFAULT_INSTANCE,
+) -> None:
+    """Ingest files: through a server with --url, or straight into TZZR_HOME."""
+    metadata = _parse_meta(meta or [])
+    files = _expand(paths)
+    groups = [files] if together else [[f] for f in files]
+    total = sum(f.stat().st_size for f in files)
+    failures = 0
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(f"ingesting {len(files)} file(s)", total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        if url is not None:
+            failures = _ingest_http(url, key, groups, metadata, advance)
+        else:
+            failures = _ingest_local(instance, groups, metadata, advance)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _report(status: str, h_entrada: str, group: list[Path]) -> None:
+    print(f"{status}\t{h_entrada}\t{' '.join(str(p) for p in group)}", flush=True)
+
+
+def _ingest_http(
+    url: str,
+    key: str | None,
+    groups: list[list[Path]],
+    metadata: dict[str, Any],
+    advance: Any,
+) -> int:
+    import httpx
+
+    from tzzr.client import IngestError, upload
+
+    if not key:
+        raise _fail("--url needs --key (or TZZR_KEY)", 2)
+    failures = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(60, read=600)) as c:
+        for group in groups:
+            try:
+                status, body = upload(c, group, metadata, advance)
+            except (IngestError, httpx.HTTPError) as exc:
+                failures += 1
+                err.print(f"[red]failed[/red] {' '.join(map(str, group))}: {exc}")
+                continue
+            _report("new" if status == 200 else "duplicate", body["h_entrada"], group)
+    return failures
+
+
+def _ingest_local(
+    instance_name: str, groups: list[list[Path]], metadata: dict[str, Any], advance: Any
+) -> int:
+    services = _services()
+    try:
+        instance = services.instances.get(instance_name)
+    except TzzrError as exc:
+        raise _fail(exc.message, 2) from exc
+    failures = 0
+    for group in groups:
+        try:
+            with services.ingest.builder(instance) as builder:
+                builder.set_metadata(metadata)
+                for path in group:
+                    writer = builder.new_file(path.name, None)
+                    with path.open("rb") as handle:
+                        while chunk := handle.read(1024 * 1024):
+                            builder.count(len(chunk))
+                            writer.write(chunk)
+                            advance(len(chunk))
+                result = builder.finish()
+            _report("new", result.h_entrada, group)
+        except Duplicate as exc:
+            _report("duplicate", exc.h_entrada, group)
+        except TzzrError as exc:
+            failures += 1
+            err.print(f"[red]failed[/red] {' '.join(map(str, group))}: {exc.message}")
+    return failures
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option(help="Only report.")] = False,
+    grace: Annotated[
+        int | None, typer.Option(help="Keep blobs younger than this many seconds.")
+    ] = None,
+) -> None:
+    """Report and remove blobs that no entry references, and stale temporary uploads."""
+    from tzzr.gc import collect
+
+    services = _services()
+    settings = services.settings
+    report = collect(
+        services.engine,
+        services.blobs,
+        services.instances,
+        spool_dir=settings.home / "spool",
+        grace=timedelta(seconds=settings.gc_grace_seconds if grace is None else grace),
+        dry_run=dry_run,
+    )
+    verb = "would remove" if dry_run else "removed"
+    for orphan in report.orphans:
+        print(f"orphan\t{orphan.instance}\t{orphan.sha256}\t{orphan.size}")
+    err.print(
+        f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
+        f"and {len(report.temp_files)} stale temporary file(s)"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except TzzrError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(2)

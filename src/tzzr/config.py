@@ -1,0 +1,75 @@
+"""Settings: `TZZR_*` environment variables, then `$TZZR_HOME/tzzr.toml`, then defaults."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("TZZR_HOME", "tzzr-data")).resolve()
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in docs/configuration.md (a test checks it)."""
+
+    model_config = SettingsConfigDict(env_prefix="TZZR_", extra="forbid")
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str = ""
+    blob_url: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "auto"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+
+    max_file_bytes: int = Field(default=8 * GiB, gt=0)
+    max_request_bytes: int = Field(default=16 * GiB, gt=0)
+    max_json_body_bytes: int = Field(default=32 * MiB, gt=0)
+    max_metadata_bytes: int = Field(default=256 * 1024, gt=0)
+    max_files: int = Field(default=100, gt=0)
+
+    gc_grace_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'tzzr.db'}"
+        if not self.blob_url:
+            self.blob_url = (self.home / "blobs").as_uri()
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = default_home() / "tzzr.toml"
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )

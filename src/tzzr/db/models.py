@@ -1,0 +1,111 @@
+"""Tables. The entry table keeps the plan's field names (`h_instancia`, `h_entrada`,
+`contenedor`, `r2_paths`)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    h_instancia: Mapped[str] = mapped_column(String(64), unique=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    blob_prefix: Mapped[str] = mapped_column(String(128), unique=True)
+    fields_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("h_instancia", "h_entrada", name="uq_entries_instance_entrada"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), index=True
+    )
+    h_entrada: Mapped[str] = mapped_column(String(64))
+    contenedor: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    r2_paths: Mapped[list[str]] = mapped_column(JSONDoc)
+    state: Mapped[str] = mapped_column(String(32), default="received")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index("ix_entries_created_at_desc", Entry.created_at.desc())
+
+
+class EntryFile(Base):
+    """One row per file of an entry: lets reads filter by media type and lets `tzzr gc`
+    find the blobs that entries still reference."""
+
+    __tablename__ = "entry_files"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(1024))
+    media_type: Mapped[str] = mapped_column(String(255), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)

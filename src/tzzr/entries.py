@@ -1,0 +1,131 @@
+"""Reading entries: filters, cursor pagination, and the files an instance may serve."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, or_, select
+
+from tzzr.db.models import Entry, EntryFile
+from tzzr.errors import InvalidInput, NotFound
+from tzzr.instances import InstanceInfo
+from tzzr.types import is_hex_digest
+
+MAX_LIMIT = 500
+
+
+def entry_json(row: Any) -> dict[str, Any]:
+    return {
+        "h_entrada": row.h_entrada,
+        "h_instancia": row.h_instancia,
+        "state": row.state,
+        "created_at": row.created_at.isoformat(),
+        "contenedor": row.contenedor,
+        "r2_paths": row.r2_paths,
+    }
+
+
+def _encode_cursor(created_at: datetime, entry_id: int) -> str:
+    raw = json.dumps([created_at.isoformat(), entry_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, entry_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), int(entry_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            "cursor is not one this server issued; pass next_cursor from a previous page",
+            field="cursor",
+        ) from exc
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    sha256: str
+    media_type: str
+    size: int
+
+
+class EntryReader:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, instance: InstanceInfo, h_entrada: str) -> dict[str, Any]:
+        if not is_hex_digest(h_entrada):
+            raise InvalidInput("h_entrada must be 64 lowercase hex characters", field="h_entrada")
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Entry).where(
+                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no entry {h_entrada} in this instance")
+        return entry_json(row)
+
+    def list(
+        self,
+        instance: InstanceInfo,
+        *,
+        state: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        media_type: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        query = select(Entry).where(Entry.h_instancia == instance.h_instancia)
+        if state is not None:
+            query = query.where(Entry.state == state)
+        if since is not None:
+            query = query.where(Entry.created_at >= _aware(since))
+        if until is not None:
+            query = query.where(Entry.created_at < _aware(until))
+        if media_type is not None:
+            kind = media_type.lower()
+            match = (
+                EntryFile.media_type.startswith(kind[:-1])
+                if kind.endswith("/*")
+                else EntryFile.media_type == kind
+            )
+            query = query.where(exists().where(EntryFile.entry_id == Entry.id, match))
+        if cursor is not None:
+            stamp, entry_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    Entry.created_at < stamp,
+                    and_(Entry.created_at == stamp, Entry.id < entry_id),
+                )
+            )
+        query = query.order_by(Entry.created_at.desc(), Entry.id.desc()).limit(limit + 1)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id)
+        return [entry_json(r) for r in rows], next_cursor
+
+    def blob(self, instance: InstanceInfo, sha256: str) -> BlobRef:
+        """A blob that an entry of this instance references; 404 for anything else."""
+        if not is_hex_digest(sha256):
+            raise InvalidInput("sha256 must be 64 lowercase hex characters", field="sha256")
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(EntryFile.media_type, EntryFile.size)
+                .join(Entry, Entry.id == EntryFile.entry_id)
+                .where(Entry.h_instancia == instance.h_instancia, EntryFile.sha256 == sha256)
+                .limit(1)
+            ).first()
+        if row is None:
+            raise NotFound(f"no blob {sha256} in this instance")
+        return BlobRef(sha256, row.media_type, row.size)

@@ -1,0 +1,82 @@
+"""One exception hierarchy; `tzzr.api.problems` maps it to HTTP once.
+
+Every message says what is wrong and what to do about it.
+"""
+
+from typing import Any
+
+
+class TzzrError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class InvalidInput(TzzrError):
+    status = 422
+    code = "invalid"
+
+
+class Unauthorized(TzzrError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(TzzrError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(TzzrError):
+    status = 404
+    code = "not_found"
+
+
+class TooLarge(TzzrError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(TzzrError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(TzzrError):
+    status = 416
+    code = "range_not_satisfiable"
+
+
+class Conflict(TzzrError):
+    status = 409
+    code = "conflict"
+
+
+class Duplicate(Conflict):
+    """The container was already ingested; carries the existing entry's address."""
+
+    code = "duplicate"
+
+    def __init__(self, h_entrada: str, h_instancia: str) -> None:
+        super().__init__(f"this container was already ingested as {h_entrada}")
+        self.h_entrada = h_entrada
+        self.h_instancia = h_instancia
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "h_entrada": self.h_entrada, "h_instancia": self.h_instancia}
+
+
+class ConfigError(TzzrError):
+    """The configuration cannot work; raised at start-up, never for a request."""
+
+    code = "config"

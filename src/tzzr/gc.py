@@ -1,0 +1,78 @@
+"""`tzzr gc`: find and remove blobs no entry references (left by a crash between the
+blob write and the entry's transaction) and stale temporary uploads."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from tzzr.blobs import BlobStore
+from tzzr.blobs.local import LocalBlobStore
+from tzzr.db.models import Entry, EntryFile
+from tzzr.instances import Instances
+
+
+@dataclass(frozen=True)
+class Orphan:
+    instance: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class GcReport:
+    orphans: list[Orphan] = field(default_factory=list)
+    temp_files: list[Path] = field(default_factory=list)
+    removed: bool = False
+
+    @property
+    def orphan_bytes(self) -> int:
+        return sum(o.size for o in self.orphans)
+
+
+def _stale_files(directory: Path, older_than: datetime) -> Iterator[Path]:
+    if directory.is_dir():
+        for path in directory.iterdir():
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < older_than:
+                yield path
+
+
+def collect(
+    engine: Engine,
+    blobs: BlobStore,
+    instances: Instances,
+    *,
+    spool_dir: Path,
+    grace: timedelta,
+    dry_run: bool,
+) -> GcReport:
+    """Blobs younger than `grace` are kept: an ingest may be between its blob
+    commit and its entry transaction right now."""
+    cutoff = datetime.now(UTC) - grace
+    report = GcReport(removed=not dry_run)
+    for instance in instances.list():
+        with engine.connect() as conn:
+            referenced = set(
+                conn.execute(
+                    select(EntryFile.sha256)
+                    .join(Entry, Entry.id == EntryFile.entry_id)
+                    .where(Entry.h_instancia == instance.h_instancia)
+                ).scalars()
+            )
+        store = blobs.scoped(instance.blob_prefix)
+        for info in store.list():
+            if info.sha256 not in referenced and info.modified < cutoff:
+                report.orphans.append(Orphan(instance.name, info.sha256, info.size))
+                if not dry_run:
+                    store.delete(info.sha256)
+    temp_dirs = [spool_dir]
+    if isinstance(blobs, LocalBlobStore):
+        temp_dirs.append(blobs.root / ".tmp")
+    for directory in temp_dirs:
+        for path in _stale_files(directory, cutoff):
+            report.temp_files.append(path)
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    return report

@@ -1,0 +1,1 @@
+"""CLARA (personal instance) and MARGARET (company instance): the ingest service."""

@@ -1,0 +1,190 @@
+"""The two body forms of `POST /ingest`, both fed into a ContainerBuilder as they
+stream: JSON with base64 files, and multipart/form-data with `metadata` and `file`
+parts (parsed incrementally: a file is never held whole in memory)."""
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from tzzr.blobs import BlobWriter
+from tzzr.errors import InvalidInput, TooLarge
+from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
+
+
+class JsonFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    media_type: str | None = None
+    content: str
+    sha256: str | None = None
+
+
+class JsonContainer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, Any] = {}
+    files: list[JsonFile] = []
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+async def read_json(
+    stream: AsyncIterator[bytes], builder: ContainerBuilder, max_bytes: int
+) -> None:
+    body = bytearray()
+    async for chunk in stream:
+        body += chunk
+        if len(body) > max_bytes:
+            raise TooLarge(
+                f"a JSON body is limited to {max_bytes} bytes; send large files as "
+                "multipart/form-data"
+            )
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from exc
+    try:
+        container = JsonContainer.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(f"{error['msg']}", field=_field(tuple(error["loc"])) or "body") from exc
+    builder.set_metadata(container.metadata)
+    for position, item in enumerate(container.files):
+        writer = builder.new_file(item.name, item.media_type, item.sha256)
+        try:
+            data = base64.b64decode(item.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(
+                f"content is not valid base64 ({exc})", field=f"files[{position}].content"
+            ) from exc
+        builder.count(len(data))
+        writer.write(data)
+
+
+def _digest_from_header(value: str | None, position: int) -> str | None:
+    """RFC 9530 `Content-Digest: sha-256=:<base64>:` on a part, if the client sent one."""
+    if not value:
+        return None
+    match = DIGEST_HEADER.search(value)
+    if match is None:
+        return None
+    try:
+        raw = base64.b64decode(match.group(1), validate=True)
+    except binascii.Error as exc:
+        raise InvalidInput(
+            "Content-Digest sha-256 is not valid base64", field=f"files[{position}].sha256"
+        ) from exc
+    return raw.hex()
+
+
+class _MultipartHandler:
+    def __init__(self, builder: ContainerBuilder, max_metadata: int) -> None:
+        self.builder = builder
+        self.max_metadata = max_metadata
+        self.headers: dict[str, str] = {}
+        self.field = b""
+        self.value = b""
+        self.metadata: bytearray | None = None
+        self.writer: BlobWriter | None = None
+        self.ended = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_end": self.on_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.metadata = None
+        self.writer = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.field.decode("latin-1").lower()] = self.value.decode("utf-8", "replace")
+        self.field = b""
+        self.value = b""
+
+    def on_headers_finished(self) -> None:
+        disposition, options = parse_options_header(self.headers.get("content-disposition", ""))
+        if disposition != b"form-data":
+            raise InvalidInput("every part needs 'Content-Disposition: form-data'", field="body")
+        name = options.get(b"name", b"").decode()
+        filename = options.get(b"filename")
+        if name == "metadata" and filename is None:
+            self.metadata = bytearray()
+        elif name == "file" or filename is not None:
+            position = len(self.builder._pending)
+            self.writer = self.builder.new_file(
+                filename.decode("utf-8", "replace") if filename is not None else None,
+                self.headers.get("content-type"),
+                _digest_from_header(self.headers.get("content-digest"), position),
+            )
+        else:
+            raise InvalidInput(
+                f"unknown form field {name!r}: send a 'metadata' field (JSON) and one or "
+                "more 'file' parts",
+                field=name or "body",
+            )
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self.writer is not None:
+            self.writer.write(chunk)
+        elif self.metadata is not None:
+            self.metadata += chunk
+            if len(self.metadata) > self.max_metadata:
+                raise TooLarge(f"metadata is larger than the limit of {self.max_metadata} bytes")
+
+    def on_part_end(self) -> None:
+        if self.metadata is not None:
+            self.builder.set_metadata(bytes(self.metadata))
+        self.metadata = None
+        self.writer = None
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def read_multipart(
+    stream: AsyncIterator[bytes], content_type: str, builder: ContainerBuilder
+) -> None:
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise InvalidInput(
+            "multipart/form-data needs a boundary parameter in Content-Type", field="body"
+        )
+    handler = _MultipartHandler(builder, builder._settings.max_metadata_bytes)
+    parser = MultipartParser(boundary, handler.callbacks())  # type: ignore[arg-type]
+    async for chunk in stream:
+        builder.count(len(chunk))
+        try:
+            parser.write(chunk)
+        except Exception as exc:
+            if isinstance(exc, InvalidInput | TooLarge):
+                raise
+            raise InvalidInput(f"malformed multipart body: {exc}", field="body") from exc
+    parser.finalize()
+    if not handler.ended:
+        raise InvalidInput("the multipart body ended before its closing boundary", field="body")

@@ -1,0 +1,228 @@
+"""Recording containers: blobs first (content-addressed, idempotent), then one DB
+transaction for the entry, so there is never an entry without its blobs."""
+
+import json
+import mimetypes
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, Self
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
+from tzzr.canonical import canonical_json, h_entrada
+from tzzr.config import Settings
+from tzzr.db.models import Entry, EntryFile, utcnow
+from tzzr.errors import Duplicate, InvalidInput, TooLarge
+from tzzr.instances import InstanceInfo
+
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+DIGEST_HEADER = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
+
+
+@dataclass(frozen=True)
+class FileRef:
+    name: str
+    media_type: str
+    blob: StoredBlob
+
+    def as_container_file(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "media_type": self.media_type,
+            "sha256": self.blob.sha256,
+            "size": self.blob.size,
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    h_entrada: str
+    h_instancia: str
+    state: str
+    created_at: datetime
+    files: list[FileRef]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "h_entrada": self.h_entrada,
+            "h_instancia": self.h_instancia,
+            "state": self.state,
+            "created_at": self.created_at.isoformat(),
+            "files": [{**f.as_container_file(), "path": f.blob.path} for f in self.files],
+        }
+
+
+def clean_name(name: str | None, position: int) -> str:
+    # Keep only the last path component, whichever OS the client runs.
+    base = PureWindowsPath(PurePosixPath(name or "").name).name.strip() if name else ""
+    base = base or f"file-{position + 1}"
+    if len(base) > 1024 or any(ord(c) < 32 for c in base):
+        raise InvalidInput(
+            "file names must be at most 1024 characters without control characters",
+            field=f"files[{position}].name",
+        )
+    return base
+
+
+def clean_media_type(media_type: str | None, name: str, position: int) -> str:
+    value = (media_type or "").split(";", 1)[0].strip().lower()
+    if not value or value == "application/octet-stream":
+        value = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if not MEDIA_TYPE.fullmatch(value) or len(value) > 255:
+        raise InvalidInput(
+            f"{media_type!r} is not a media type like 'image/jpeg'",
+            field=f"files[{position}].media_type",
+        )
+    return value
+
+
+def parse_metadata(raw: bytes | str | Any, max_bytes: int) -> dict[str, Any]:
+    if isinstance(raw, bytes | str):
+        if len(raw) > max_bytes:
+            raise TooLarge(f"metadata is larger than the limit of {max_bytes} bytes")
+        try:
+            raw = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"metadata is not valid JSON: {exc}", field="metadata") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInput("metadata must be a JSON object", field="metadata")
+    if len(canonical_json(raw)) > max_bytes:
+        raise TooLarge(f"metadata is larger than the limit of {max_bytes} bytes")
+    return raw
+
+
+class IngestService:
+    def __init__(self, engine: Engine, blobs: BlobStore, settings: Settings) -> None:
+        self._engine = engine
+        self._blobs = blobs
+        self.settings = settings
+
+    def store_for(self, instance: InstanceInfo) -> BlobStore:
+        return self._blobs.scoped(instance.blob_prefix)
+
+    def builder(self, instance: InstanceInfo) -> "ContainerBuilder":
+        return ContainerBuilder(self, instance)
+
+    def record(
+        self, instance: InstanceInfo, metadata: dict[str, Any], files: list[FileRef]
+    ) -> IngestResult:
+        instance.check_metadata(metadata)
+        container_files = [f.as_container_file() for f in files]
+        address = h_entrada(metadata, container_files)
+        created_at = utcnow()
+        try:
+            with self._engine.begin() as conn:
+                entry_id = conn.execute(
+                    insert(Entry)
+                    .values(
+                        h_instancia=instance.h_instancia,
+                        h_entrada=address,
+                        contenedor={"metadata": metadata, "files": container_files},
+                        r2_paths=[f.blob.path for f in files],
+                        state="received",
+                        created_at=created_at,
+                    )
+                    .returning(Entry.id)
+                ).scalar_one()
+                if files:
+                    conn.execute(
+                        insert(EntryFile),
+                        [
+                            {"entry_id": entry_id, "position": i, **f.as_container_file()}
+                            for i, f in enumerate(files)
+                        ],
+                    )
+        except IntegrityError:
+            if self._exists(instance, address):
+                raise Duplicate(address, instance.h_instancia) from None
+            raise
+        return IngestResult(address, instance.h_instancia, "received", created_at, files)
+
+    def _exists(self, instance: InstanceInfo, address: str) -> bool:
+        with self._engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(Entry.id).where(
+                        Entry.h_instancia == instance.h_instancia, Entry.h_entrada == address
+                    )
+                ).first()
+                is not None
+            )
+
+
+class ContainerBuilder:
+    """Collects one container's metadata and files as they stream in.
+
+    Files stay in temporary storage until `finish()`: an error anywhere (bad part,
+    limit exceeded, client gone) discards them all, so nothing is half written.
+    """
+
+    def __init__(self, service: IngestService, instance: InstanceInfo) -> None:
+        self._service = service
+        self._settings = service.settings
+        self.instance = instance
+        self._store = service.store_for(instance)
+        self.metadata: dict[str, Any] | None = None
+        self._pending: list[tuple[str, str, BlobWriter, str | None]] = []
+        self.bytes_received = 0
+
+    def set_metadata(self, raw: bytes | str | Any) -> None:
+        if self.metadata is not None:
+            raise InvalidInput(
+                "metadata was sent twice; send one 'metadata' field", field="metadata"
+            )
+        metadata = parse_metadata(raw, self._settings.max_metadata_bytes)
+        self.instance.check_metadata(metadata)
+        self.metadata = metadata
+
+    def new_file(
+        self, name: str | None, media_type: str | None, expected_sha256: str | None = None
+    ) -> BlobWriter:
+        position = len(self._pending)
+        if position >= self._settings.max_files:
+            raise TooLarge(f"a container holds at most {self._settings.max_files} files")
+        clean = clean_name(name, position)
+        kind = clean_media_type(media_type, clean, position)
+        if expected_sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", expected_sha256):
+            raise InvalidInput(
+                "sha256 must be 64 hexadecimal characters", field=f"files[{position}].sha256"
+            )
+        writer = self._store.writer(self._settings.max_file_bytes)
+        self._pending.append((clean, kind, writer, expected_sha256))
+        return writer
+
+    def count(self, size: int) -> None:
+        self.bytes_received += size
+        if self.bytes_received > self._settings.max_request_bytes:
+            raise TooLarge(
+                f"the request is larger than the limit of {self._settings.max_request_bytes} bytes"
+            )
+
+    def finish(self) -> IngestResult:
+        # Check every declared digest before publishing any blob.
+        for position, (_, _, writer, expected) in enumerate(self._pending):
+            if expected is not None and expected.lower() != writer.sha256:
+                raise InvalidInput(
+                    f"declared sha256 {expected} does not match the bytes received "
+                    f"(sha256 {writer.sha256}); resend the file or fix the declared digest",
+                    field=f"files[{position}].sha256",
+                )
+        files: list[FileRef] = []
+        for position, (name, media_type, writer, expected) in enumerate(self._pending):
+            blob = writer.commit(expected, field=f"files[{position}].sha256")
+            files.append(FileRef(name, media_type, blob))
+        return self._service.record(self.instance, self.metadata or {}, files)
+
+    def abort(self) -> None:
+        for _, _, writer, _ in self._pending:
+            writer.abort()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.abort()

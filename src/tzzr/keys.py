@@ -1,0 +1,125 @@
+"""API keys: shown once, stored as SHA-256, checked in constant time, one instance each.
+
+A key reads `tzzr_<key_id>_<secret>`; `key_id` is public (it names the key in listings
+and revocations), the secret is 256 random bits, so a plain SHA-256 of the whole key
+is a safe stored form (no password stretching needed for random secrets).
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from tzzr.db.models import ApiKey, Instance, utcnow
+from tzzr.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tzzr.instances import InstanceInfo, Instances
+from tzzr.types import ROLES, Role
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "ingest": frozenset({"ingest"}),
+    "read": frozenset({"read"}),
+    "admin": frozenset({"ingest", "read", "admin"}),
+}
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: str
+    instance: InstanceInfo
+
+    def require(self, permission: str) -> None:
+        if permission not in PERMISSIONS.get(self.role, frozenset()):
+            raise Forbidden(
+                f"this key's role {self.role!r} does not allow {permission!r}; "
+                f"create a key with `tzzr keys create --instance {self.instance.name} "
+                f"--role {'admin' if permission == 'admin' else permission}`"
+            )
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    instance: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Keys:
+    def __init__(self, engine: Engine, instances: Instances) -> None:
+        self._engine = engine
+        self._instances = instances
+
+    def create(self, instance_name: str, role: Role = "ingest") -> tuple[str, str]:
+        """Returns (key, key_id); the key itself is never stored."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        instance = self._instances.get(instance_name)
+        key_id = secrets.token_hex(6)
+        key = f"tzzr_{key_id}_{secrets.token_urlsafe(32)}"
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(ApiKey).values(
+                    key_id=key_id,
+                    key_hash=_hash(key),
+                    instance_id=instance.id,
+                    role=role,
+                    created_at=utcnow(),
+                )
+            )
+        return key, key_id
+
+    def list(self, instance_name: str | None = None) -> list[KeyInfo]:
+        query = select(ApiKey, Instance.name).join(Instance).order_by(ApiKey.id)
+        if instance_name is not None:
+            query = query.where(Instance.name == instance_name)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            KeyInfo(
+                r.ApiKey.key_id, r.name, r.ApiKey.role, r.ApiKey.created_at, r.ApiKey.revoked_at
+            )
+            for r in rows
+        ]
+
+    def revoke(self, key_id: str) -> None:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(ApiKey)
+                .where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            ).rowcount
+        if not done:
+            raise NotFound(f"no active key with id {key_id!r}; see `tzzr keys list`")
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("malformed Authorization header: use 'Bearer <key>'")
+        parts = token.split("_")
+        key_id = parts[1] if len(parts) >= 3 and parts[0] == "tzzr" else ""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(ApiKey.key_hash, ApiKey.role, ApiKey.revoked_at, Instance)
+                .join(Instance, Instance.id == ApiKey.instance_id)
+                .where(ApiKey.key_id == key_id)
+            ).first()
+        stored = row.key_hash if row is not None else _DUMMY_HASH
+        matches = hmac.compare_digest(stored, _hash(token))
+        if row is None or not matches:
+            raise Unauthorized("invalid API key")
+        if row.revoked_at is not None:
+            raise Unauthorized("this API key was revoked; ask an admin for a new one")
+        return Principal(key_id, row.role, InstanceInfo.from_row(row))

@@ -1,0 +1,57 @@
+"""The one set of services that the server and every CLI command build."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from tzzr.blobs import BlobStore, open_store
+from tzzr.config import Settings
+from tzzr.db.engine import create_db_engine, migrate
+from tzzr.db.models import Instance
+from tzzr.entries import EntryReader
+from tzzr.ingest.service import IngestService
+from tzzr.instances import Instances
+from tzzr.keys import Keys
+
+DEFAULT_INSTANCE = "deck"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    instances: Instances
+    keys: Keys
+    ingest: IngestService
+    entries: EntryReader
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        settings.home.mkdir(parents=True, exist_ok=True)
+        engine = create_db_engine(settings.database_url)
+        migrate(engine)
+        blobs = open_store(settings)
+        instances = Instances(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            blobs=blobs,
+            instances=instances,
+            keys=Keys(engine, instances),
+            ingest=IngestService(engine, blobs, settings),
+            entries=EntryReader(engine),
+        )
+
+    def bootstrap(self) -> str | None:
+        """On an empty database, create the `deck` instance and an admin key for it;
+        returns that key (shown once), or None when instances already exist."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(Instance.id).limit(1)).first() is not None:
+                return None
+        self.instances.add(DEFAULT_INSTANCE)
+        key, _ = self.keys.create(DEFAULT_INSTANCE, "admin")
+        return key
+
+    def close(self) -> None:
+        self.engine.dispose()
