@@ -67,7 +67,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = default_home() / "tzzr.toml"
+        given = getattr(init_settings, "init_kwargs", {}).get("home")
+        home = Path(given).expanduser().resolve() if given else default_home()
+        toml_file = home / "tzzr.toml"
         return (
             init_settings,
             env_settings,

@@ -79,17 +79,16 @@ class Keys:
         return key, key_id
 
     def list(self, instance_name: str | None = None) -> list[KeyInfo]:
-        query = select(ApiKey, Instance.name).join(Instance).order_by(ApiKey.id)
+        query = (
+            select(ApiKey.key_id, Instance.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)
+            .join(Instance, Instance.id == ApiKey.instance_id)
+            .order_by(ApiKey.id)
+        )
         if instance_name is not None:
             query = query.where(Instance.name == instance_name)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            KeyInfo(
-                r.ApiKey.key_id, r.name, r.ApiKey.role, r.ApiKey.created_at, r.ApiKey.revoked_at
-            )
-            for r in rows
-        ]
+        return [KeyInfo(*row) for row in rows]
 
     def revoke(self, key_id: str) -> None:
         with self._engine.begin() as conn:

@@ -1,0 +1,36 @@
+# The two commands: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint fmt bench bench-ingest venv clean
+
+run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
+	@scripts/venv.sh base
+	$(VENV)/bin/tzzr serve
+
+test: ## install what the tests need, start PostgreSQL/Redis/S3 on 127.0.0.1, run everything
+	@scripts/test.sh
+
+lint: ## ruff + mypy --strict
+	@scripts/venv.sh test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: bench-ingest ## run every benchmark in bench/
+
+bench-ingest:
+	@scripts/system-deps.sh bench
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/ingest.py
+
+venv:
+	@scripts/venv.sh test
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artifacts

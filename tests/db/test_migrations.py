@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from tests.conftest import postgres_database
+from tzzr.db.engine import create_db_engine, migrate
+from tzzr.db.models import Base
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_migrations_match_the_models_and_rerun_cleanly(db: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}" if db == "sqlite" else postgres_database()
+    engine = create_db_engine(url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+def test_unsupported_urls_say_what_to_use() -> None:
+    from tzzr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="postgresql\\+psycopg"):
+        create_db_engine("mysql://x/y")
