@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import running
 from tzzr.cli import app
 from tzzr.config import Settings
 from tzzr.services import Services
-from tests.conftest import running
 
 runner = CliRunner()
 
@@ -74,8 +74,21 @@ def test_http_ingest_together(tmp_path: Path) -> None:
     one.write_bytes(b"\xff\xd8jpeg")
     two.write_bytes(b"OggS audio")
     with running(make_settings(tmp_path / "srv")) as live:
-        result = runner.invoke(app, ["ingest", str(one), str(two), "--together", "--url",
-                                     live.url, "--key", live.admin_key, "--meta", "k=v"])
+        result = runner.invoke(
+            app,
+            [
+                "ingest",
+                str(one),
+                str(two),
+                "--together",
+                "--url",
+                live.url,
+                "--key",
+                live.admin_key,
+                "--meta",
+                "k=v",
+            ],
+        )
         assert result.exit_code == 0, result.output
         status, h, _ = result.stdout.strip().split("\t")
         assert status == "new"

@@ -1,7 +1,6 @@
 """Every route, setting and CLI command is documented."""
 
 from pathlib import Path
-
 from typing import Any
 
 import typer
@@ -29,8 +28,11 @@ def test_every_route_is_in_the_api_reference(services: Services) -> None:
 
 def test_every_setting_is_in_the_configuration_reference() -> None:
     text = (DOCS / "configuration.md").read_text()
-    missing = [f"TZZR_{name.upper()}" for name in Settings.model_fields
-               if f"`TZZR_{name.upper()}`" not in text]
+    missing = [
+        f"TZZR_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`TZZR_{name.upper()}`" not in text
+    ]
     assert missing == []
 
 

@@ -14,9 +14,14 @@ def test_gc_removes_only_old_unreferenced_blobs(services: Services) -> None:
     orphan = store.put(b"left behind by a crash")
 
     def run(grace: timedelta, dry_run: bool) -> list[str]:
-        report = collect(services.engine, services.blobs, services.instances,
-                         spool_dir=services.settings.home / "spool", grace=grace,
-                         dry_run=dry_run)
+        report = collect(
+            services.engine,
+            services.blobs,
+            services.instances,
+            spool_dir=services.settings.home / "spool",
+            grace=grace,
+            dry_run=dry_run,
+        )
         return [o.sha256 for o in report.orphans]
 
     assert run(timedelta(hours=1), dry_run=False) == []  # too young: maybe mid-ingest

@@ -24,7 +24,9 @@ def server_process(env: dict[str, str], port: int, log: Path) -> Iterator[subpro
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "tzzr", "serve", "--port", str(port), "--no-access-log"],
-            env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tzzr.db.models import Entry
 from tests.conftest import make_settings, running
+from tzzr.db.models import Entry
 
 
 @pytest.mark.parametrize("backend", ["sqlite-local", "postgresql-s3"])
@@ -20,11 +20,13 @@ def test_fifty_identical_submissions_give_one_200(backend: str, tmp_path: Path) 
         barrier = threading.Barrier(50)
 
         def submit(_: int) -> int:
-            with httpx.Client(base_url=live.url, timeout=60,
-                              headers={"Authorization": f"Bearer {live.admin_key}"}) as client:
+            with httpx.Client(
+                base_url=live.url, timeout=60, headers={"Authorization": f"Bearer {live.admin_key}"}
+            ) as client:
                 barrier.wait()
                 return client.post(
-                    "/ingest", data={"metadata": '{"same": true}'},
+                    "/ingest",
+                    data={"metadata": '{"same": true}'},
                     files=[("file", ("same.jpg", photo, "image/jpeg"))],
                 ).status_code
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tzzr.config import Settings
-from tzzr.services import Services
 from tests.conftest import postgres_database
 from tests.e2e.conftest import free_port, server_process
+from tzzr.config import Settings
+from tzzr.services import Services
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
@@ -35,15 +35,19 @@ def test_acknowledged_entries_survive_kill_9(db: str, tmp_path: Path) -> None:
         key_line = next(line for line in key if line.startswith("tzzr_"))
 
         def client_loop(worker: int) -> None:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
-                              headers={"Authorization": f"Bearer {key_line}"}) as client:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                timeout=10,
+                headers={"Authorization": f"Bearer {key_line}"},
+            ) as client:
                 n = 0
                 while not stop.is_set():
                     n += 1
                     files = [os.urandom(64 * 1024 * (1 + n % 4)) for _ in range(1 + n % 2)]
                     try:
                         response = client.post(
-                            "/ingest", data={"metadata": f'{{"w": {worker}, "n": {n}}}'},
+                            "/ingest",
+                            data={"metadata": f'{{"w": {worker}, "n": {n}}}'},
                             files=[("file", (f"{i}.bin", f)) for i, f in enumerate(files)],
                         )
                     except httpx.TransportError:
@@ -67,8 +71,9 @@ def test_acknowledged_entries_survive_kill_9(db: str, tmp_path: Path) -> None:
             thread.join()
 
     assert len(acknowledged) >= 40
-    settings = Settings(home=home, **({"database_url": env["TZZR_DATABASE_URL"]}
-                                       if db == "postgresql" else {}))
+    settings = Settings(
+        home=home, **({"database_url": env["TZZR_DATABASE_URL"]} if db == "postgresql" else {})
+    )
     services = Services.build(settings)
     try:
         deck = services.instances.get("deck")
@@ -88,7 +93,10 @@ def test_acknowledged_entries_survive_kill_9(db: str, tmp_path: Path) -> None:
         # Orphans (blobs whose entry never committed) are what gc removes.
         result = subprocess.run(
             [sys.executable, "-m", "tzzr", "gc", "--grace", "0"],
-            env={**os.environ, **env}, capture_output=True, text=True, check=True,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert "removed" in result.stderr
         assert {b.sha256 for b in store.list()} == referenced
@@ -99,6 +107,7 @@ def test_acknowledged_entries_survive_kill_9(db: str, tmp_path: Path) -> None:
     # And the restarted server serves them.
     with server_process(env, port, log):
         first = next(iter(acknowledged))
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                          headers={"Authorization": f"Bearer {key_line}"}) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key_line}"}
+        ) as client:
             assert client.get(f"/entries/{first}").status_code == 200
