@@ -71,9 +71,7 @@ def test_acknowledged_entries_survive_kill_9(db: str, tmp_path: Path) -> None:
             thread.join()
 
     assert len(acknowledged) >= 40
-    settings = Settings(
-        home=home, **({"database_url": env["TZZR_DATABASE_URL"]} if db == "postgresql" else {})
-    )
+    settings = Settings(home=home, database_url=env.get("TZZR_DATABASE_URL", ""))
     services = Services.build(settings)
     try:
         deck = services.instances.get("deck")
