@@ -63,3 +63,20 @@ def test_roles_grant_permissions(services: Services) -> None:
     admin = services.keys.authenticate(f"Bearer {admin_key}")
     for permission in ("ingest", "read", "admin"):
         admin.require(permission)
+
+
+def test_the_key_cache_skips_the_database_and_revocation_clears_it(services: Services) -> None:
+    from tzzr.keys import Keys
+
+    services.instances.add("deck")
+    keys = Keys(services.engine, services.instances, cache_seconds=60)
+    key, key_id = keys.create("deck")
+    assert keys.cached(f"Bearer {key}") is None
+    keys.authenticate(f"Bearer {key}")
+    hit = keys.cached(f"Bearer {key}")
+    assert hit is not None and hit.key_id == key_id
+    assert keys.cached(f"Bearer {key}x") is None
+    keys.revoke(key_id)
+    assert keys.cached(f"Bearer {key}") is None
+    with pytest.raises(Unauthorized):
+        keys.authenticate(f"Bearer {key}")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.db.engine import write_transaction
 from tzzr.db.models import Instance, utcnow
 from tzzr.errors import Conflict, InvalidInput, NotFound
 
@@ -95,7 +96,7 @@ class Instances:
             "created_at": utcnow(),
         }
         try:
-            with self._engine.begin() as conn:
+            with write_transaction(self._engine) as conn:
                 conn.execute(insert(Instance).values(**values))
         except IntegrityError as exc:
             raise Conflict(f"instance {name!r} already exists", field="name") from exc

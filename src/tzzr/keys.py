@@ -8,11 +8,13 @@ is a safe stored form (no password stretching needed for random secrets).
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
+from tzzr.db.engine import write_transaction
 from tzzr.db.models import ApiKey, Instance, utcnow
 from tzzr.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from tzzr.instances import InstanceInfo, Instances
@@ -55,9 +57,14 @@ def _hash(key: str) -> str:
 
 
 class Keys:
-    def __init__(self, engine: Engine, instances: Instances) -> None:
+    def __init__(self, engine: Engine, instances: Instances, cache_seconds: float = 0) -> None:
         self._engine = engine
         self._instances = instances
+        # Verified keys, by the SHA-256 of the key: a hit skips the database and a
+        # thread hop. Failures are never cached; a revocation in this process clears
+        # it, one from another process takes effect within `cache_seconds`.
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
 
     def create(self, instance_name: str, role: Role = "ingest") -> tuple[str, str]:
         """Returns (key, key_id); the key itself is never stored."""
@@ -66,7 +73,7 @@ class Keys:
         instance = self._instances.get(instance_name)
         key_id = secrets.token_hex(6)
         key = f"tzzr_{key_id}_{secrets.token_urlsafe(32)}"
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             conn.execute(
                 insert(ApiKey).values(
                     key_id=key_id,
@@ -91,14 +98,24 @@ class Keys:
         return [KeyInfo(*row) for row in rows]
 
     def revoke(self, key_id: str) -> None:
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             done = conn.execute(
                 update(ApiKey)
                 .where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             ).rowcount
+        self._cache.clear()
         if not done:
             raise NotFound(f"no active key with id {key_id!r}; see `tzzr keys list`")
+
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal for a recently verified key, without touching the database."""
+        if not authorization or not self._cache:
+            return None
+        found = self._cache.get(_hash(authorization.partition(" ")[2].strip()))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -121,4 +138,9 @@ class Keys:
             raise Unauthorized("invalid API key")
         if row.revoked_at is not None:
             raise Unauthorized("this API key was revoked; ask an admin for a new one")
-        return Principal(key_id, row.role, InstanceInfo.from_row(row))
+        principal = Principal(key_id, row.role, InstanceInfo.from_row(row))
+        if self._cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[row.key_hash] = (time.monotonic() + self._cache_seconds, principal)
+        return principal

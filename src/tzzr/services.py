@@ -38,7 +38,7 @@ class Services:
             engine=engine,
             blobs=blobs,
             instances=instances,
-            keys=Keys(engine, instances),
+            keys=Keys(engine, instances, settings.key_cache_seconds),
             ingest=IngestService(engine, blobs, settings),
             entries=EntryReader(engine),
         )

@@ -1,8 +1,9 @@
 """`POST /ingest` (CLARA / MARGARET)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
@@ -17,7 +18,7 @@ router = APIRouter()
 @router.post("/ingest", summary="Ingest a container (JSON or multipart/form-data)")
 async def ingest(
     request: Request, principal: Annotated[Principal, Depends(require("ingest"))]
-) -> dict[str, Any]:
+) -> JSONResponse:
     found = services(request)
     settings = found.settings
     declared = request.headers.get("content-length")
@@ -38,4 +39,4 @@ async def ingest(
                 "or multipart/form-data"
             )
         result: IngestResult = await run_in_threadpool(builder.finish)
-    return result.as_json()
+    return JSONResponse(result.as_json())

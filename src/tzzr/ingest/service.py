@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.config import Settings
+from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
@@ -115,7 +116,7 @@ class IngestService:
         address = h_entrada(metadata, container_files)
         created_at = utcnow()
         try:
-            with self._engine.begin() as conn:
+            with write_transaction(self._engine) as conn:
                 entry_id = conn.execute(
                     insert(Entry)
                     .values(
