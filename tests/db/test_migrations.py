@@ -32,3 +32,14 @@ def test_unsupported_urls_say_what_to_use() -> None:
 
     with pytest.raises(ConfigError, match="postgresql\\+psycopg"):
         create_db_engine("mysql://x/y")
+
+
+def test_head_constant_is_alembics_newest_revision() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tzzr.db.engine import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
