@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import Instance, utcnow
+from tzzr.db.models import Instance, LedgerHead, utcnow
 from tzzr.errors import Conflict, InvalidInput, NotFound
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -98,6 +98,9 @@ class Instances:
         try:
             with write_transaction(self._engine) as conn:
                 conn.execute(insert(Instance).values(**values))
+                conn.execute(
+                    insert(LedgerHead).values(h_instancia=values["h_instancia"], next_index=0)
+                )
         except IntegrityError as exc:
             raise Conflict(f"instance {name!r} already exists", field="name") from exc
         return self.get(name)

@@ -12,6 +12,8 @@ from tzzr.entries import EntryReader
 from tzzr.ingest.service import IngestService
 from tzzr.instances import Instances
 from tzzr.keys import Keys
+from tzzr.ledger.log import Ledger
+from tzzr.ledger.signing import SigningKeys
 
 DEFAULT_INSTANCE = "deck"
 
@@ -25,6 +27,7 @@ class Services:
     keys: Keys
     ingest: IngestService
     entries: EntryReader
+    ledger: Ledger
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -33,14 +36,16 @@ class Services:
         migrate(engine)
         blobs = open_store(settings)
         instances = Instances(engine)
+        ledger = Ledger(engine, SigningKeys(engine, settings.home / "keys"))
         return cls(
             settings=settings,
             engine=engine,
             blobs=blobs,
             instances=instances,
             keys=Keys(engine, instances, settings.key_cache_seconds),
-            ingest=IngestService(engine, blobs, settings),
+            ingest=IngestService(engine, blobs, settings, ledger),
             entries=EntryReader(engine),
+            ledger=ledger,
         )
 
     def bootstrap(self) -> str | None:

@@ -12,7 +12,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -109,3 +111,76 @@ class EntryFile(Base):
     media_type: Mapped[str] = mapped_column(String(255), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LedgerHead(Base):
+    """Per instance: the next leaf index (a row lock on PostgreSQL orders appends)."""
+
+    __tablename__ = "ledger_heads"
+
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), primary_key=True
+    )
+    next_index: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerLeaf(Base):
+    """Append-only leaves. Those at index >= the last block's tree size are the
+    plan's `feldman_cola`: queued, not yet sealed."""
+
+    __tablename__ = "ledger_leaves"
+    __table_args__ = (Index("ix_ledger_leaves_ref", "h_instancia", "ref"),)
+
+    h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerTile(Base):
+    """Stored subtree hashes, C2SP tlog-tiles style: tile (level, idx) holds up to 256
+    hashes of the tree's nodes at height 8·level, indices 256·idx onwards."""
+
+    __tablename__ = "ledger_tiles"
+
+    h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerBlock(Base):
+    """The plan's `feldman_bloques`: each closes all pending leaves."""
+
+    __tablename__ = "ledger_blocks"
+
+    h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_index: Mapped[int] = mapped_column(BigInteger)
+    last_index: Mapped[int] = mapped_column(BigInteger)
+    ts_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    ts_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    block_root: Mapped[str] = mapped_column(String(64))
+    tree_size: Mapped[int] = mapped_column(BigInteger, unique=False)
+    tree_root: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    block_hash: Mapped[str] = mapped_column(String(64))
+    checkpoint: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerKey(Base):
+    """Public halves of each instance's signing keys, old ones kept after rotation."""
+
+    __tablename__ = "ledger_keys"
+
+    h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,386 @@
+"""The ledger's storage: append leaves, seal blocks, answer proofs from tiles.
+
+The only part of tzzr.ledger that touches the database. Appending is one row and a
+counter; sealing reads the new leaves' hashes once, writes the tiles they change
+(O(k + log n)), and signs a checkpoint; a proof reads O(log n) subtree hashes.
+"""
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from tzzr.canonical import canonical_json
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile, utcnow
+from tzzr.errors import InvalidInput, NotFound
+from tzzr.instances import InstanceInfo
+from tzzr.ledger import checkpoint as notes
+from tzzr.ledger.hashing import EMPTY_ROOT, hash_leaf, root_hash
+from tzzr.ledger.leaves import leaf_bytes, timestamp
+from tzzr.ledger.proof import consistency_ranges, inclusion_ranges, node_hash
+from tzzr.ledger.signing import SigningKeys
+from tzzr.ledger.tiles import TileKey, TileReader, extend
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Block:
+    number: int
+    first_index: int
+    last_index: int
+    ts_start: datetime
+    ts_end: datetime
+    block_root: str
+    tree_size: int
+    tree_root: str
+    prev_hash: str
+    block_hash: str
+    checkpoint: str
+    key_id: str
+    created_at: datetime
+
+    def header(self) -> dict[str, Any]:
+        """What `block_hash` covers (everything but the hash, the note and the key)."""
+        return {
+            "number": self.number,
+            "first_index": self.first_index,
+            "last_index": self.last_index,
+            "ts_start": timestamp(self.ts_start),
+            "ts_end": timestamp(self.ts_end),
+            "block_root": self.block_root,
+            "tree_size": self.tree_size,
+            "tree_root": self.tree_root,
+            "prev_hash": self.prev_hash,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.header(),
+            "block_hash": self.block_hash,
+            "checkpoint": self.checkpoint,
+            "key_id": self.key_id,
+            "created_at": self.created_at.isoformat(),
+            "leaves": self.last_index - self.first_index + 1,
+        }
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Block":
+        return cls(
+            row.number,
+            row.first_index,
+            row.last_index,
+            row.ts_start,
+            row.ts_end,
+            row.block_root,
+            row.tree_size,
+            row.tree_root,
+            row.prev_hash,
+            row.block_hash,
+            row.checkpoint,
+            row.key_id,
+            row.created_at,
+        )
+
+
+def block_hash(header: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(header)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    index: int
+    tree_size: int
+    leaf: bytes
+    proof: list[bytes]
+    root: bytes
+    checkpoint: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.index,
+            "tree_size": self.tree_size,
+            "leaf": self.leaf.decode(),
+            "leaf_hash": hash_leaf(self.leaf).hex(),
+            "proof": [p.hex() for p in self.proof],
+            "root": self.root.hex(),
+            "checkpoint": self.checkpoint,
+        }
+
+
+class Ledger:
+    def __init__(self, engine: Engine, keys: SigningKeys) -> None:
+        self._engine = engine
+        self.keys = keys
+
+    # -- appending --------------------------------------------------------------
+    def create_head(self, conn: Connection, instance: InstanceInfo) -> None:
+        conn.execute(insert(LedgerHead).values(h_instancia=instance.h_instancia, next_index=0))
+
+    def _reserve(self, conn: Connection, h_instancia: str, count: int) -> int:
+        """Reserve `count` indices; the head's row lock orders concurrent appends."""
+        reserved = conn.execute(
+            update(LedgerHead)
+            .where(LedgerHead.h_instancia == h_instancia)
+            .values(next_index=LedgerHead.next_index + count)
+            .returning(LedgerHead.next_index)
+        ).scalar_one()
+        return int(reserved) - count
+
+    def append(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        kind: str,
+        ref: str,
+        digest: str,
+        ts: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue one leaf inside the caller's transaction; returns its index."""
+        data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
+        index = self._reserve(conn, h_instancia, 1)
+        conn.execute(
+            insert(LedgerLeaf).values(
+                h_instancia=h_instancia,
+                idx=index,
+                kind=kind,
+                ref=ref,
+                data=data,
+                leaf_hash=hash_leaf(data),
+                created_at=ts,
+            )
+        )
+        return index
+
+    def append_many(self, h_instancia: str, records: list[tuple[str, str, str, datetime]]) -> int:
+        """Queue many (kind, ref, hash, ts) leaves in one transaction; first index."""
+        with write_transaction(self._engine) as conn:
+            first = self._reserve(conn, h_instancia, len(records))
+            rows = []
+            for offset, (kind, ref, digest, ts) in enumerate(records):
+                data = leaf_bytes(kind, h_instancia, ref, digest, ts)
+                rows.append(
+                    {
+                        "h_instancia": h_instancia,
+                        "idx": first + offset,
+                        "kind": kind,
+                        "ref": ref,
+                        "data": data,
+                        "leaf_hash": hash_leaf(data),
+                        "created_at": ts,
+                    }
+                )
+            conn.execute(insert(LedgerLeaf), rows)
+        return first
+
+    # -- sealing ----------------------------------------------------------------
+    def _tile(self, conn: Connection, h_instancia: str) -> Any:
+        def fetch(level: int, index: int) -> bytes:
+            found = conn.execute(
+                select(LedgerTile.hashes).where(
+                    LedgerTile.h_instancia == h_instancia,
+                    LedgerTile.level == level,
+                    LedgerTile.idx == index,
+                )
+            ).scalar()
+            return bytes(found) if found is not None else b""
+
+        return fetch
+
+    def seal(self, instance: InstanceInfo) -> Block | None:
+        """Close every pending leaf into a new signed block; None when there are none."""
+        name, private, kid = self.keys.current(instance)
+        h = instance.h_instancia
+        with write_transaction(self._engine) as conn:
+            head = conn.execute(
+                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h).with_for_update()
+            ).scalar_one()
+            last = self._last_block(conn, h)
+            old_size = last.tree_size if last else 0
+            if head == old_size:
+                return None
+            rows = conn.execute(
+                select(LedgerLeaf.idx, LedgerLeaf.leaf_hash, LedgerLeaf.created_at)
+                .where(LedgerLeaf.h_instancia == h, LedgerLeaf.idx >= old_size)
+                .order_by(LedgerLeaf.idx)
+            ).all()
+            if len(rows) != head - old_size or (rows and rows[-1].idx != head - 1):
+                raise RuntimeError(f"ledger leaves {old_size}..{head - 1} are not contiguous")
+            hashes = [bytes(r.leaf_hash) for r in rows]
+            fetch = self._tile(conn, h)
+            changed = extend(old_size, hashes, fetch)
+            self._write_tiles(conn, h, changed)
+            reader = TileReader(fetch, changed)
+            tree_root = node_hash(0, head, reader.perfect)
+            stamps = [r.created_at for r in rows]
+            number = (last.number if last else 0) + 1
+            unsigned = Block(
+                number,
+                old_size,
+                head - 1,
+                min(stamps),
+                max(stamps),
+                root_hash(hashes).hex(),
+                head,
+                tree_root.hex(),
+                last.block_hash if last else GENESIS,
+                "",
+                "",
+                kid,
+                utcnow(),
+            )
+            digest = block_hash(unsigned.header())
+            body = notes.Checkpoint(name, head, tree_root, (f"tzzr-block {number} {digest}",))
+            block = replace(
+                unsigned, block_hash=digest, checkpoint=notes.sign(body.body(), name, private)
+            )
+            columns = {c.name for c in LedgerBlock.__table__.columns} - {"h_instancia"}
+            conn.execute(
+                insert(LedgerBlock).values(h_instancia=h, **{c: getattr(block, c) for c in columns})
+            )
+        return block
+
+    def _write_tiles(self, conn: Connection, h: str, tiles: dict[TileKey, bytes]) -> None:
+        # Only the first tile of each level can already exist (it was partial).
+        firsts: dict[int, int] = {}
+        for level, index in tiles:
+            firsts[level] = min(index, firsts.get(level, index))
+        for level, index in firsts.items():
+            conn.execute(
+                delete(LedgerTile).where(
+                    LedgerTile.h_instancia == h, LedgerTile.level == level, LedgerTile.idx == index
+                )
+            )
+        conn.execute(
+            insert(LedgerTile),
+            [
+                {"h_instancia": h, "level": lv, "idx": i, "hashes": data}
+                for (lv, i), data in tiles.items()
+            ],
+        )
+
+    # -- reading ----------------------------------------------------------------
+    def _last_block(self, conn: Connection, h: str) -> Any:
+        return conn.execute(
+            select(LedgerBlock)
+            .where(LedgerBlock.h_instancia == h)
+            .order_by(LedgerBlock.number.desc())
+            .limit(1)
+        ).first()
+
+    def latest(self, instance: InstanceInfo) -> Block | None:
+        with self._engine.connect() as conn:
+            row = self._last_block(conn, instance.h_instancia)
+        return Block.from_row(row) if row else None
+
+    def block(self, instance: InstanceInfo, number: int) -> Block:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(LedgerBlock).where(
+                    LedgerBlock.h_instancia == instance.h_instancia, LedgerBlock.number == number
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no block {number} in this instance; see GET /bloques")
+        return Block.from_row(row)
+
+    def blocks(
+        self, instance: InstanceInfo, limit: int = 50, before: int | None = None
+    ) -> list[Block]:
+        query = select(LedgerBlock).where(LedgerBlock.h_instancia == instance.h_instancia)
+        if before is not None:
+            query = query.where(LedgerBlock.number < before)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(LedgerBlock.number.desc()).limit(limit)).all()
+            return [Block.from_row(r) for r in rows]
+
+    def _block_at(self, conn: Connection, h: str, size: int | None) -> Any:
+        query = select(LedgerBlock).where(LedgerBlock.h_instancia == h)
+        if size is None:
+            query = query.order_by(LedgerBlock.number.desc()).limit(1)
+        else:
+            query = query.where(LedgerBlock.tree_size == size)
+        row = conn.execute(query).first()
+        if row is None:
+            if size is None:
+                raise NotFound(
+                    "nothing is sealed yet; POST /consolidate or wait for the next block"
+                )
+            raise InvalidInput(
+                f"{size} is not a sealed tree size; use a block's tree_size (GET /bloques)",
+                field="tree_size",
+            )
+        return row
+
+    def pending(self, instance: InstanceInfo) -> int:
+        with self._engine.connect() as conn:
+            head = conn.execute(
+                select(LedgerHead.next_index).where(LedgerHead.h_instancia == instance.h_instancia)
+            ).scalar_one()
+            last = self._last_block(conn, instance.h_instancia)
+        return int(head) - (last.tree_size if last else 0)
+
+    def leaf_index(self, instance: InstanceInfo, ref: str, kind: str = "entry") -> int:
+        with self._engine.connect() as conn:
+            index = conn.execute(
+                select(LedgerLeaf.idx)
+                .where(
+                    LedgerLeaf.h_instancia == instance.h_instancia,
+                    LedgerLeaf.ref == ref,
+                    LedgerLeaf.kind == kind,
+                )
+                .order_by(LedgerLeaf.idx)
+                .limit(1)
+            ).scalar()
+        if index is None:
+            raise NotFound(f"no {kind} leaf for {ref} in this instance")
+        return int(index)
+
+    def inclusion(
+        self, instance: InstanceInfo, index: int, tree_size: int | None = None
+    ) -> Inclusion:
+        h = instance.h_instancia
+        with self._engine.connect() as conn:
+            block = self._block_at(conn, h, tree_size)
+            if index >= block.tree_size:
+                raise NotFound(
+                    f"leaf {index} is not sealed yet (the log has {block.tree_size} sealed "
+                    "leaves); it will be in the next block"
+                )
+            leaf = conn.execute(
+                select(LedgerLeaf.data).where(LedgerLeaf.h_instancia == h, LedgerLeaf.idx == index)
+            ).scalar_one()
+            reader = TileReader(self._tile(conn, h), {})
+            proof = [
+                node_hash(a, b, reader.perfect) for a, b in inclusion_ranges(index, block.tree_size)
+            ]
+        return Inclusion(
+            index,
+            block.tree_size,
+            bytes(leaf),
+            proof,
+            bytes.fromhex(block.tree_root),
+            block.checkpoint,
+        )
+
+    def consistency(
+        self, instance: InstanceInfo, first: int, second: int
+    ) -> tuple[list[bytes], Block, Block]:
+        if not 0 < first <= second:
+            raise InvalidInput("consistency needs 0 < first <= second", field="first")
+        h = instance.h_instancia
+        with self._engine.connect() as conn:
+            one = self._block_at(conn, h, first)
+            two = self._block_at(conn, h, second)
+            reader = TileReader(self._tile(conn, h), {})
+            proof = [node_hash(a, b, reader.perfect) for a, b in consistency_ranges(first, second)]
+        return proof, Block.from_row(one), Block.from_row(two)
+
+    def root_at(self, conn: Connection, h: str, size: int) -> bytes:
+        if size == 0:
+            return EMPTY_ROOT
+        return node_hash(0, size, TileReader(self._tile(conn, h), {}).perfect)
