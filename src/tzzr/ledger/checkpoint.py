@@ -74,7 +74,7 @@ def verifier_key(name: str, public_key: bytes) -> str:
 def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     """(name, key id, raw public key) of `name+hexid+base64key`."""
     try:
-        name, hex_id, encoded = vkey.strip().rsplit("+", 2)
+        name, hex_id, encoded = vkey.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
         raise NoteError(f"not a verifier key (name+keyid+base64): {vkey!r}") from exc
