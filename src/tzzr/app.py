@@ -1,20 +1,29 @@
 """The ASGI application: the same `Services` the CLI builds, behind HTTP."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from tzzr import __version__
-from tzzr.api import blobs, entries, ingest, problems
+from tzzr.api import blobs, entries, ingest, ledger, problems
 from tzzr.services import Services
 
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sealer = None
+        if services.settings.block_interval > 0:
+            from tzzr.ledger import sealer as auto
+
+            sealer = asyncio.create_task(auto.run(services))
         yield
+        if sealer is not None:
+            sealer.cancel()
         services.close()
 
     app = FastAPI(
@@ -29,6 +38,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(entries.router)
     app.include_router(blobs.router)
+    app.include_router(ledger.router)
 
     @app.get("/health", summary="Liveness")
     def health() -> dict[str, Any]:
@@ -36,17 +46,12 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/", summary="What this server offers", include_in_schema=False)
     def root() -> dict[str, Any]:
-        return {
-            "name": "TZZR",
-            "version": __version__,
-            "endpoints": [
-                "POST /ingest",
-                "GET /entries",
-                "GET /entries/{h_entrada}",
-                "GET /blobs/{sha256}",
-                "GET /health",
-                "GET /openapi.json",
-            ],
-        }
+        endpoints = [
+            f"{method} {route.path}"
+            for route in app.routes
+            if isinstance(route, APIRoute) and route.include_in_schema
+            for method in sorted(route.methods or ())
+        ]
+        return {"name": "TZZR", "version": __version__, "endpoints": endpoints}
 
     return app

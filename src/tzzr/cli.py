@@ -21,6 +21,7 @@ from rich.table import Table
 
 from tzzr.config import Settings
 from tzzr.errors import Duplicate, TzzrError
+from tzzr.ledger import commands as ledger_commands
 from tzzr.services import DEFAULT_INSTANCE, Services
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ instances_app = typer.Typer(help="Instances (deck, corp, …).", no_args_is_help
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(instances_app, name="instances")
 app.add_typer(keys_app, name="keys")
+ledger_commands.register(app)
 out = Console()
 err = Console(stderr=True)
 

@@ -4,11 +4,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import make_settings
 from tzzr.ledger import (
+    consistency_proof,
     hash_leaf,
     inclusion_proof,
-    consistency_proof,
     root_hash,
     verify_consistency,
     verify_inclusion,

@@ -1,0 +1,144 @@
+"""Receipts: an entry, its leaf, an inclusion proof and a signed checkpoint in one JSON
+file, verifiable offline: `verify` needs no server and no database."""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tzzr.canonical import canonical_json, h_entrada
+from tzzr.ledger.checkpoint import NoteError, open_note
+from tzzr.ledger.hashing import hash_leaf
+from tzzr.ledger.log import Ledger
+from tzzr.ledger.verify import ProofError, verify_inclusion
+
+FORMAT = "tzzr-receipt/1"
+
+
+class ReceiptError(ValueError):
+    """The receipt does not prove what it claims; the message says why."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    h_entrada: str
+    h_instancia: str
+    leaf_index: int
+    tree_size: int
+    origin: str
+    signed_by: str
+    timestamp: str
+    block: int | None
+    file_matched: str | None
+    pinned_key: bool
+
+
+def build(
+    ledger: Ledger, entry: dict[str, Any], instance: Any, tree_size: int | None = None
+) -> dict[str, Any]:
+    index = ledger.leaf_index(instance, entry["h_entrada"])
+    inclusion = ledger.inclusion(instance, index, tree_size)
+    return {
+        "format": FORMAT,
+        "entry": {
+            "h_entrada": entry["h_entrada"],
+            "h_instancia": entry["h_instancia"],
+            "contenedor": entry["contenedor"],
+        },
+        "leaf": inclusion.leaf.decode(),
+        "leaf_index": inclusion.index,
+        "tree_size": inclusion.tree_size,
+        "inclusion_proof": [p.hex() for p in inclusion.proof],
+        "checkpoint": inclusion.checkpoint,
+        "verifier_keys": [k.verifier_key for k in ledger.keys.public_keys(instance)],
+    }
+
+
+def _field(receipt: dict[str, Any], name: str, kind: type) -> Any:
+    value = receipt.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ReceiptError(f"the receipt's {name!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def verify(
+    receipt: Any, *, file_sha256: str | None = None, trusted_keys: list[str] | None = None
+) -> Verified:
+    """Check everything a receipt claims; raises ReceiptError with the first failure.
+
+    Without `trusted_keys` the signature is checked against the keys inside the receipt,
+    which proves self-consistency only: pin the log's key to prove who signed."""
+    if not isinstance(receipt, dict) or receipt.get("format") != FORMAT:
+        raise ReceiptError(f"not a TZZR receipt (expected format {FORMAT!r})")
+    entry = _field(receipt, "entry", dict)
+    contenedor = _field(entry, "contenedor", dict)
+    address = _field(entry, "h_entrada", str)
+    instance = _field(entry, "h_instancia", str)
+    try:
+        recomputed = h_entrada(contenedor.get("metadata", {}), contenedor.get("files", []))
+    except ValueError as exc:
+        raise ReceiptError(f"the entry's container cannot be canonicalized: {exc}") from exc
+    if recomputed != address:
+        raise ReceiptError(f"the entry's container hashes to {recomputed}, not {address}")
+
+    leaf_text = _field(receipt, "leaf", str)
+    try:
+        leaf = json.loads(leaf_text)
+    except ValueError as exc:
+        raise ReceiptError(f"the leaf is not JSON: {exc}") from exc
+    if canonical_json(leaf) != leaf_text.encode():
+        raise ReceiptError("the leaf is not in canonical (RFC 8785) form")
+    expected = {"kind": "entry", "ref": address, "hash": address, "instance": instance}
+    for key, value in expected.items():
+        if leaf.get(key) != value:
+            raise ReceiptError(f"the leaf's {key} is {leaf.get(key)!r}, expected {value!r}")
+
+    keys = trusted_keys if trusted_keys else _field(receipt, "verifier_keys", list)
+    try:
+        checkpoint, signer = open_note(_field(receipt, "checkpoint", str), keys)
+    except NoteError as exc:
+        raise ReceiptError(f"checkpoint: {exc}") from exc
+    size = _field(receipt, "tree_size", int)
+    index = _field(receipt, "leaf_index", int)
+    if checkpoint.size != size:
+        raise ReceiptError(f"the checkpoint is for {checkpoint.size} leaves, the proof for {size}")
+    try:
+        proof = [bytes.fromhex(p) for p in _field(receipt, "inclusion_proof", list)]
+        verify_inclusion(hash_leaf(leaf_text.encode()), index, size, proof, checkpoint.root)
+    except (ProofError, ValueError, TypeError) as exc:
+        raise ReceiptError(f"inclusion proof: {exc}") from exc
+
+    matched = None
+    if file_sha256 is not None:
+        names = [
+            f.get("name") for f in contenedor.get("files", []) if f.get("sha256") == file_sha256
+        ]
+        if not names:
+            raise ReceiptError(f"the file (sha256 {file_sha256}) is not part of this entry")
+        matched = str(names[0])
+    block = None
+    for line in checkpoint.extensions:
+        found = re.fullmatch(r"tzzr-block (\d+) [0-9a-f]{64}", line)
+        if found:
+            block = int(found.group(1))
+    return Verified(
+        address,
+        instance,
+        index,
+        size,
+        checkpoint.origin,
+        signer,
+        str(leaf.get("ts")),
+        block,
+        matched,
+        bool(trusted_keys),
+    )
+
+
+def file_digest(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:  # noqa: PTH123
+        while chunk := handle.read(1024 * 1024):
+            sha.update(chunk)
+    return sha.hexdigest()
