@@ -10,11 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from tzzr.canonical import canonical_json
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile, utcnow
+from tzzr.db.models import (
+    LedgerBlock,
+    LedgerHead,
+    LedgerLeaf,
+    LedgerTile,
+    utcnow,
+)
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.ledger import checkpoint as notes
@@ -203,27 +209,35 @@ class Ledger:
             old_size = last.tree_size if last else 0
             if head == old_size:
                 return None
-            rows = conn.execute(
-                select(LedgerLeaf.idx, LedgerLeaf.leaf_hash, LedgerLeaf.created_at)
-                .where(LedgerLeaf.h_instancia == h, LedgerLeaf.idx >= old_size)
-                .order_by(LedgerLeaf.idx)
-            ).all()
-            if len(rows) != head - old_size or (rows and rows[-1].idx != head - 1):
+            pending = LedgerLeaf.h_instancia == h, LedgerLeaf.idx >= old_size
+            hashes = [
+                bytes(value)
+                for value in conn.execute(
+                    select(LedgerLeaf.leaf_hash).where(*pending).order_by(LedgerLeaf.idx)
+                ).scalars()
+            ]
+            span = conn.execute(
+                select(
+                    func.min(LedgerLeaf.created_at),
+                    func.max(LedgerLeaf.created_at),
+                    func.max(LedgerLeaf.idx),
+                ).where(*pending)
+            ).one()
+            if len(hashes) != head - old_size or span[2] != head - 1:
                 raise RuntimeError(f"ledger leaves {old_size}..{head - 1} are not contiguous")
-            hashes = [bytes(r.leaf_hash) for r in rows]
+            ts_start, ts_end = span[0], span[1]  # min/max keep the column's UTC type
             fetch = self._tile(conn, h)
             changed = extend(old_size, hashes, fetch)
             self._write_tiles(conn, h, changed)
             reader = TileReader(fetch, changed)
             tree_root = node_hash(0, head, reader.perfect)
-            stamps = [r.created_at for r in rows]
             number = (last.number if last else 0) + 1
             unsigned = Block(
                 number,
                 old_size,
                 head - 1,
-                min(stamps),
-                max(stamps),
+                ts_start,
+                ts_end,
                 root_hash(hashes).hex(),
                 head,
                 tree_root.hex(),

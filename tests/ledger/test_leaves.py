@@ -1,0 +1,43 @@
+from datetime import UTC, datetime
+
+import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tzzr.errors import TzzrError
+from tzzr.ledger.leaves import leaf_bytes, leaf_record
+
+values = st.one_of(
+    st.text(),
+    st.integers(-(2**60), 2**60),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+)
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(
+            lambda k: k not in {"v", "kind", "instance", "ref", "hash", "ts"}
+        ),
+        values,
+        max_size=4,
+    ),
+    st.text(),
+)
+def test_leaf_bytes_are_exactly_rfc8785(extra: dict[str, object], ref: str) -> None:
+    ts = datetime(2026, 11, 21, 12, 0, 0, 123456, UTC)
+    try:
+        expected = rfc8785.dumps(leaf_record("entry", "ab" * 32, ref, "cd" * 32, ts, extra))
+    except rfc8785.CanonicalizationError:
+        with pytest.raises((ValueError, TzzrError)):
+            leaf_bytes("entry", "ab" * 32, ref, "cd" * 32, ts, extra)
+        return
+    assert leaf_bytes("entry", "ab" * 32, ref, "cd" * 32, ts, extra) == expected
+
+
+def test_unknown_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        leaf_bytes("gossip", "a", "b", "c", datetime.now(UTC))
