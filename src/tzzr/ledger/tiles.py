@@ -9,6 +9,7 @@ partial). Any perfect subtree (level, index) is then one tile read plus at most
 from collections.abc import Callable
 
 from tzzr.ledger.hashing import HASH_SIZE, subtree_root
+from tzzr.ledger.proof import split_point
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
@@ -74,3 +75,18 @@ class TileReader:
         if len(chunk) != count * HASH_SIZE:
             raise TileError(f"tile {tile_level}/{first >> HEIGHT} lacks subtree {level}/{index}")
         return chunk if count == 1 else subtree_root(_split(chunk))
+
+
+def tiles_for(ranges: list[tuple[int, int]]) -> set[TileKey]:
+    """The tiles holding every perfect subtree that the node ranges decompose into, so a
+    proof can fetch them in one query."""
+    keys: set[TileKey] = set()
+    for start, end in ranges:
+        while start < end:
+            n = end - start
+            size = n if n & (n - 1) == 0 else split_point(n)
+            level = size.bit_length() - 1
+            tile_level, height = divmod(level, HEIGHT)
+            keys.add((tile_level, ((start >> level) << height) >> HEIGHT))
+            start += size
+    return keys
