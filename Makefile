@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint fmt bench bench-ingest venv clean
+.PHONY: run test lint fmt bench bench-ingest bench-ledger venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -22,12 +22,16 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest ## run every benchmark in bench/
+bench: bench-ingest bench-ledger ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
 	@scripts/venv.sh test
 	$(VENV)/bin/python bench/ingest.py
+
+bench-ledger:
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/ledger.py
 
 venv:
 	@scripts/venv.sh test

@@ -24,10 +24,13 @@ def test_tiles_for_names_every_tile_a_proof_reads() -> None:
     hashes = [hash_leaf(b"%d" % i) for i in range(70_000)]
     stored = extend(0, hashes, lambda lv, i: b"")
     for size in (1, 255, 256, 257, 65_536, 65_537, 70_000):
-        for ranges in (inclusion_ranges(size // 3, size), consistency_ranges(max(1, size // 2), size)):
+        for ranges in (
+            inclusion_ranges(size // 3, size),
+            consistency_ranges(max(1, size // 2), size),
+        ):
             read: set[tuple[int, int]] = set()
 
-            def fetch(level: int, index: int) -> bytes:
+            def fetch(level: int, index: int, read: set[tuple[int, int]] = read) -> bytes:
                 read.add((level, index))
                 return stored.get((level, index), b"")
 
@@ -35,3 +38,16 @@ def test_tiles_for_names_every_tile_a_proof_reads() -> None:
             for a, b in ranges:
                 node_hash(a, b, reader.perfect)
             assert read <= tiles_for(ranges), size
+
+
+def test_block_roots_reuse_tiles_only_where_they_align() -> None:
+    from tzzr.ledger.log import block_root
+
+    hashes = [hash_leaf(b"%d" % i) for i in range(5000)]
+    stored: dict[tuple[int, int], bytes] = {}
+    size = 0
+    for start, end in ((0, 300), (300, 512), (512, 513), (513, 4000), (4000, 5000)):
+        stored.update(extend(size, hashes[start:end], lambda lv, i: stored.get((lv, i), b"")))
+        size = end
+        reader = TileReader(lambda lv, i: stored.get((lv, i), b""), {})
+        assert block_root(start, hashes[start:end], reader) == root_hash(hashes[start:end])

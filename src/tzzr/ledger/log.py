@@ -92,6 +92,23 @@ class Block:
         )
 
 
+def block_root(start: int, hashes: list[bytes], log: TileReader) -> bytes:
+    """The Merkle root of a block's own leaves (`hashes`, log indices from `start`).
+
+    A perfect subtree of the block's tree at (level, i) covers log leaves
+    start + i·2^level …; when `start` is a multiple of 2^level that is also a perfect
+    subtree of the log, already hashed into its tiles, so only unaligned parts are
+    hashed again (none at all for a block that starts at 0).
+    """
+
+    def perfect(level: int, index: int) -> bytes:
+        if start % (1 << level) == 0:
+            return log.perfect(level, index + (start >> level))
+        return root_hash(hashes[index << level : (index + 1) << level])
+
+    return node_hash(0, len(hashes), perfect) if hashes else EMPTY_ROOT
+
+
 def block_hash(header: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(header)).hexdigest()
 
@@ -238,7 +255,7 @@ class Ledger:
                 head - 1,
                 ts_start,
                 ts_end,
-                root_hash(hashes).hex(),
+                block_root(old_size, hashes, reader).hex(),
                 head,
                 tree_root.hex(),
                 last.block_hash if last else GENESIS,
