@@ -11,6 +11,7 @@ Prints figures and ratios; asserts nothing.
 """
 
 import argparse
+import gc
 import hashlib
 import random
 import sqlite3
@@ -41,9 +42,10 @@ def per_call(fn: Callable[[int], object], count: int) -> float:
 
 
 def raw_hashes(n: int) -> float:
+    """Best of three: the conservative reference (a faster one raises our ratios)."""
     data = [b"%090d" % i for i in range(n)]
     sha = hashlib.sha256
-    return timed(lambda: [sha(d).digest() for d in data])
+    return min(timed(lambda: [sha(d).digest() for d in data]) for _ in range(3))
 
 
 def ours(work: Path, n: int, samples: int) -> dict[str, float]:
@@ -58,6 +60,9 @@ def ours(work: Path, n: int, samples: int) -> dict[str, float]:
             for k in range(0, n, batch)
         ]
     )
+    # A server does not hold a million records while it seals; neither does this.
+    del records
+    gc.collect()
     seal = timed(lambda: services.ledger.seal(deck))
     rng = random.Random(1)
     indices = [rng.randrange(n) for _ in range(samples)]
