@@ -47,7 +47,10 @@ def extend(
             data = buffer[(tile - first) * span : (tile - first + 1) * span]
             changed[(level, tile)] = data
             if len(data) == span:
-                completed.append(subtree_root(_split(data)))
+                # A tile made only of new entries is hashed from the list as it is.
+                lo = tile * WIDTH - start
+                nodes = entries[lo : lo + WIDTH] if lo >= 0 else _split(data)
+                completed.append(subtree_root(list(nodes)))
         level, start, entries = level + 1, start // WIDTH, completed
     return changed
 
