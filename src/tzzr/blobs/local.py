@@ -2,13 +2,12 @@
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-from tzzr.blobs.store import CHUNK, BlobStore
+from tzzr.blobs.store import CHUNK, BlobStore, TempFileSink
 
 TMP_DIR = ".tmp"
 
@@ -21,17 +20,10 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class _FileSink:
+class _FileSink(TempFileSink):
     def __init__(self, root: Path) -> None:
-        tmp = root / TMP_DIR
-        tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp, prefix="upload-")
+        super().__init__(root / TMP_DIR, "upload-")
         self._root = root
-        self._path = Path(name)
-        self._file = os.fdopen(fd, "wb", buffering=0)
-
-    def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
 
     def commit(self, key: str) -> None:
         self._file.flush()
@@ -45,11 +37,6 @@ class _FileSink:
             os.link(self._path, final)
         self._path.unlink()
         _fsync_dir(final.parent)
-
-    def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        self._path.unlink(missing_ok=True)
 
 
 class LocalBlobStore(BlobStore):

@@ -6,14 +6,12 @@ under its address (a managed multipart upload for large files: the object appear
 only when the upload completes, so readers never see a partial blob).
 """
 
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from tzzr.blobs.store import CHUNK, BlobStore
+from tzzr.blobs.store import CHUNK, BlobStore, TempFileSink
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -21,16 +19,10 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 
 
-class _SpoolSink:
+class _SpoolSink(TempFileSink):
     def __init__(self, store: "S3BlobStore") -> None:
-        store.spool_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=store.spool_dir, prefix="s3-upload-")
+        super().__init__(store.spool_dir, "s3-upload-")
         self._store = store
-        self._path = Path(name)
-        self._file = os.fdopen(fd, "wb", buffering=0)
-
-    def write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
 
     def commit(self, key: str) -> None:
         self._file.close()
@@ -40,11 +32,6 @@ class _SpoolSink:
             )
         finally:
             self._path.unlink(missing_ok=True)
-
-    def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        self._path.unlink(missing_ok=True)
 
 
 class S3BlobStore(BlobStore):

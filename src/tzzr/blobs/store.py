@@ -6,9 +6,12 @@ live here, once.
 """
 
 import hashlib
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, Self
 
 from tzzr.errors import InvalidInput, TooLarge
@@ -23,6 +26,28 @@ class Sink(Protocol):
     def write(self, chunk: bytes) -> None: ...
     def commit(self, key: str) -> None: ...
     def abort(self) -> None: ...
+
+
+class TempFileSink:
+    """A sink that streams into a temporary file in `directory`; backends subclass it
+    and publish the file in `commit`."""
+
+    def __init__(self, directory: Path, prefix: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
+        self._path = Path(name)
+        self._file = os.fdopen(fd, "wb", buffering=0)
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def commit(self, key: str) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self._path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

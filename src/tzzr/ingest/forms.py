@@ -134,7 +134,7 @@ class _MultipartHandler:
         if name == "metadata" and filename is None:
             self.metadata = bytearray()
         elif name == "file" or filename is not None:
-            position = len(self.builder._pending)
+            position = self.builder.file_count
             self.writer = self.builder.new_file(
                 filename.decode("utf-8", "replace") if filename is not None else None,
                 self.headers.get("content-type"),
@@ -175,7 +175,7 @@ async def read_multipart(
         raise InvalidInput(
             "multipart/form-data needs a boundary parameter in Content-Type", field="body"
         )
-    handler = _MultipartHandler(builder, builder._settings.max_metadata_bytes)
+    handler = _MultipartHandler(builder, builder.max_metadata_bytes)
     parser = MultipartParser(boundary, handler.callbacks())  # type: ignore[arg-type]
     async for chunk in stream:
         builder.count(len(chunk))

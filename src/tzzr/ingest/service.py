@@ -179,6 +179,14 @@ class ContainerBuilder:
         self._pending: list[tuple[str, str, BlobWriter, str | None]] = []
         self.bytes_received = 0
 
+    @property
+    def file_count(self) -> int:
+        return len(self._pending)
+
+    @property
+    def max_metadata_bytes(self) -> int:
+        return self._settings.max_metadata_bytes
+
     def set_metadata(self, raw: bytes | str | Any) -> None:
         if self.metadata is not None:
             raise InvalidInput(

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from tzzr.errors import TzzrError
 
 if TYPE_CHECKING:
+    from tzzr.instances import InstanceInfo
     from tzzr.services import Services
 
 err = Console(stderr=True)
@@ -29,15 +30,19 @@ def _services() -> "Services":
     return Services.build(Settings())
 
 
+def _targets(services: "Services", instance: str | None) -> list["InstanceInfo"]:
+    try:
+        return [services.instances.get(instance)] if instance else services.instances.list()
+    except TzzrError as exc:
+        raise _fail(exc.message, 2) from exc
+
+
 def seal(
     instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
 ) -> None:
     """Seal pending leaves into a new signed block (every instance unless --instance)."""
     services = _services()
-    try:
-        targets = [services.instances.get(instance)] if instance else services.instances.list()
-    except TzzrError as exc:
-        raise _fail(exc.message, 2) from exc
+    targets = _targets(services, instance)
     for target in targets:
         block = services.ledger.seal(target)
         if block is None:
@@ -128,10 +133,7 @@ def audit(
     from tzzr.ledger.audit import audit as run
 
     services = _services()
-    try:
-        targets = [services.instances.get(instance)] if instance else services.instances.list()
-    except TzzrError as exc:
-        raise _fail(exc.message, 2) from exc
+    targets = _targets(services, instance)
     problems = 0
     progress = Progress(
         TextColumn("{task.description}"),
