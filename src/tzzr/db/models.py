@@ -130,12 +130,7 @@ class LedgerLeaf(Base):
     plan's `feldman_cola`: queued, not yet sealed."""
 
     __tablename__ = "ledger_leaves"
-    # WITHOUT ROWID on SQLite: rows live in (instance, index) order, so sealing scans
-    # them sequentially instead of hopping from an index to a rowid table.
-    __table_args__ = (
-        Index("ix_ledger_leaves_ref", "h_instancia", "ref"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = (Index("ix_ledger_leaves_ref", "h_instancia", "ref"),)
 
     h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -151,7 +146,6 @@ class LedgerTile(Base):
     hashes of the tree's nodes at height 8·level, indices 256·idx onwards."""
 
     __tablename__ = "ledger_tiles"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
     h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

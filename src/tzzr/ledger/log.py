@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from tzzr.canonical import canonical_json
 from tzzr.db.engine import write_transaction
@@ -414,17 +414,22 @@ class Ledger:
     def _reader(self, conn: Connection, h: str, ranges: list[tuple[int, int]]) -> TileReader:
         """A reader preloaded with every tile these ranges need: one query, not one
         per subtree."""
-        keys = sorted(tiles_for(ranges))
-        rows = (
-            conn.execute(
+        by_level: dict[int, list[int]] = {}
+        for level, index in tiles_for(ranges):
+            by_level.setdefault(level, []).append(index)
+        # One `level = ? AND idx IN (…)` query per level (a handful): each is a search on
+        # the full primary key; an OR across levels made SQLite scan every tile.
+        rows = [
+            row
+            for level, indices in by_level.items()
+            for row in conn.execute(
                 select(LedgerTile.level, LedgerTile.idx, LedgerTile.hashes).where(
                     LedgerTile.h_instancia == h,
-                    tuple_(LedgerTile.level, LedgerTile.idx).in_(keys),
+                    LedgerTile.level == level,
+                    LedgerTile.idx.in_(indices),
                 )
             ).all()
-            if keys
-            else []
-        )
+        ]
         return TileReader(self._tile(conn, h), {(r[0], r[1]): bytes(r[2]) for r in rows})
 
     def root_at(self, conn: Connection, h: str, size: int) -> bytes:

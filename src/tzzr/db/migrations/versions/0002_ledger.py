@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
-        sqlite_with_rowid=False,
     )
     op.create_index("ix_ledger_leaves_ref", "ledger_leaves", ["h_instancia", "ref"])
     op.create_table(
@@ -43,7 +42,6 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("hashes", sa.LargeBinary, nullable=False),
-        sqlite_with_rowid=False,
     )
     op.create_table(
         "ledger_blocks",
