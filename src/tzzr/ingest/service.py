@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.config import Settings
-from tzzr.db.engine import grouped_write
+from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
@@ -119,33 +119,32 @@ class IngestService:
         container_files = [f.as_container_file() for f in files]
         address = h_entrada(metadata, container_files)
         created_at = utcnow()
-
-        def write(conn: Connection) -> None:
-            entry_id = conn.execute(
-                insert(Entry)
-                .values(
-                    h_instancia=instance.h_instancia,
-                    h_entrada=address,
-                    contenedor={"metadata": metadata, "files": container_files},
-                    r2_paths=[f.blob.path for f in files],
-                    state="received",
-                    created_at=created_at,
-                )
-                .returning(Entry.id)
-            ).scalar_one()
-            # Queued for FELDMAN in the same transaction: no entry without its leaf.
-            self._ledger.append(conn, instance.h_instancia, "entry", address, address, created_at)
-            if files:
-                conn.execute(
-                    insert(EntryFile),
-                    [
-                        {"entry_id": entry_id, "position": i, **f.as_container_file()}
-                        for i, f in enumerate(files)
-                    ],
-                )
-
         try:
-            grouped_write(self._engine, write)
+            with write_transaction(self._engine) as conn:
+                entry_id = conn.execute(
+                    insert(Entry)
+                    .values(
+                        h_instancia=instance.h_instancia,
+                        h_entrada=address,
+                        contenedor={"metadata": metadata, "files": container_files},
+                        r2_paths=[f.blob.path for f in files],
+                        state="received",
+                        created_at=created_at,
+                    )
+                    .returning(Entry.id)
+                ).scalar_one()
+                # Queued for FELDMAN in the same transaction: no entry without its leaf.
+                self._ledger.append(
+                    conn, instance.h_instancia, "entry", address, address, created_at
+                )
+                if files:
+                    conn.execute(
+                        insert(EntryFile),
+                        [
+                            {"entry_id": entry_id, "position": i, **f.as_container_file()}
+                            for i, f in enumerate(files)
+                        ],
+                    )
         except IntegrityError:
             if self._exists(instance, address):
                 raise Duplicate(address, instance.h_instancia) from None
