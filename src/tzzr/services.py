@@ -43,7 +43,7 @@ class Services:
             blobs=blobs,
             instances=instances,
             keys=Keys(engine, instances, settings.key_cache_seconds),
-            ingest=IngestService(engine, blobs, settings, ledger),
+            ingest=IngestService(engine, blobs, settings),
             entries=EntryReader(engine),
             ledger=ledger,
         )

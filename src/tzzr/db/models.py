@@ -93,9 +93,19 @@ class Entry(Base):
     r2_paths: Mapped[list[str]] = mapped_column(JSONDoc)
     state: Mapped[str] = mapped_column(String(32), default="received")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The entry's leaf in the instance's ledger; NULL while it waits in the plan's
+    # `feldman_cola` (the next seal appends every waiting entry, in arrival order).
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 Index("ix_entries_created_at_desc", Entry.created_at.desc())
+Index(
+    "ix_entries_pending",
+    Entry.h_instancia,
+    Entry.id,
+    sqlite_where=Entry.leaf_index.is_(None),
+    postgresql_where=Entry.leaf_index.is_(None),
+)
 
 
 class EntryFile(Base):
@@ -126,11 +136,9 @@ class LedgerHead(Base):
 
 
 class LedgerLeaf(Base):
-    """Append-only leaves. Those at index >= the last block's tree size are the
-    plan's `feldman_cola`: queued, not yet sealed."""
+    """Append-only leaves; those past the last block's tree size are not sealed yet."""
 
     __tablename__ = "ledger_leaves"
-    __table_args__ = (Index("ix_ledger_leaves_ref", "h_instancia", "ref"),)
 
     h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -19,7 +19,6 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
-from tzzr.ledger.log import Ledger
 
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 DIGEST_HEADER = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
@@ -98,13 +97,10 @@ def parse_metadata(raw: bytes | str | Any, max_bytes: int) -> dict[str, Any]:
 
 
 class IngestService:
-    def __init__(
-        self, engine: Engine, blobs: BlobStore, settings: Settings, ledger: Ledger
-    ) -> None:
+    def __init__(self, engine: Engine, blobs: BlobStore, settings: Settings) -> None:
         self._engine = engine
         self._blobs = blobs
         self.settings = settings
-        self._ledger = ledger
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)
@@ -133,10 +129,6 @@ class IngestService:
                     )
                     .returning(Entry.id)
                 ).scalar_one()
-                # Queued for FELDMAN in the same transaction: no entry without its leaf.
-                self._ledger.append(
-                    conn, instance.h_instancia, "entry", address, address, created_at
-                )
                 if files:
                     conn.execute(
                         insert(EntryFile),

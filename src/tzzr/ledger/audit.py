@@ -48,7 +48,7 @@ def audit(
     engine = services.engine
     with engine.connect() as conn:
         entries = conn.execute(
-            select(Entry.id, Entry.h_entrada, Entry.contenedor)
+            select(Entry.id, Entry.h_entrada, Entry.contenedor, Entry.leaf_index)
             .where(Entry.h_instancia == h)
             .order_by(Entry.id)
         ).all()
@@ -83,10 +83,10 @@ def audit(
 
     # 1. Entries: their addresses and their blobs.
     store = services.ingest.store_for(instance)
-    addresses = set()
+    addresses: dict[str, int | None] = {}
     for done, row in enumerate(entries, 1):
         where = f"entry {row.h_entrada} (row {row.id})"
-        addresses.add(row.h_entrada)
+        addresses[row.h_entrada] = row.leaf_index
         files = row.contenedor.get("files", [])
         try:
             recomputed = h_entrada(row.contenedor.get("metadata", {}), files)
@@ -115,9 +115,9 @@ def audit(
                     )
         progress("entries", done, len(entries))
 
-    # 2. Leaves: contiguous, hashes match their data, every entry has its leaf.
+    # 2. Leaves: contiguous, hashes match their data, entries and their leaves agree.
     hashes: list[bytes] = []
-    entry_leaves: dict[str, int] = {}
+    entry_leaves: dict[int, str] = {}
     expected_index = 0
     for done, leaf in enumerate(leaves, 1):
         where = f"leaf {leaf.idx}"
@@ -150,12 +150,27 @@ def audit(
         ):
             found.append(Finding(where, "data is not this instance's canonical leaf record"))
         if leaf.kind == "entry":
+            entry_leaves[leaf.idx] = leaf.ref
             if leaf.ref not in addresses:
                 found.append(Finding(where, f"refers to entry {leaf.ref}, which does not exist"))
-            entry_leaves.setdefault(leaf.ref, leaf.idx)
+            elif addresses[leaf.ref] != leaf.idx:
+                found.append(
+                    Finding(
+                        where,
+                        f"is entry {leaf.ref}'s leaf, but that entry names "
+                        f"leaf {addresses[leaf.ref]}",
+                    )
+                )
         progress("leaves", done, len(leaves))
-    for address in sorted(addresses - entry_leaves.keys()):
-        found.append(Finding(f"entry {address}", "has no ledger leaf"))
+    # An entry with no leaf yet waits for the next seal; one that names a leaf must have it.
+    for address, index in sorted(addresses.items()):
+        if index is not None and entry_leaves.get(index) != address:
+            problem = (
+                "is missing"
+                if index not in entry_leaves
+                else f"belongs to entry {entry_leaves[index]}"
+            )
+            found.append(Finding(f"entry {address}", f"its leaf {index} {problem}"))
     if head is not None and head != expected_index:
         found.append(
             Finding("ledger head", f"next index is {head}, but leaves end at {expected_index}")

@@ -10,11 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from tzzr.canonical import canonical_json
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import (
+    Entry,
     LedgerBlock,
     LedgerHead,
     LedgerLeaf,
@@ -153,32 +154,6 @@ class Ledger:
         ).scalar_one()
         return int(reserved) - count
 
-    def append(
-        self,
-        conn: Connection,
-        h_instancia: str,
-        kind: str,
-        ref: str,
-        digest: str,
-        ts: datetime,
-        extra: dict[str, Any] | None = None,
-    ) -> int:
-        """Queue one leaf inside the caller's transaction; returns its index."""
-        data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
-        index = self._reserve(conn, h_instancia, 1)
-        conn.execute(
-            insert(LedgerLeaf).values(
-                h_instancia=h_instancia,
-                idx=index,
-                kind=kind,
-                ref=ref,
-                data=data,
-                leaf_hash=hash_leaf(data),
-                created_at=ts,
-            )
-        )
-        return index
-
     def append_many(self, h_instancia: str, records: list[tuple[str, str, str, datetime]]) -> int:
         """Queue many (kind, ref, hash, ts) leaves in one transaction; first index."""
         with write_transaction(self._engine) as conn:
@@ -200,6 +175,41 @@ class Ledger:
             conn.execute(insert(LedgerLeaf), rows)
         return first
 
+    def _append_waiting_entries(self, conn: Connection, h: str) -> int:
+        """Give every entry that waits for its leaf (leaf_index NULL: the plan's
+        `feldman_cola`) a leaf, in arrival order, inside the sealing transaction."""
+        waiting = conn.execute(
+            select(Entry.id, Entry.h_entrada, Entry.created_at)
+            .where(Entry.h_instancia == h, Entry.leaf_index.is_(None))
+            .order_by(Entry.id)
+        ).all()
+        if not waiting:
+            return 0
+        first = self._reserve(conn, h, len(waiting))
+        leaves = []
+        for offset, row in enumerate(waiting):
+            data = leaf_bytes("entry", h, row.h_entrada, row.h_entrada, row.created_at)
+            leaves.append(
+                {
+                    "h_instancia": h,
+                    "idx": first + offset,
+                    "kind": "entry",
+                    "ref": row.h_entrada,
+                    "data": data,
+                    "leaf_hash": hash_leaf(data),
+                    "created_at": row.created_at,
+                }
+            )
+        conn.execute(insert(LedgerLeaf), leaves)
+        conn.execute(
+            update(Entry)
+            .where(Entry.id == bindparam("entry_id"))
+            .values(leaf_index=bindparam("index"))
+            .execution_options(synchronize_session=False),
+            [{"entry_id": row.id, "index": first + k} for k, row in enumerate(waiting)],
+        )
+        return len(waiting)
+
     # -- sealing ----------------------------------------------------------------
     def _tile(self, conn: Connection, h_instancia: str) -> Any:
         def fetch(level: int, index: int) -> bytes:
@@ -219,8 +229,12 @@ class Ledger:
         name, private, kid = self.keys.current(instance)
         h = instance.h_instancia
         with write_transaction(self._engine) as conn:
-            head = conn.execute(
+            conn.execute(  # the head's row lock orders seals and appends on PostgreSQL
                 select(LedgerHead.next_index).where(LedgerHead.h_instancia == h).with_for_update()
+            ).scalar_one()
+            self._append_waiting_entries(conn, h)
+            head = conn.execute(
+                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h)
             ).scalar_one()
             last = self._last_block(conn, h)
             old_size = last.tree_size if last else 0
@@ -348,27 +362,31 @@ class Ledger:
         return row
 
     def pending(self, instance: InstanceInfo) -> int:
+        """Leaves the next seal will close: waiting entries plus unsealed leaves."""
+        h = instance.h_instancia
         with self._engine.connect() as conn:
             head = conn.execute(
-                select(LedgerHead.next_index).where(LedgerHead.h_instancia == instance.h_instancia)
+                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h)
             ).scalar_one()
-            last = self._last_block(conn, instance.h_instancia)
-        return int(head) - (last.tree_size if last else 0)
+            last = self._last_block(conn, h)
+            waiting = conn.execute(
+                select(func.count()).where(Entry.h_instancia == h, Entry.leaf_index.is_(None))
+            ).scalar_one()
+        return int(head) - (last.tree_size if last else 0) + int(waiting)
 
-    def leaf_index(self, instance: InstanceInfo, ref: str, kind: str = "entry") -> int:
+    def leaf_index(self, instance: InstanceInfo, h_entrada: str) -> int:
+        """The entry's leaf index; 404 while it still waits for the next seal."""
         with self._engine.connect() as conn:
             index = conn.execute(
-                select(LedgerLeaf.idx)
-                .where(
-                    LedgerLeaf.h_instancia == instance.h_instancia,
-                    LedgerLeaf.ref == ref,
-                    LedgerLeaf.kind == kind,
+                select(Entry.leaf_index).where(
+                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
                 )
-                .order_by(LedgerLeaf.idx)
-                .limit(1)
             ).scalar()
         if index is None:
-            raise NotFound(f"no {kind} leaf for {ref} in this instance")
+            raise NotFound(
+                f"entry {h_entrada} is not sealed yet; it will be in the next block "
+                "(POST /consolidate seals now)"
+            )
         return int(index)
 
     def inclusion(

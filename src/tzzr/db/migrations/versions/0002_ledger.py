@@ -1,10 +1,8 @@
-"""The ledger: heads, leaves, tiles, blocks, signing keys; a leaf for every entry.
+"""The ledger: heads, leaves, tiles, blocks, signing keys; entries wait for their leaf.
 
 Revision ID: 0002
 Revises: 0001
 """
-
-import hashlib
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,7 +33,6 @@ def upgrade() -> None:
         sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
-    op.create_index("ix_ledger_leaves_ref", "ledger_leaves", ["h_instancia", "ref"])
     op.create_table(
         "ledger_tiles",
         sa.Column("h_instancia", sa.String(64), primary_key=True),
@@ -69,45 +66,24 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("retired_at", UTCDateTime, nullable=True),
     )
-    # Entries from before the ledger get their leaves, in the order they arrived.
-    from tzzr.ledger.leaves import leaf_bytes
-
-    bind = op.get_bind()
-    instances = bind.execute(sa.text("SELECT h_instancia FROM instances ORDER BY id")).all()
-    for (h_instancia,) in instances:
-        rows = bind.execute(
-            sa.text("SELECT h_entrada, created_at FROM entries WHERE h_instancia = :h ORDER BY id"),
-            {"h": h_instancia},
-        ).all()
-        leaves = []
-        for index, (h_entrada, created_at) in enumerate(rows):
-            stamp = UTCDateTime().process_result_value(created_at, bind.dialect)
-            assert stamp is not None
-            data = leaf_bytes("entry", h_instancia, h_entrada, h_entrada, stamp)
-            leaves.append(
-                {
-                    "h": h_instancia,
-                    "i": index,
-                    "ref": h_entrada,
-                    "data": data,
-                    "lh": hashlib.sha256(b"\x00" + data).digest(),
-                    "ts": created_at,
-                }
-            )
-        if leaves:
-            bind.execute(
-                sa.text(
-                    "INSERT INTO ledger_leaves (h_instancia, idx, kind, ref, data, leaf_hash, "
-                    "created_at) VALUES (:h, :i, 'entry', :ref, :data, :lh, :ts)"
-                ),
-                leaves,
-            )
-        bind.execute(
-            sa.text("INSERT INTO ledger_heads (h_instancia, next_index) VALUES (:h, :n)"),
-            {"h": h_instancia, "n": len(leaves)},
-        )
+    op.execute(
+        "INSERT INTO ledger_heads (h_instancia, next_index) SELECT h_instancia, 0 FROM instances"
+    )
+    # Entries from before the ledger start out waiting (leaf_index NULL): the first
+    # seal appends them, in the order they arrived.
+    op.add_column("entries", sa.Column("leaf_index", sa.BigInteger, nullable=True))
+    op.create_index(
+        "ix_entries_pending",
+        "entries",
+        ["h_instancia", "id"],
+        sqlite_where=sa.text("leaf_index IS NULL"),
+        postgresql_where=sa.text("leaf_index IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_entries_pending", "entries")
+    with op.batch_alter_table("entries") as batch:
+        batch.drop_column("leaf_index")
     for table in ("ledger_keys", "ledger_blocks", "ledger_tiles", "ledger_leaves", "ledger_heads"):
         op.drop_table(table)
