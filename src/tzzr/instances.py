@@ -6,10 +6,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +15,9 @@ from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Instance, LedgerHead, utcnow
 from tzzr.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:  # jsonschema loads only for instances that have a fields schema
+    from jsonschema import Draft202012Validator
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
@@ -57,13 +58,18 @@ class InstanceInfo:
 
 
 @lru_cache(maxsize=64)
-def _validator(schema_json: bytes) -> Draft202012Validator:
+def _validator(schema_json: bytes) -> "Draft202012Validator":
     import json
+
+    from jsonschema import Draft202012Validator
 
     return Draft202012Validator(json.loads(schema_json))
 
 
 def check_schema(schema: Any) -> dict[str, Any]:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     if not isinstance(schema, dict):
         raise InvalidInput("a fields schema must be a JSON object (a JSON Schema)")
     try:

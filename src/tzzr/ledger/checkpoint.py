@@ -12,14 +12,12 @@ public key)`.
 import base64
 import hashlib
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from typing import TYPE_CHECKING
 
 from tzzr.ledger.hashing import check_hash
+
+if TYPE_CHECKING:  # cryptography loads on first signature: ~9 MB the server rarely needs
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ED25519 = b"\x01"
 DASH = "\u2014"
@@ -85,13 +83,13 @@ def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     return name, bytes.fromhex(hex_id), raw[1:]
 
 
-def public_bytes(private: Ed25519PrivateKey) -> bytes:
+def public_bytes(private: "Ed25519PrivateKey") -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def sign(body: str, name: str, private: Ed25519PrivateKey) -> str:
+def sign(body: str, name: str, private: "Ed25519PrivateKey") -> str:
     """The signed note: body, a blank line, one signature line."""
     signature = private.sign(body.encode())
     blob = base64.b64encode(key_id(name, public_bytes(private)) + signature).decode()
@@ -101,6 +99,9 @@ def sign(body: str, name: str, private: Ed25519PrivateKey) -> str:
 def open_note(note: str, verifier_keys: list[str]) -> tuple[Checkpoint, str]:
     """The checkpoint of a signed note and the verifier key that signed it; raises
     NoteError unless one of `verifier_keys` made a valid signature on it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     body, sep, signatures = note.rpartition("\n\n")
     if not sep:
         raise NoteError("a signed note needs a blank line before its signatures")

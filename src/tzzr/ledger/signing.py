@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert, select, update
 
 from tzzr.db.engine import write_transaction
@@ -16,6 +15,9 @@ from tzzr.db.models import LedgerKey, utcnow
 from tzzr.errors import TzzrError
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.checkpoint import key_id, public_bytes, verifier_key
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,11 @@ class SigningKeys:
     def _path(self, instance: InstanceInfo, kid: str) -> Path:
         return self._dir / instance.name / f"{kid}.pem"
 
-    def current(self, instance: InstanceInfo) -> tuple[str, Ed25519PrivateKey, str]:
+    def current(self, instance: InstanceInfo) -> tuple[str, "Ed25519PrivateKey", str]:
         """(name, private key, key id) of the instance's active key, made if missing."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(LedgerKey.key_id, LedgerKey.name).where(
@@ -61,7 +66,10 @@ class SigningKeys:
         assert isinstance(private, Ed25519PrivateKey)
         return row.name, private, row.key_id
 
-    def _create(self, instance: InstanceInfo) -> tuple[str, Ed25519PrivateKey, str]:
+    def _create(self, instance: InstanceInfo) -> tuple[str, "Ed25519PrivateKey", str]:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         name = origin(instance)
         private = Ed25519PrivateKey.generate()
         public = public_bytes(private)
