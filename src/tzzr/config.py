@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     gc_grace_seconds: int = Field(default=3600, ge=0)
     key_cache_seconds: float = Field(default=2.0, ge=0)
     block_interval: int = Field(default=86400, ge=0)
+    publish_tiles: bool = False
 
     @field_validator("home")
     @classmethod

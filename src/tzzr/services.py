@@ -36,7 +36,11 @@ class Services:
         migrate(engine)
         blobs = open_store(settings)
         instances = Instances(engine)
-        ledger = Ledger(engine, SigningKeys(engine, settings.home / "keys"))
+        ledger = Ledger(
+            engine,
+            SigningKeys(engine, settings.home / "keys"),
+            publish_to=blobs if settings.publish_tiles else None,
+        )
         return cls(
             settings=settings,
             engine=engine,

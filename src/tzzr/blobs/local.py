@@ -26,16 +26,14 @@ class _FileSink(TempFileSink):
         self._root = root
 
     def commit(self, key: str) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        path = self.finish()
         final = self._root / key
         final.parent.mkdir(parents=True, exist_ok=True)
-        self._path.chmod(0o444)
+        path.chmod(0o444)
         # link, not rename: an existing blob is never replaced (write-once).
         with contextlib.suppress(FileExistsError):
-            os.link(self._path, final)
-        self._path.unlink()
+            os.link(path, final)
+        path.unlink()
         _fsync_dir(final.parent)
 
 
@@ -72,6 +70,17 @@ class LocalBlobStore(BlobStore):
                     return
                 remaining -= len(chunk)
                 yield chunk
+
+    def _put_named(self, key: str, data: bytes) -> None:
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        sink = TempFileSink(self.root / TMP_DIR, "named-")
+        try:
+            sink.write(data)
+            sink.finish().replace(final)  # named files may be replaced (the checkpoint)
+        finally:
+            sink.abort()
+        _fsync_dir(final.parent)
 
     def _delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)

@@ -48,6 +48,9 @@ class MemoryBlobStore(BlobStore):
         for offset in range(start, end + 1, CHUNK):
             yield data[offset : min(offset + CHUNK, end + 1)]
 
+    def _put_named(self, key: str, data: bytes) -> None:
+        self._objects[key] = (data, datetime.now(UTC))
+
     def _delete(self, key: str) -> None:
         self._objects.pop(key, None)
 

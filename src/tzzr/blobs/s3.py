@@ -118,6 +118,9 @@ class S3BlobStore(BlobStore):
         finally:
             body.close()
 
+    def _put_named(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
     def _delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 

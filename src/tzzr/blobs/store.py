@@ -44,6 +44,13 @@ class TempFileSink:
     def commit(self, key: str) -> None:
         raise NotImplementedError
 
+    def finish(self) -> Path:
+        """Flush, fsync and close the file; returns its path."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        return self._path
+
     def abort(self) -> None:
         if not self._file.closed:
             self._file.close()
@@ -147,6 +154,10 @@ class BlobStore:
     def _delete(self, key: str) -> None:
         raise NotImplementedError
 
+    def _put_named(self, key: str, data: bytes) -> None:
+        """Store small named bytes at `key`, replacing what was there, atomically."""
+        raise NotImplementedError
+
     def _list(self, prefix: str) -> Iterator[tuple[str, int, datetime]]:
         """(key, size, modified) of every blob under `prefix`."""
         raise NotImplementedError
@@ -192,6 +203,22 @@ class BlobStore:
 
     def read_all(self, digest: HexDigest) -> bytes:
         return b"".join(self.read(digest))
+
+    def publish(self, path: str, data: bytes) -> str:
+        """Named (not content-addressed) bytes under this prefix, for files that other
+        tools fetch by path, such as tlog tiles; returns the key."""
+        if not path or path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"not a relative path: {path!r}")
+        key = "/".join(p for p in (self.prefix, path) if p)
+        self._put_named(key, data)
+        return key
+
+    def read_named(self, path: str) -> bytes:
+        key = "/".join(p for p in (self.prefix, path) if p)
+        size = self._size(key)
+        if size is None:
+            raise FileNotFoundError(key)
+        return b"".join(self._read(key, 0, size - 1)) if size else b""
 
     def delete(self, digest: HexDigest) -> None:
         self._delete(self.key(digest))

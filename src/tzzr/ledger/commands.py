@@ -174,6 +174,17 @@ def rotate_key(instance: Annotated[str, typer.Option(help="The instance.")]) -> 
     print(kid)
 
 
+@ledger_app.command("publish")
+def publish(
+    instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
+) -> None:
+    """Publish the whole log as static C2SP tlog-tiles into the blob store."""
+    services = _services()
+    for target in _targets(services, instance):
+        count = services.ledger.publish(target, services.blobs)
+        err.print(f"{target.name}: {count} file(s) under {target.blob_prefix}/tlog/")
+
+
 def register(app: typer.Typer) -> None:
     for command in (seal, receipt, verify, audit):
         app.command()(command)

@@ -6,12 +6,14 @@ counter; sealing reads the new leaves' hashes once, writes the tiles they change
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
+from tzzr.blobs import BlobStore
 from tzzr.canonical import canonical_json
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import (
@@ -25,13 +27,15 @@ from tzzr.db.models import (
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.ledger import checkpoint as notes
-from tzzr.ledger.hashing import EMPTY_ROOT, hash_leaf, root_hash
+from tzzr.ledger import tlog
+from tzzr.ledger.hashing import EMPTY_ROOT, HASH_SIZE, hash_leaf, root_hash
 from tzzr.ledger.leaves import leaf_bytes, timestamp
 from tzzr.ledger.proof import consistency_ranges, inclusion_ranges, node_hash
 from tzzr.ledger.signing import SigningKeys
-from tzzr.ledger.tiles import TileKey, TileReader, extend, tiles_for
+from tzzr.ledger.tiles import WIDTH, TileKey, TileReader, extend, tiles_for
 
 GENESIS = "0" * 64
+log = logging.getLogger("tzzr.ledger")
 
 
 @dataclass(frozen=True)
@@ -142,9 +146,13 @@ class Inclusion:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, keys: SigningKeys) -> None:
+    def __init__(
+        self, engine: Engine, keys: SigningKeys, publish_to: BlobStore | None = None
+    ) -> None:
         self._engine = engine
         self.keys = keys
+        # Where to publish tlog-tiles after each seal (None: don't).
+        self._publish_to = publish_to
 
     # -- appending --------------------------------------------------------------
     def create_head(self, conn: Connection, instance: InstanceInfo) -> None:
@@ -277,6 +285,11 @@ class Ledger:
             conn.execute(
                 insert(LedgerBlock).values(h_instancia=h, **{c: getattr(block, c) for c in columns})
             )
+        if self._publish_to is not None:
+            try:
+                self.publish(instance, self._publish_to, start=block.first_index)
+            except Exception:  # the block stands; `tzzr ledger publish` catches up
+                log.exception("publishing tiles of block %d failed", block.number)
         return block
 
     @staticmethod
@@ -303,6 +316,59 @@ class Ledger:
         stamps = [row[2] for row in rows]
         hashes = [bytes(row[1]) for row in rows]
         return hashes, _as_utc(min(stamps)), _as_utc(max(stamps))
+
+    def publish(self, instance: InstanceInfo, blobs: BlobStore, start: int = 0) -> int:
+        """Write the C2SP tlog-tiles that cover leaves from `start` to the last sealed
+        size, their entry bundles and the checkpoint, under `<instance>/tlog/`.
+        Returns how many files were written."""
+        h = instance.h_instancia
+        store = blobs.scoped(instance.blob_prefix)
+        with self._engine.connect() as conn:
+            last = self._last_block(conn, h)
+            if last is None:
+                return 0
+            size = last.tree_size
+            written = 0
+            level = 0
+            while size >> (8 * level):
+                count = size >> (8 * level)
+                first, final = (start >> (8 * level)) // WIDTH, (count - 1) // WIDTH
+                rows = conn.execute(
+                    select(LedgerTile.idx, LedgerTile.hashes).where(
+                        LedgerTile.h_instancia == h,
+                        LedgerTile.level == level,
+                        LedgerTile.idx.between(first, final),
+                    )
+                ).all()
+                for index, hashes in rows:
+                    width = tlog.tile_width(level, index, size)
+                    store.publish(
+                        f"{tlog.PREFIX}/{tlog.tile_path(level, index, width)}",
+                        bytes(hashes)[: width * HASH_SIZE],
+                    )
+                    written += 1
+                level += 1
+            first_bundle = start // WIDTH
+            leaves = (
+                conn.execute(
+                    select(LedgerLeaf.data)
+                    .where(
+                        LedgerLeaf.h_instancia == h,
+                        LedgerLeaf.idx >= first_bundle * WIDTH,
+                        LedgerLeaf.idx < size,
+                    )
+                    .order_by(LedgerLeaf.idx)
+                )
+                .scalars()
+                .all()
+            )
+        for offset in range(0, len(leaves), WIDTH):
+            group = [bytes(d) for d in leaves[offset : offset + WIDTH]]
+            path = tlog.entries_path(first_bundle + offset // WIDTH, len(group))
+            store.publish(f"{tlog.PREFIX}/{path}", tlog.bundle(group))
+            written += 1
+        store.publish(f"{tlog.PREFIX}/checkpoint", last.checkpoint.encode())
+        return written + 1
 
     def _write_tiles(self, conn: Connection, h: str, tiles: dict[TileKey, bytes]) -> None:
         # Only the first tile of each level can already exist (it was partial).
