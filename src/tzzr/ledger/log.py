@@ -155,9 +155,6 @@ class Ledger:
         self._publish_to = publish_to
 
     # -- appending --------------------------------------------------------------
-    def create_head(self, conn: Connection, instance: InstanceInfo) -> None:
-        conn.execute(insert(LedgerHead).values(h_instancia=instance.h_instancia, next_index=0))
-
     def _reserve(self, conn: Connection, h_instancia: str, count: int) -> int:
         """Reserve `count` indices; the head's row lock orders concurrent appends."""
         reserved = conn.execute(
@@ -530,8 +527,3 @@ class Ledger:
             ).all()
         ]
         return TileReader(self._tile(conn, h), {(r[0], r[1]): bytes(r[2]) for r in rows})
-
-    def root_at(self, conn: Connection, h: str, size: int) -> bytes:
-        if size == 0:
-            return EMPTY_ROOT
-        return node_hash(0, size, TileReader(self._tile(conn, h), {}).perfect)
