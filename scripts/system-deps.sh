@@ -15,6 +15,12 @@ case "${1:-test}" in
     [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need+=(postgresql)
     have redis-server || need+=(redis-server)
     have curl || need+=(curl)
+    have tesseract || need+=(tesseract-ocr)
+    for lang in eng spa; do
+      ls /usr/share/tesseract-ocr/*/tessdata/$lang.traineddata >/dev/null 2>&1 \
+        || need+=(tesseract-ocr-$lang)
+    done
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
     ;;
   bench)
     have wrk || need+=(wrk)

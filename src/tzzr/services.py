@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore, open_store
+from tzzr.cells.registry import Registry
 from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, migrate
 from tzzr.db.models import Instance
@@ -28,6 +29,7 @@ class Services:
     ingest: IngestService
     entries: EntryReader
     ledger: Ledger
+    cells: Registry
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -50,6 +52,7 @@ class Services:
             ingest=IngestService(engine, blobs, settings),
             entries=EntryReader(engine),
             ledger=ledger,
+            cells=Registry.discover(),
         )
 
     def bootstrap(self) -> str | None:

@@ -1,0 +1,99 @@
+"""GRACE over HTTP, in RunPod serverless's shapes (`{"input": envelope}` →
+`{"id", "status", "output"}`), and the KnowledgeCell registry (`/api/cells`)."""
+
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from tzzr.api.deps import require, services
+from tzzr.cells import Cell, CellContext, CellFailed
+from tzzr.cells.envelope import Envelope, load_payload
+from tzzr.errors import InvalidInput, TooLarge
+from tzzr.keys import Principal
+
+router = APIRouter()
+Runner = Annotated[Principal, Depends(require("ingest"))]
+Reader = Annotated[Principal, Depends(require("read"))]
+
+
+class RunRequest(BaseModel):
+    input: Envelope
+    id: str | None = None
+
+
+def cell_json(cell: Cell) -> dict[str, Any]:
+    return {**cell.meta.as_json(), "module": cell.module, "accepts": sorted(cell.accepts)}
+
+
+@router.post("/grace/runsync", summary="Run a cell and wait for its result (contract 2.1)")
+async def runsync(request: Request, principal: Runner, body: RunRequest) -> JSONResponse:
+    found = services(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > found.settings.max_json_body_bytes:
+        raise TooLarge(f"a request is limited to {found.settings.max_json_body_bytes} bytes")
+    envelope = body.input
+    cell = found.cells.module(envelope.routing.module)
+    if envelope.payload.type not in cell.accepts:
+        raise InvalidInput(
+            f"{cell.module} takes payloads of type {', '.join(sorted(cell.accepts))}, "
+            f"not {envelope.payload.type!r}",
+            field="payload.type",
+        )
+    run_id = body.id or uuid.uuid4().hex
+    context = CellContext(run_id, envelope.context.lang, dict(envelope.params))
+    started = time.perf_counter()
+    try:
+        payload = await run_in_threadpool(
+            load_payload,
+            envelope,
+            found.ingest.store_for(principal.instance),
+            found.settings.max_json_body_bytes,
+        )
+        result = await run_in_threadpool(cell.run, context, payload)
+    except CellFailed as exc:
+        return JSONResponse(
+            {
+                "id": run_id,
+                "status": "FAILED",
+                "error": exc.message,
+                "output": {"status": "error", **exc.body()},
+            }
+        )
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    return JSONResponse(
+        {
+            "id": run_id,
+            "status": "COMPLETED",
+            "executionTime": latency,
+            "output": {
+                "status": "ok",
+                "result": result.result,
+                "metrics": {
+                    "latencyMs": latency,
+                    "engine": result.engine,
+                    "model": result.model,
+                    "device": result.device,
+                },
+            },
+        }
+    )
+
+
+@router.get("/grace/health", summary="GRACE's modules")
+def health(request: Request, principal: Reader) -> dict[str, Any]:
+    return {"status": "ok", "contract_version": "2.1", "modules": services(request).cells.modules}
+
+
+@router.get("/api/cells", summary="Registered cells (KnowledgeCell metadata)")
+def list_cells(request: Request, principal: Reader) -> dict[str, Any]:
+    return {"cells": [cell_json(c) for c in services(request).cells.cells()]}
+
+
+@router.get("/api/cells/{cell_id}", summary="One cell")
+def get_cell(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
+    return cell_json(services(request).cells.get(cell_id))

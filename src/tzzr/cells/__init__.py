@@ -1,0 +1,15 @@
+"""GRACE and KnowledgeCells: processing cells behind contract 2.1."""
+
+from tzzr.cells.base import Cell, CellContext, CellFailed, CellResult, Payload
+from tzzr.cells.meta import KnowledgeCell
+from tzzr.cells.registry import Registry
+
+__all__ = [
+    "Cell",
+    "CellContext",
+    "CellFailed",
+    "CellResult",
+    "KnowledgeCell",
+    "Payload",
+    "Registry",
+]

@@ -1,0 +1,52 @@
+"""The cell contract. A cell MUST be an object with `meta` (its KnowledgeCell),
+`module` (the GRACE routing name, e.g. OCR_CORE), `accepts` (payload types) and
+`run(context, payload) -> CellResult`. It MUST NOT keep state between runs that
+changes results, and SHOULD raise CellFailed with a message that says what is wrong
+with the input. Built-in cells register exactly like third-party ones: a factory in
+the `tzzr.cells` entry-point group."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+from tzzr.cells.meta import KnowledgeCell
+from tzzr.errors import TzzrError
+
+
+class CellFailed(TzzrError):
+    """The run failed because of its input (corrupt image, unknown language, …)."""
+
+    status = 422
+    code = "cell_failed"
+
+
+@dataclass(frozen=True)
+class CellContext:
+    run_id: str
+    lang: str | None = None
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Payload:
+    type: str
+    data: bytes
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CellResult:
+    result: dict[str, Any]
+    engine: str
+    model: str | None = None
+    device: str = "cpu"
+
+
+@runtime_checkable
+class Cell(Protocol):
+    meta: KnowledgeCell
+    module: str
+    accepts: frozenset[str]
+
+    def run(self, context: CellContext, payload: Payload) -> CellResult: ...

@@ -1,0 +1,67 @@
+"""GRACE contract 2.1: the envelope every cell receives, local or remote."""
+
+import base64
+import binascii
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tzzr.blobs import BlobStore
+from tzzr.cells.base import CellFailed, Payload
+from tzzr.errors import InvalidInput, NotFound
+from tzzr.types import is_hex_digest
+
+
+class Routing(BaseModel):
+    module: str
+
+
+class EnvelopePayload(BaseModel):
+    type: str
+    encoding: Literal["base64", "blob", "url"]
+    content: str
+    media_type: str | None = None
+
+
+class Context(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    lang: str | None = None
+
+
+class Envelope(BaseModel):
+    contract_version: Literal["2.1"]
+    routing: Routing
+    payload: EnvelopePayload
+    context: Context = Context()
+    params: dict[str, Any] = {}
+
+
+def load_payload(envelope: Envelope, store: BlobStore, max_bytes: int) -> Payload:
+    """The payload's bytes. Bad base64 fails the run (CellFailed); a blob that is not
+    in the caller's instance is 404; url payloads are refused until fetching lands."""
+    payload = envelope.payload
+    if payload.encoding == "base64":
+        try:
+            data = base64.b64decode(payload.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CellFailed(
+                f"payload.content is not valid base64 ({exc})", field="payload.content"
+            ) from exc
+    elif payload.encoding == "blob":
+        digest = payload.content.lower()
+        if not is_hex_digest(digest):
+            raise InvalidInput(
+                "a blob payload's content is a sha256 hex digest", field="payload.content"
+            )
+        if not store.exists(digest):
+            raise NotFound(f"no blob {digest} in this instance; ingest it first")
+        data = store.read_all(digest)
+    else:
+        raise InvalidInput(
+            "url payloads are not supported yet: send base64 or blob", field="payload.encoding"
+        )
+    if len(data) > max_bytes:
+        from tzzr.errors import TooLarge
+
+        raise TooLarge(f"the payload is larger than the limit of {max_bytes} bytes")
+    return Payload(payload.type, data, payload.media_type)

@@ -1,0 +1,85 @@
+"""GRACE over HTTP: contract 2.1 envelopes in RunPod's request and response shapes."""
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cells.test_ocr import SPANISH, cer, render
+from tests.conftest import Live, make_settings, running
+
+
+@pytest.fixture(scope="module", params=["sqlite-local", "postgresql-s3"])
+def grace(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    home: Path = tmp_path_factory.mktemp("grace")
+    with running(make_settings(home, request.param)) as live:
+        yield live
+
+
+def envelope(
+    content: str, encoding: str = "base64", module: str = "OCR_CORE", kind: str = "image"
+) -> dict[str, Any]:
+    return {
+        "input": {
+            "contract_version": "2.1",
+            "routing": {"module": module},
+            "payload": {"type": kind, "encoding": encoding, "content": content},
+            "context": {"lang": "es"},
+        }
+    }
+
+
+def test_runsync_ocr_with_base64_and_blob_payloads(grace: Live) -> None:
+    image = render(SPANISH)
+    with grace.client() as client:
+        done = client.post("/grace/runsync", json=envelope(base64.b64encode(image).decode()))
+        assert done.status_code == 200
+        body = done.json()
+        assert body["status"] == "COMPLETED"
+        assert cer(" ".join(SPANISH), " ".join(body["output"]["result"]["text"].split())) <= 0.02
+        assert body["output"]["metrics"]["engine"] == "tesseract"
+        assert body["output"]["metrics"]["latencyMs"] > 0
+        client.post("/ingest", files=[("file", ("receipt.png", image, "image/png"))])
+        blob = client.post(
+            "/grace/runsync", json=envelope(hashlib.sha256(image).hexdigest(), encoding="blob")
+        )
+        assert blob.json()["output"]["result"]["text"] == body["output"]["result"]["text"]
+
+
+def test_bad_input_is_answered_clearly(grace: Live) -> None:
+    with grace.client() as client:
+        unknown = client.post("/grace/runsync", json=envelope("x", module="TELEPATHY"))
+        assert unknown.status_code == 404
+        assert "known modules: OCR_CORE" in unknown.json()["error"]["message"]
+        wrong_type = client.post("/grace/runsync", json=envelope("aGk=", kind="audio"))
+        assert wrong_type.status_code == 422
+        assert wrong_type.json()["error"]["field"] == "payload.type"
+        bad64 = client.post("/grace/runsync", json=envelope("!!!not base64"))
+        assert bad64.status_code == 200
+        assert bad64.json()["status"] == "FAILED"
+        assert "base64" in bad64.json()["error"]
+        corrupt = client.post("/grace/runsync", json=envelope(base64.b64encode(b"junk").decode()))
+        assert corrupt.json()["status"] == "FAILED"
+        assert corrupt.json()["output"]["error"]["code"] == "cell_failed"
+        missing = client.post("/grace/runsync", json=envelope("ab" * 32, encoding="blob"))
+        assert missing.status_code == 404
+        version = client.post(
+            "/grace/runsync", json={"input": {**envelope("x")["input"], "contract_version": "1.0"}}
+        )
+        assert version.status_code == 422
+        assert version.json()["error"]["field"] == "input.contract_version"
+
+
+def test_cells_and_health(grace: Live) -> None:
+    with grace.client() as client:
+        cells = client.get("/api/cells").json()["cells"]
+        assert [c["id"] for c in cells] == ["ocr-core"]
+        assert cells[0]["module"] == "OCR_CORE" and cells[0]["accepts"] == ["image"]
+        assert client.get("/api/cells/ocr-core").json()["apiEndpoint"] == "/api/cells/ocr-core/run"
+        assert client.get("/api/cells/nope").status_code == 404
+        assert client.get("/grace/health").json()["modules"] == ["OCR_CORE"]

@@ -1,0 +1,85 @@
+"""Real Tesseract on images rendered here from known English and Spanish text."""
+
+import io
+import os
+import shutil
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tzzr.cells import CellContext, CellFailed, Payload
+from tzzr.cells.ocr import OcrCell
+from tzzr.errors import TooLarge
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+ENGLISH = [
+    "Invoice 2041 from Harbour Street Bakery",
+    "Two loaves of rye bread 7.80",
+    "Total due 12.35 GBP, thank you",
+]
+SPANISH = [
+    "Factura de la panadería Muñoz",
+    "Café con leche y tostada 3,40",
+    "Total a pagar: 23,45 EUR. ¡Gracias por su visita!",
+]
+
+
+@pytest.fixture(autouse=True)
+def _tesseract() -> None:
+    if shutil.which("tesseract") is None or not os.path.exists(FONT):
+        message = "tesseract-ocr and fonts-dejavu-core are needed (make test installs them)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def render(lines: list[str], fmt: str = "PNG") -> bytes:
+    font = ImageFont.truetype(FONT, 36)
+    image = Image.new("RGB", (1400, 80 + 70 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 70 * i), line, font=font, fill="black")
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def cer(expected: str, got: str) -> float:
+    """Character error rate: Levenshtein distance over the expected length."""
+    previous = list(range(len(got) + 1))
+    for i, a in enumerate(expected, 1):
+        current = [i]
+        for j, b in enumerate(got, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1] / max(1, len(expected))
+
+
+@pytest.mark.parametrize(("lines", "lang"), [(ENGLISH, "en"), (SPANISH, "es"), (SPANISH, None)])
+def test_ocr_reads_rendered_text(lines: list[str], lang: str | None) -> None:
+    result = OcrCell().run(CellContext("r", lang), Payload("image", render(lines, "JPEG")))
+    got = " ".join(result.result["text"].split())
+    rate = cer(" ".join(lines), got)
+    assert rate <= 0.02, (rate, got)
+    assert result.engine == "tesseract"
+    word = result.result["words"][0]
+    assert word["text"] == lines[0].split()[0]
+    x, y, w, h = word["box"]
+    assert 30 <= x <= 50 and 30 <= y <= 60 and w > 0 and h > 0
+    assert 0 <= word["conf"] <= 100
+
+
+def test_corrupt_images_fail_with_a_clear_error() -> None:
+    with pytest.raises(CellFailed, match="not an image"):
+        OcrCell().run(CellContext("r"), Payload("image", b"\x89PNG not really"))
+
+
+def test_images_over_the_pixel_limit_are_refused_before_decoding() -> None:
+    with pytest.raises(TooLarge, match="pixels"):
+        OcrCell(max_pixels=1000).run(CellContext("r"), Payload("image", render(["x"])))
+
+
+def test_missing_languages_are_named() -> None:
+    with pytest.raises(CellFailed, match="'fra' is not installed") as caught:
+        OcrCell().run(CellContext("r", "fra"), Payload("image", render(["x"])))
+    assert caught.value.field == "context.lang"
