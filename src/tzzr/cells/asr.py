@@ -1,0 +1,152 @@
+"""ASR_ENGINE: speech recognition with faster-whisper (CTranslate2) from a local model
+directory (`TZZR_ASR_MODEL_DIR`; nothing is downloaded from a hub), on CPU (int8) or CUDA
+(float16, e.g. the plan's large-v3 on a GPU box). Audio is decoded by ffmpeg: wav, mp3,
+ogg/opus, m4a, webm, anything ffmpeg reads."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tzzr.cells.base import CellContext, CellFailed, CellResult, Payload
+from tzzr.cells.meta import KnowledgeCell
+
+SAMPLE_RATE = 16_000
+DECODE_TIMEOUT_SECONDS = 300
+
+
+def decode(data: bytes) -> Any:
+    """16 kHz mono float32 samples of any audio ffmpeg can read."""
+    import numpy as np
+
+    binary = shutil.which("ffmpeg")
+    if binary is None:
+        raise CellFailed("ffmpeg is not installed: apt-get install ffmpeg")
+    # A file, not a pipe: m4a/mp4 keep their index at the end and need seeking.
+    with tempfile.NamedTemporaryFile(prefix="tzzr-audio-") as source:
+        source.write(data)
+        source.flush()
+        try:
+            done = subprocess.run(
+                [
+                    binary,
+                    "-nostdin",
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-i",
+                    source.name,
+                    "-f",
+                    "f32le",
+                    "-ac",
+                    "1",
+                    "-ar",
+                    str(SAMPLE_RATE),
+                    "pipe:1",
+                ],
+                capture_output=True,
+                timeout=DECODE_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise CellFailed(f"decoding took longer than {DECODE_TIMEOUT_SECONDS} s") from exc
+    if done.returncode != 0 or not done.stdout:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        raise CellFailed(
+            "the payload is not audio that ffmpeg can decode"
+            + (f" ({reason[-1]})" if reason else ""),
+            field="payload.content",
+        )
+    return np.frombuffer(done.stdout, dtype=np.float32)
+
+
+class AsrCell:
+    module = "ASR_ENGINE"
+    accepts = frozenset({"audio"})
+
+    def __init__(self, model_dir: Path | None = None, device: str | None = None) -> None:
+        if model_dir is None or device is None:
+            from tzzr.config import Settings
+
+            settings = Settings()
+            model_dir = model_dir or settings.asr_model_dir
+            device = device or settings.asr_device
+        self.model_dir = model_dir
+        self.device = device
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self.meta = KnowledgeCell(
+            id="asr-engine",
+            type="asr",
+            version="1.0.0",
+            description="Speech to text with timed segments (faster-whisper, local model).",
+            api_endpoint="/api/cells/asr-engine/run",
+            microservice_url="",
+            input_format={"payload": {"type": "audio"}, "context": {"lang": "en | es | …"}},
+            output_format={
+                "text": "string",
+                "language": "string",
+                "segments": "[{start, end, text}]",
+            },
+            author="TZZR",
+        )
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                if self.model_dir is None or not (Path(self.model_dir) / "model.bin").is_file():
+                    raise CellFailed(
+                        "no speech model: set TZZR_ASR_MODEL_DIR to a faster-whisper "
+                        f"(CTranslate2) model directory (got {self.model_dir or 'nothing'})"
+                    )
+                import ctranslate2
+                from faster_whisper import WhisperModel
+
+                device = self.device or "auto"
+                if device == "auto":
+                    device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+                self._model = WhisperModel(
+                    str(self.model_dir),
+                    device=device,
+                    compute_type="float16" if device == "cuda" else "int8",
+                    cpu_threads=min(4, os.cpu_count() or 1),
+                    local_files_only=True,
+                )
+                self._device = device
+            return self._model
+
+    def run(self, context: CellContext, payload: Payload) -> CellResult:
+        model = self._load()
+        audio = decode(payload.data)
+        lang = (context.lang or "").split("-")[0].lower() or None
+        if lang and not model.model.is_multilingual and lang != "en":
+            raise CellFailed(
+                f"the configured model speaks English only, not {lang!r}; point "
+                "TZZR_ASR_MODEL_DIR at a multilingual model",
+                field="context.lang",
+            )
+        started = time.perf_counter()
+        segments, info = model.transcribe(audio, language=lang, beam_size=5)
+        parts = [
+            {"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()}
+            for s in segments
+        ]
+        elapsed = time.perf_counter() - started
+        duration = len(audio) / SAMPLE_RATE
+        return CellResult(
+            {
+                "text": " ".join(p["text"] for p in parts).strip(),
+                "language": info.language,
+                "language_probability": round(info.language_probability, 3),
+                "duration": round(duration, 2),
+                "segments": parts,
+                "real_time_factor": round(elapsed / duration, 3) if duration else None,
+            },
+            engine="faster-whisper",
+            model=Path(self.model_dir or "").name or None,
+            device=self._device,
+        )
