@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
-DISTRIBUTIONS = {"python_multipart": "python-multipart", "PIL": "pillow", "mypy_boto3_s3": None}
+# None: imported only where it is installed on purpose (type stubs, the RunPod worker image).
+DISTRIBUTIONS = {
+    "python_multipart": "python-multipart",
+    "PIL": "pillow",
+    "mypy_boto3_s3": None,
+    "runpod": None,
+}
 
 
 def test_every_runtime_import_is_a_pinned_base_dependency() -> None:

@@ -1,8 +1,6 @@
 """GRACE over HTTP, in RunPod serverless's shapes (`{"input": envelope}` →
 `{"id", "status", "output"}`), and the KnowledgeCell registry (`/api/cells`)."""
 
-import time
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,9 +9,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
-from tzzr.cells import Cell, CellContext, CellFailed
+from tzzr.cells import Cell
 from tzzr.cells.envelope import Envelope, load_payload
-from tzzr.errors import InvalidInput, TooLarge
+from tzzr.cells.grace import execute
+from tzzr.errors import TooLarge
 from tzzr.keys import Principal
 
 router = APIRouter()
@@ -36,52 +35,15 @@ async def runsync(request: Request, principal: Runner, body: RunRequest) -> JSON
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > found.settings.max_json_body_bytes:
         raise TooLarge(f"a request is limited to {found.settings.max_json_body_bytes} bytes")
-    envelope = body.input
-    cell = found.cells.module(envelope.routing.module)
-    if envelope.payload.type not in cell.accepts:
-        raise InvalidInput(
-            f"{cell.module} takes payloads of type {', '.join(sorted(cell.accepts))}, "
-            f"not {envelope.payload.type!r}",
-            field="payload.type",
-        )
-    run_id = body.id or uuid.uuid4().hex
-    context = CellContext(run_id, envelope.context.lang, dict(envelope.params))
-    started = time.perf_counter()
-    try:
-        payload = await run_in_threadpool(
-            load_payload,
-            envelope,
-            found.ingest.store_for(principal.instance),
-            found.settings.max_json_body_bytes,
-        )
-        result = await run_in_threadpool(cell.run, context, payload)
-    except CellFailed as exc:
-        return JSONResponse(
-            {
-                "id": run_id,
-                "status": "FAILED",
-                "error": exc.message,
-                "output": {"status": "error", **exc.body()},
-            }
-        )
-    latency = round((time.perf_counter() - started) * 1000, 1)
-    return JSONResponse(
-        {
-            "id": run_id,
-            "status": "COMPLETED",
-            "executionTime": latency,
-            "output": {
-                "status": "ok",
-                "result": result.result,
-                "metrics": {
-                    "latencyMs": latency,
-                    "engine": result.engine,
-                    "model": result.model,
-                    "device": result.device,
-                },
-            },
-        }
+    store = found.ingest.store_for(principal.instance)
+    answer = await run_in_threadpool(
+        execute,
+        found.cells,
+        body.input,
+        lambda envelope: load_payload(envelope, store, found.settings.max_json_body_bytes),
+        body.id,
     )
+    return JSONResponse(answer)
 
 
 @router.get("/grace/health", summary="GRACE's modules")

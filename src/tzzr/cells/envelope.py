@@ -36,7 +36,7 @@ class Envelope(BaseModel):
     params: dict[str, Any] = {}
 
 
-def load_payload(envelope: Envelope, store: BlobStore, max_bytes: int) -> Payload:
+def load_payload(envelope: Envelope, store: BlobStore | None, max_bytes: int) -> Payload:
     """The payload's bytes. Bad base64 fails the run (CellFailed); a blob that is not
     in the caller's instance is 404; url payloads are refused until fetching lands."""
     payload = envelope.payload
@@ -49,6 +49,10 @@ def load_payload(envelope: Envelope, store: BlobStore, max_bytes: int) -> Payloa
             ) from exc
     elif payload.encoding == "blob":
         digest = payload.content.lower()
+        if store is None:
+            raise InvalidInput(
+                "blob payloads need a TZZR server; send base64 here", field="payload.encoding"
+            )
         if not is_hex_digest(digest):
             raise InvalidInput(
                 "a blob payload's content is a sha256 hex digest", field="payload.content"
