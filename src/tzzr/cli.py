@@ -34,6 +34,8 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(instances_app, name="instances")
 app.add_typer(keys_app, name="keys")
 ledger_commands.register(app)
+grace_app = typer.Typer(help="GRACE alone (for a GPU box).", no_args_is_help=True)
+app.add_typer(grace_app, name="grace")
 out = Console()
 err = Console(stderr=True)
 
@@ -334,6 +336,27 @@ def gc(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
         f"and {len(report.temp_files)} stale temporary file(s)"
     )
+
+
+@grace_app.command("serve")
+def grace_serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8010,
+    token: Annotated[
+        str | None, typer.Option(envvar="TZZR_GRACE_TOKEN", help="Bearer token callers send.")
+    ] = None,
+) -> None:
+    """Run only GRACE (cells behind contract 2.1): no database, base64 payloads."""
+    import uvicorn
+
+    from tzzr.cells.registry import Registry
+    from tzzr.cells.service import create_grace_app
+
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        raise _fail("set TZZR_GRACE_TOKEN (or --token) before listening beyond this machine", 2)
+    cells = Registry.discover()
+    err.print(f"GRACE on http://{host}:{port}: modules {', '.join(cells.modules)}")
+    uvicorn.run(create_grace_app(cells, token), host=host, port=port, log_level="info")
 
 
 def main() -> None:

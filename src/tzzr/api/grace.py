@@ -5,12 +5,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
 from tzzr.cells import Cell
-from tzzr.cells.envelope import Envelope, load_payload
+from tzzr.cells.envelope import RunRequest, load_payload
 from tzzr.cells.grace import execute
 from tzzr.errors import TooLarge
 from tzzr.keys import Principal
@@ -18,11 +17,6 @@ from tzzr.keys import Principal
 router = APIRouter()
 Runner = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
-
-
-class RunRequest(BaseModel):
-    input: Envelope
-    id: str | None = None
 
 
 def cell_json(cell: Cell) -> dict[str, Any]:

@@ -36,6 +36,13 @@ class Envelope(BaseModel):
     params: dict[str, Any] = {}
 
 
+class RunRequest(BaseModel):
+    """RunPod's request shape: `{"input": <envelope>, "id"?}`."""
+
+    input: Envelope
+    id: str | None = None
+
+
 def load_payload(envelope: Envelope, store: BlobStore | None, max_bytes: int) -> Payload:
     """The payload's bytes. Bad base64 fails the run (CellFailed); a blob that is not
     in the caller's instance is 404; url payloads are refused until fetching lands."""
