@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import edit_distance
 from tzzr.cells import CellContext, CellFailed, Payload
 from tzzr.cells.asr import AsrCell
 
@@ -59,14 +60,8 @@ def words(text: str) -> list[str]:
 
 
 def wer(expected: str, got: str) -> float:
-    a, b = words(expected), words(got)
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1] / max(1, len(a))
+    """Word error rate: word edit distance over the expected word count."""
+    return edit_distance(words(expected), words(got)) / max(1, len(words(expected)))
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))

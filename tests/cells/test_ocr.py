@@ -7,6 +7,7 @@ import shutil
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from tests.helpers import edit_distance
 from tzzr.cells import CellContext, CellFailed, Payload
 from tzzr.cells.ocr import OcrCell
 from tzzr.errors import TooLarge
@@ -45,14 +46,8 @@ def render(lines: list[str], fmt: str = "PNG") -> bytes:
 
 
 def cer(expected: str, got: str) -> float:
-    """Character error rate: Levenshtein distance over the expected length."""
-    previous = list(range(len(got) + 1))
-    for i, a in enumerate(expected, 1):
-        current = [i]
-        for j, b in enumerate(got, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1] / max(1, len(expected))
+    """Character error rate: edit distance over the expected length."""
+    return edit_distance(expected, got) / max(1, len(expected))
 
 
 @pytest.mark.parametrize(("lines", "lang"), [(ENGLISH, "en"), (SPANISH, "es"), (SPANISH, None)])

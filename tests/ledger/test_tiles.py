@@ -41,7 +41,7 @@ def test_tiles_for_names_every_tile_a_proof_reads() -> None:
 
 
 def test_block_roots_reuse_tiles_only_where_they_align() -> None:
-    from tzzr.ledger.log import block_root
+    from tzzr.ledger.blocks import block_root
 
     hashes = [hash_leaf(b"%d" % i) for i in range(5000)]
     stored: dict[tuple[int, int], bytes] = {}

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.db.models import Entry, LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile
 from tzzr.instances import InstanceInfo
+from tzzr.ledger.blocks import GENESIS, Block, block_hash
 from tzzr.ledger.checkpoint import NoteError, open_note
 from tzzr.ledger.hashing import hash_leaf, root_hash
-from tzzr.ledger.log import GENESIS, Block, block_hash
 from tzzr.ledger.proof import consistency_ranges, node_hash
 from tzzr.ledger.tiles import TileReader, extend
 from tzzr.ledger.verify import ProofError, verify_consistency

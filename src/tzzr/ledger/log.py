@@ -5,16 +5,14 @@ counter; sealing reads the new leaves' hashes once, writes the tiles they change
 (O(k + log n)), and signs a checkpoint; a proof reads O(log n) subtree hashes.
 """
 
-import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.canonical import canonical_json
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import (
     Entry,
@@ -28,100 +26,14 @@ from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.ledger import checkpoint as notes
 from tzzr.ledger import tlog
-from tzzr.ledger.hashing import EMPTY_ROOT, HASH_SIZE, hash_leaf, root_hash
-from tzzr.ledger.leaves import leaf_bytes, timestamp
+from tzzr.ledger.blocks import GENESIS, Block, as_utc, block_hash, block_root
+from tzzr.ledger.hashing import HASH_SIZE, hash_leaf
+from tzzr.ledger.leaves import leaf_bytes
 from tzzr.ledger.proof import consistency_ranges, inclusion_ranges, node_hash
 from tzzr.ledger.signing import SigningKeys
 from tzzr.ledger.tiles import WIDTH, TileKey, TileReader, extend, tiles_for
 
-GENESIS = "0" * 64
 log = logging.getLogger("tzzr.ledger")
-
-
-@dataclass(frozen=True)
-class Block:
-    number: int
-    first_index: int
-    last_index: int
-    ts_start: datetime
-    ts_end: datetime
-    block_root: str
-    tree_size: int
-    tree_root: str
-    prev_hash: str
-    block_hash: str
-    checkpoint: str
-    key_id: str
-    created_at: datetime
-
-    def header(self) -> dict[str, Any]:
-        """What `block_hash` covers (everything but the hash, the note and the key)."""
-        return {
-            "number": self.number,
-            "first_index": self.first_index,
-            "last_index": self.last_index,
-            "ts_start": timestamp(self.ts_start),
-            "ts_end": timestamp(self.ts_end),
-            "block_root": self.block_root,
-            "tree_size": self.tree_size,
-            "tree_root": self.tree_root,
-            "prev_hash": self.prev_hash,
-        }
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            **self.header(),
-            "block_hash": self.block_hash,
-            "checkpoint": self.checkpoint,
-            "key_id": self.key_id,
-            "created_at": self.created_at.isoformat(),
-            "leaves": self.last_index - self.first_index + 1,
-        }
-
-    @classmethod
-    def from_row(cls, row: Any) -> "Block":
-        return cls(
-            row.number,
-            row.first_index,
-            row.last_index,
-            row.ts_start,
-            row.ts_end,
-            row.block_root,
-            row.tree_size,
-            row.tree_root,
-            row.prev_hash,
-            row.block_hash,
-            row.checkpoint,
-            row.key_id,
-            row.created_at,
-        )
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    """A timestamp as the driver returns it (SQLite: SQLAlchemy's naive UTC text)."""
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def block_root(start: int, hashes: list[bytes], log: TileReader) -> bytes:
-    """The Merkle root of a block's own leaves (`hashes`, log indices from `start`).
-
-    A perfect subtree of the block's tree at (level, i) covers log leaves
-    start + i·2^level …; when `start` is a multiple of 2^level that is also a perfect
-    subtree of the log, already hashed into its tiles, so only unaligned parts are
-    hashed again (none at all for a block that starts at 0).
-    """
-
-    def perfect(level: int, index: int) -> bytes:
-        if start % (1 << level) == 0:
-            return log.perfect(level, index + (start >> level))
-        return root_hash(hashes[index << level : (index + 1) << level])
-
-    return node_hash(0, len(hashes), perfect) if hashes else EMPTY_ROOT
-
-
-def block_hash(header: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(header)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -312,7 +224,7 @@ class Ledger:
             raise RuntimeError(f"ledger leaves {start}..{end - 1} are not contiguous")
         stamps = [row[2] for row in rows]
         hashes = [bytes(row[1]) for row in rows]
-        return hashes, _as_utc(min(stamps)), _as_utc(max(stamps))
+        return hashes, as_utc(min(stamps)), as_utc(max(stamps))
 
     def publish(self, instance: InstanceInfo, blobs: BlobStore, start: int = 0) -> int:
         """Write the C2SP tlog-tiles that cover leaves from `start` to the last sealed

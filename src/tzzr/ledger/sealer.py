@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.ledger.log import Block
+from tzzr.ledger.blocks import Block
 from tzzr.services import Services
 
 log = logging.getLogger("tzzr.ledger")
