@@ -76,7 +76,7 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = Settings(**overrides)
-    services = Services.build(settings)
+    services = Services.build(settings, long_running=True)
     key = services.bootstrap()
     url = settings.public_url
     err.print(f"[bold]TZZR[/bold] data in {settings.home}")

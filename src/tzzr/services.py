@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 from tzzr.blobs import BlobStore, open_store
 from tzzr.cells.registry import Registry
 from tzzr.config import Settings
-from tzzr.db.engine import create_db_engine, migrate
+from tzzr.db.engine import create_db_engine, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.entries import EntryReader
 from tzzr.ingest.service import IngestService
@@ -32,10 +32,13 @@ class Services:
     cells: Registry
 
     @classmethod
-    def build(cls, settings: Settings) -> "Services":
+    def build(cls, settings: Settings, *, long_running: bool = False) -> "Services":
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.database_url)
-        migrate(engine)
+        if long_running:
+            migrate_in_child(engine, settings.database_url)
+        else:
+            migrate(engine)
         blobs = open_store(settings)
         instances = Instances(engine)
         ledger = Ledger(

@@ -43,3 +43,20 @@ def test_head_constant_is_alembics_newest_revision() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_server_migrates_in_a_child_and_never_loads_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tzzr.config import Settings\n"
+        "from tzzr.services import Services\n"
+        f"s = Services.build(Settings(home={str(tmp_path)!r}), long_running=True)\n"
+        "assert s.instances.list() == []\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
