@@ -80,6 +80,9 @@ def test_bad_input_is_answered_clearly(grace: Live) -> None:
         )
         assert version.status_code == 422
         assert version.json()["error"]["field"] == "input.contract_version"
+        assert client.post("/grace/runsync", content=b"{not json").status_code == 422
+        huge = client.post("/grace/runsync", json=envelope("A" * (33 * 1024 * 1024)))
+        assert huge.status_code == 413
 
 
 def test_cells_and_health(grace: Live) -> None:

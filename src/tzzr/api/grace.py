@@ -5,13 +5,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
 from tzzr.cells import Cell
 from tzzr.cells.envelope import RunRequest, load_payload
 from tzzr.cells.grace import execute
-from tzzr.errors import TooLarge
+from tzzr.errors import InvalidInput
+from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
 
 router = APIRouter()
@@ -23,12 +25,27 @@ def cell_json(cell: Cell) -> dict[str, Any]:
     return {**cell.meta.as_json(), "module": cell.module, "accepts": sorted(cell.accepts)}
 
 
-@router.post("/grace/runsync", summary="Run a cell and wait for its result (contract 2.1)")
-async def runsync(request: Request, principal: Runner, body: RunRequest) -> JSONResponse:
+@router.post(
+    "/grace/runsync",
+    summary="Run a cell and wait for its result (contract 2.1)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RunRequest.model_json_schema()}},
+        }
+    },
+)
+async def runsync(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > found.settings.max_json_body_bytes:
-        raise TooLarge(f"a request is limited to {found.settings.max_json_body_bytes} bytes")
+    # Read with a limit before parsing: FastAPI would hold any size in memory first.
+    raw = await read_limited(request.stream(), found.settings.max_json_body_bytes)
+    try:
+        body = RunRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(
+            str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
+        ) from exc
     store = found.ingest.store_for(principal.instance)
     answer = await run_in_threadpool(
         execute,

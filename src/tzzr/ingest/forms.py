@@ -30,24 +30,27 @@ class JsonContainer(BaseModel):
     files: list[JsonFile] = []
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
+def field_of(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-async def read_json(
-    stream: AsyncIterator[bytes], builder: ContainerBuilder, max_bytes: int
-) -> None:
+async def read_limited(stream: AsyncIterator[bytes], max_bytes: int, hint: str = "") -> bytes:
+    """A whole body, refused (413) as soon as it passes `max_bytes`."""
     body = bytearray()
     async for chunk in stream:
         body += chunk
         if len(body) > max_bytes:
-            raise TooLarge(
-                f"a JSON body is limited to {max_bytes} bytes; send large files as "
-                "multipart/form-data"
-            )
+            raise TooLarge(f"a JSON body is limited to {max_bytes} bytes{hint}")
+    return bytes(body)
+
+
+async def read_json(
+    stream: AsyncIterator[bytes], builder: ContainerBuilder, max_bytes: int
+) -> None:
+    body = await read_limited(stream, max_bytes, "; send large files as multipart/form-data")
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -56,7 +59,9 @@ async def read_json(
         container = JsonContainer.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise InvalidInput(f"{error['msg']}", field=_field(tuple(error["loc"])) or "body") from exc
+        raise InvalidInput(
+            f"{error['msg']}", field=field_of(tuple(error["loc"])) or "body"
+        ) from exc
     builder.set_metadata(container.metadata)
     for position, item in enumerate(container.files):
         writer = builder.new_file(item.name, item.media_type, item.sha256)
