@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from tzzr.config import Settings
+from tzzr.console import build_services, err, fail, out
 from tzzr.errors import Duplicate, TzzrError
 from tzzr.ledger import commands as ledger_commands
 from tzzr.services import DEFAULT_INSTANCE, Services
@@ -36,17 +36,6 @@ app.add_typer(keys_app, name="keys")
 ledger_commands.register(app)
 grace_app = typer.Typer(help="GRACE alone (for a GPU box).", no_args_is_help=True)
 app.add_typer(grace_app, name="grace")
-out = Console()
-err = Console(stderr=True)
-
-
-def _services() -> Services:
-    return Services.build(Settings())
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
 
 
 @app.callback()
@@ -122,11 +111,11 @@ def instances_add(
         try:
             schema = json.loads(fields_schema.read_text())
         except ValueError as exc:
-            raise _fail(f"{fields_schema} is not valid JSON: {exc}") from exc
+            raise fail(f"{fields_schema} is not valid JSON: {exc}") from exc
     try:
-        info = _services().instances.add(name, schema)
+        info = build_services().instances.add(name, schema)
     except TzzrError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     out.print(f"{info.name}\t{info.h_instancia}")
 
 
@@ -134,7 +123,7 @@ def instances_add(
 def instances_list() -> None:
     """List instances."""
     table = Table("name", "h_instancia", "blob prefix", "fields schema", "created")
-    for info in _services().instances.list():
+    for info in build_services().instances.list():
         table.add_row(
             info.name,
             info.h_instancia,
@@ -152,9 +141,9 @@ def keys_create(
 ) -> None:
     """Create a key; prints only the key (shown once) on stdout."""
     try:
-        key, key_id = _services().keys.create(instance, role)  # type: ignore[arg-type]
+        key, key_id = build_services().keys.create(instance, role)  # type: ignore[arg-type]
     except TzzrError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     err.print(f"key id {key_id} ({role}) for instance {instance}; the key is shown once:")
     print(key)
 
@@ -163,7 +152,7 @@ def keys_create(
 def keys_list(instance: Annotated[str | None, typer.Option()] = None) -> None:
     """List keys (ids only: keys themselves are never stored)."""
     table = Table("key id", "instance", "role", "created", "revoked")
-    for info in _services().keys.list(instance):
+    for info in build_services().keys.list(instance):
         table.add_row(
             info.key_id,
             info.instance,
@@ -178,9 +167,9 @@ def keys_list(instance: Annotated[str | None, typer.Option()] = None) -> None:
 def keys_revoke(key_id: str) -> None:
     """Revoke a key at once."""
     try:
-        _services().keys.revoke(key_id)
+        build_services().keys.revoke(key_id)
     except TzzrError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     err.print(f"revoked {key_id}")
 
 
@@ -189,7 +178,7 @@ def _parse_meta(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise _fail(f"--meta takes key=value, got {pair!r}", 2)
+            raise fail(f"--meta takes key=value, got {pair!r}", 2)
         metadata[key] = value
     return metadata
 
@@ -202,7 +191,7 @@ def _expand(paths: list[Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise _fail(f"{path}: no such file or directory", 2)
+            raise fail(f"{path}: no such file or directory", 2)
     return files
 
 
@@ -264,7 +253,7 @@ def _ingest_http(
     from tzzr.client import IngestError, upload
 
     if not key:
-        raise _fail("--url needs --key (or TZZR_KEY)", 2)
+        raise fail("--url needs --key (or TZZR_KEY)", 2)
     failures = 0
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(60, read=600)) as c:
@@ -282,11 +271,11 @@ def _ingest_http(
 def _ingest_local(
     instance_name: str, groups: list[list[Path]], metadata: dict[str, Any], advance: Any
 ) -> int:
-    services = _services()
+    services = build_services()
     try:
         instance = services.instances.get(instance_name)
     except TzzrError as exc:
-        raise _fail(exc.message, 2) from exc
+        raise fail(exc.message, 2) from exc
     failures = 0
     for group in groups:
         try:
@@ -319,7 +308,7 @@ def gc(
     """Report and remove blobs that no entry references, and stale temporary uploads."""
     from tzzr.gc import collect
 
-    services = _services()
+    services = build_services()
     settings = services.settings
     report = collect(
         services.engine,
@@ -353,7 +342,7 @@ def grace_serve(
     from tzzr.cells.service import create_grace_app
 
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
-        raise _fail("set TZZR_GRACE_TOKEN (or --token) before listening beyond this machine", 2)
+        raise fail("set TZZR_GRACE_TOKEN (or --token) before listening beyond this machine", 2)
     cells = Registry.discover()
     err.print(f"GRACE on http://{host}:{port}: modules {', '.join(cells.modules)}")
     uvicorn.run(create_grace_app(cells, token), host=host, port=port, log_level="info")

@@ -102,13 +102,11 @@ class BlobWriter:
         self, expected_sha256: HexDigest | None = None, *, field: str = "file"
     ) -> StoredBlob:
         digest = self.sha256
-        if expected_sha256 is not None and expected_sha256.lower() != digest:
+        try:
+            self.check(expected_sha256, field=field)
+        except InvalidInput:
             self.abort()
-            raise InvalidInput(
-                f"declared sha256 {expected_sha256} does not match the bytes received "
-                f"(sha256 {digest}); resend the file or fix the declared digest",
-                field=field,
-            )
+            raise
         key = self._store.key(digest)
         if self._store._exists(key):
             self._sink.abort()
@@ -116,6 +114,15 @@ class BlobWriter:
             self._sink.commit(key)
         self._done = True
         return StoredBlob(digest, self.size, key)
+
+    def check(self, expected_sha256: HexDigest | None, *, field: str = "file") -> None:
+        """422 unless the bytes so far hash to the declared digest (if one was declared)."""
+        if expected_sha256 is not None and expected_sha256.lower() != self.sha256:
+            raise InvalidInput(
+                f"declared sha256 {expected_sha256} does not match the bytes received "
+                f"(sha256 {self.sha256}); resend the file or fix the declared digest",
+                field=field,
+            )
 
     def abort(self) -> None:
         if not self._done:

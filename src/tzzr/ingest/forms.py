@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tzzr.blobs import BlobWriter
@@ -186,9 +187,7 @@ async def read_multipart(
         builder.count(len(chunk))
         try:
             parser.write(chunk)
-        except Exception as exc:
-            if isinstance(exc, InvalidInput | TooLarge):
-                raise
+        except MultipartParseError as exc:  # the parser's complaint; our own errors pass
             raise InvalidInput(f"malformed multipart body: {exc}", field="body") from exc
     parser.finalize()
     if not handler.ended:

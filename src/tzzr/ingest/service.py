@@ -214,15 +214,10 @@ class ContainerBuilder:
     def finish(self) -> IngestResult:
         # Check every declared digest before publishing any blob.
         for position, (_, _, writer, expected) in enumerate(self._pending):
-            if expected is not None and expected.lower() != writer.sha256:
-                raise InvalidInput(
-                    f"declared sha256 {expected} does not match the bytes received "
-                    f"(sha256 {writer.sha256}); resend the file or fix the declared digest",
-                    field=f"files[{position}].sha256",
-                )
+            writer.check(expected, field=f"files[{position}].sha256")
         files: list[FileRef] = []
-        for position, (name, media_type, writer, expected) in enumerate(self._pending):
-            blob = writer.commit(expected, field=f"files[{position}].sha256")
+        for name, media_type, writer, _ in self._pending:
+            blob = writer.commit()
             files.append(FileRef(name, media_type, blob))
         return self._service.record(self.instance, self.metadata or {}, files)
 

@@ -5,43 +5,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from tzzr.console import build_services, err, fail
 from tzzr.errors import TzzrError
 
 if TYPE_CHECKING:
     from tzzr.instances import InstanceInfo
     from tzzr.services import Services
 
-err = Console(stderr=True)
 ledger_app = typer.Typer(help="Ledger administration.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _services() -> "Services":
-    from tzzr.config import Settings
-    from tzzr.services import Services
-
-    return Services.build(Settings())
 
 
 def _targets(services: "Services", instance: str | None) -> list["InstanceInfo"]:
     try:
         return [services.instances.get(instance)] if instance else services.instances.list()
     except TzzrError as exc:
-        raise _fail(exc.message, 2) from exc
+        raise fail(exc.message, 2) from exc
 
 
 def seal(
     instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
 ) -> None:
     """Seal pending leaves into a new signed block (every instance unless --instance)."""
-    services = _services()
+    services = build_services()
     targets = _targets(services, instance)
     for target in targets:
         block = services.ledger.seal(target)
@@ -63,13 +50,13 @@ def receipt(
     """Write a self-contained receipt for an entry; `tzzr verify` checks it offline."""
     from tzzr.ledger.receipt import build
 
-    services = _services()
+    services = build_services()
     try:
         info = services.instances.get(instance)
         entry = services.entries.get(info, h_entrada)
         document = build(services.ledger, entry, info, tree_size)
     except TzzrError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     out.write_text(json.dumps(document, indent=2) + "\n")
     err.print(
         f"receipt for {h_entrada}: leaf {document['leaf_index']} of "
@@ -100,7 +87,7 @@ def verify(
     try:
         document = json.loads(receipt_file.read_text())
     except ValueError as exc:
-        raise _fail(f"{receipt_file} is not JSON: {exc}") from exc
+        raise fail(f"{receipt_file} is not JSON: {exc}") from exc
     keys = None
     if key is not None:
         keys = [Path(key).read_text().strip() if Path(key).is_file() else key]
@@ -109,7 +96,7 @@ def verify(
             document, file_sha256=file_digest(str(file)) if file else None, trusted_keys=keys
         )
     except ReceiptError as exc:
-        raise _fail(f"INVALID: {exc}") from exc
+        raise fail(f"INVALID: {exc}") from exc
     print(
         f"VALID: entry {result.h_entrada} is leaf {result.leaf_index} of {result.tree_size} "
         f"in log {result.origin}" + (f" (block {result.block})" if result.block else "")
@@ -132,7 +119,7 @@ def audit(
     """Recompute everything from stored entries and blobs; exit 1 on any discrepancy."""
     from tzzr.ledger.audit import audit as run
 
-    services = _services()
+    services = build_services()
     targets = _targets(services, instance)
     problems = 0
     progress = Progress(
@@ -166,11 +153,11 @@ def audit(
 @ledger_app.command("rotate-key")
 def rotate_key(instance: Annotated[str, typer.Option(help="The instance.")]) -> None:
     """Start a new checkpoint signing key; old public keys stay for old checkpoints."""
-    services = _services()
+    services = build_services()
     try:
         kid = services.ledger.keys.rotate(services.instances.get(instance))
     except TzzrError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     print(kid)
 
 
@@ -179,7 +166,7 @@ def publish(
     instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
 ) -> None:
     """Publish the whole log as static C2SP tlog-tiles into the blob store."""
-    services = _services()
+    services = build_services()
     for target in _targets(services, instance):
         count = services.ledger.publish(target, services.blobs)
         err.print(f"{target.name}: {count} file(s) under {target.blob_prefix}/tlog/")
