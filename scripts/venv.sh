@@ -8,7 +8,8 @@ venv=.venv
 stamp=$venv/.installed-$kind
 export UV_PYTHON_DOWNLOADS=never
 
-if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt "requirements/$kind.txt" ]; then
+if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt "requirements/$kind.txt" ] \
+  && { [ "$kind" != test ] || [ "$stamp" -nt tests/plugin/pyproject.toml ]; }; then
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
@@ -25,4 +26,8 @@ fi
 echo "installing TZZR ($kind dependencies) into $venv" >&2
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -r "requirements/$kind.txt"
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e .
+if [ "$kind" = test ]; then
+  # A third-party cell package, for the queue tests (inert unless TZZR_TEST_CELLS=1).
+  "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e tests/plugin
+fi
 touch "$stamp"

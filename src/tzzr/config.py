@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     asr_model_dir: Path | None = None
     asr_device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
 
+    queue_url: str = ""
+    queue_name: str = Field(default="tzzr", pattern=r"^[A-Za-z0-9_]{1,64}$")
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    embedded_worker: bool = True
+    run_timeout_seconds: float = Field(default=600.0, gt=0)
+    run_lease_seconds: float = Field(default=30.0, gt=0)
+    run_max_attempts: int = Field(default=3, ge=1, le=20)
+    run_retry_seconds: float = Field(default=2.0, ge=0)
+
     @field_validator("home")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -60,6 +69,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.home / 'tzzr.db'}"
         if not self.blob_url:
             self.blob_url = (self.home / "blobs").as_uri()
+        if not self.queue_url:
+            self.queue_url = f"sqlite:///{self.home / 'queue.db'}"
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
 

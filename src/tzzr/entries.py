@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, or_, select
+from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
-from tzzr.db.models import Entry, EntryFile
+from tzzr.db.models import Entry, EntryFile, Run
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.types import is_hex_digest
@@ -52,7 +52,7 @@ def _aware(value: datetime) -> datetime:
 class BlobRef:
     sha256: str
     media_type: str
-    size: int
+    size: int | None
 
 
 class EntryReader:
@@ -126,6 +126,18 @@ class EntryReader:
                 .where(Entry.h_instancia == instance.h_instancia, EntryFile.sha256 == sha256)
                 .limit(1)
             ).first()
-        if row is None:
-            raise NotFound(f"no blob {sha256} in this instance")
+            if row is None:
+                return self._run_blob(conn, instance, sha256)
         return BlobRef(sha256, row.media_type, row.size)
+
+    def _run_blob(self, conn: Connection, instance: InstanceInfo, sha256: str) -> BlobRef:
+        """A cell run's result (JSON) or input."""
+        mine = Run.h_instancia == instance.h_instancia
+        if conn.execute(select(Run.id).where(mine, Run.result_sha == sha256).limit(1)).first():
+            return BlobRef(sha256, "application/json", None)
+        found = conn.execute(
+            select(Run.media_type).where(mine, Run.input_sha == sha256).limit(1)
+        ).first()
+        if found is None:
+            raise NotFound(f"no blob {sha256} in this instance")
+        return BlobRef(sha256, found.media_type or "application/octet-stream", None)

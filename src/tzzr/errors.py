@@ -80,3 +80,10 @@ class ConfigError(TzzrError):
     """The configuration cannot work; raised at start-up, never for a request."""
 
     code = "config"
+
+
+class Unavailable(TzzrError):
+    """A service this request needs (the queue, a remote cell) cannot be reached now."""
+
+    status = 503
+    code = "unavailable"

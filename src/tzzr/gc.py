@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.blobs.local import LocalBlobStore
-from tzzr.db.models import Entry, EntryFile
+from tzzr.db.models import Entry, EntryFile, Run
 from tzzr.instances import Instances
 
 
@@ -61,6 +61,15 @@ def collect(
                     .where(Entry.h_instancia == instance.h_instancia)
                 ).scalars()
             )
+            # A run's input and result are blobs of its instance too.
+            for column in (Run.input_sha, Run.result_sha):
+                referenced.update(
+                    digest
+                    for digest in conn.execute(
+                        select(column).where(Run.h_instancia == instance.h_instancia).distinct()
+                    ).scalars()
+                    if digest
+                )
         store = blobs.scoped(instance.blob_prefix)
         for info in store.list():
             if info.sha256 not in referenced and info.modified < cutoff:

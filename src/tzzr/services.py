@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore, open_store
+from tzzr.cells.catalog import Catalog
 from tzzr.cells.registry import Registry
 from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, migrate, migrate_in_child
@@ -15,6 +16,9 @@ from tzzr.instances import Instances
 from tzzr.keys import Keys
 from tzzr.ledger.log import Ledger
 from tzzr.ledger.signing import SigningKeys
+from tzzr.runs.executor import Executor
+from tzzr.runs.queue import RunQueue
+from tzzr.runs.service import Runs
 
 DEFAULT_INSTANCE = "deck"
 
@@ -30,6 +34,9 @@ class Services:
     entries: EntryReader
     ledger: Ledger
     cells: Registry
+    catalog: Catalog
+    queue: RunQueue
+    runs: Runs
 
     @classmethod
     def build(cls, settings: Settings, *, long_running: bool = False) -> "Services":
@@ -46,6 +53,9 @@ class Services:
             SigningKeys(engine, settings.home / "keys"),
             publish_to=blobs if settings.publish_tiles else None,
         )
+        cells = Registry.discover()
+        catalog = Catalog(engine, cells)
+        queue = RunQueue(settings.queue_url, settings.queue_name)
         return cls(
             settings=settings,
             engine=engine,
@@ -55,7 +65,15 @@ class Services:
             ingest=IngestService(engine, blobs, settings),
             entries=EntryReader(engine),
             ledger=ledger,
-            cells=Registry.discover(),
+            cells=cells,
+            catalog=catalog,
+            queue=queue,
+            runs=Runs(engine, catalog, queue, blobs, settings),
+        )
+
+    def executor(self, worker: str) -> Executor:
+        return Executor(
+            self.engine, self.catalog, self.queue, self.blobs, self.ledger, self.settings, worker
         )
 
     def bootstrap(self) -> str | None:
@@ -69,4 +87,5 @@ class Services:
         return key
 
     def close(self) -> None:
+        self.queue.close()
         self.engine.dispose()

@@ -95,6 +95,19 @@ class AsrCell:
             author="TZZR",
         )
 
+    @property
+    def queue(self) -> str:
+        """Runs go to the gpu queue when the model runs on CUDA."""
+        return "gpu" if self.device == "cuda" else "cpu"
+
+    def health(self) -> dict[str, Any]:
+        if shutil.which("ffmpeg") is None:
+            return {"status": "down", "detail": "ffmpeg is not installed"}
+        if self.model_dir is None or not (Path(self.model_dir) / "model.bin").is_file():
+            where = self.model_dir or "TZZR_ASR_MODEL_DIR (unset)"
+            return {"status": "down", "detail": f"no faster-whisper model at {where}"}
+        return {"status": "ok", "detail": {"model": str(self.model_dir), "device": self.device}}
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:

@@ -45,8 +45,11 @@ class CellResult:
 
 @runtime_checkable
 class Cell(Protocol):
-    meta: KnowledgeCell
-    module: str
-    accepts: frozenset[str]
+    @property
+    def meta(self) -> KnowledgeCell: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def accepts(self) -> frozenset[str]: ...
 
     def run(self, context: CellContext, payload: Payload) -> CellResult: ...

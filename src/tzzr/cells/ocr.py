@@ -110,6 +110,11 @@ class OcrCell:
             author="TZZR",
         )
 
+    def health(self) -> dict[str, Any]:
+        if shutil.which("tesseract") is None:
+            return {"status": "down", "detail": "tesseract is not installed"}
+        return {"status": "ok", "detail": {"languages": sorted(installed_languages())}}
+
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         binary = shutil.which("tesseract")
         if binary is None:

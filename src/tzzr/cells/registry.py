@@ -23,11 +23,14 @@ class Registry:
 
     @classmethod
     def discover(cls) -> "Registry":
-        """Every cell installed in the `tzzr.cells` group, built-in or third-party."""
+        """Every cell installed in the `tzzr.cells` group, built-in or third-party. A
+        factory that returns None stays out (e.g. its hardware is missing here)."""
         cells = []
         for point in entry_points(group=GROUP):
             try:
-                cells.append(point.load()())
+                cell = point.load()()
+                if cell is not None:
+                    cells.append(cell)
             except Exception as exc:
                 raise ConfigError(
                     f"cell plug-in {point.name!r} ({point.value}) failed to load: {exc}"

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -193,3 +194,60 @@ class LedgerKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Run(Base):
+    """A cell run: queued, running (under a lease), then done / failed / cancelled /
+    timed_out. The input and the result are blobs of the run's instance."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index(
+            "ix_runs_reuse", "h_instancia", "cell_id", "cell_version", "input_sha", "params_hash"
+        ),
+        Index("ix_runs_status_lease", "status", "lease_until"),
+        Index("ix_runs_cell_created", "cell_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
+    cell_id: Mapped[str] = mapped_column(String(100))
+    cell_version: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    input_sha: Mapped[str] = mapped_column(String(64))
+    input_type: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    lang: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    params_hash: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    timeout_s: Mapped[float] = mapped_column(Float)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    result_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    reused_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RegisteredCell(Base):
+    """A cell registered over HTTP (`POST /api/admin/cells`): remote, reached at its
+    microserviceUrl with the contract 2.1 envelope; or a specialized version of a cell."""
+
+    __tablename__ = "cells"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    base: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    module: Mapped[str] = mapped_column(String(100))
+    accepts: Mapped[list[str]] = mapped_column(JSONDoc)
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    token: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

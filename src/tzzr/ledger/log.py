@@ -98,6 +98,33 @@ class Ledger:
             conn.execute(insert(LedgerLeaf), rows)
         return first
 
+    def append_in(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        kind: str,
+        ref: str,
+        digest: str,
+        ts: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue one leaf inside the caller's transaction (so that it is written with
+        the record it attests, or not at all); its index."""
+        index = self._reserve(conn, h_instancia, 1)
+        data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
+        conn.execute(
+            insert(LedgerLeaf).values(
+                h_instancia=h_instancia,
+                idx=index,
+                kind=kind,
+                ref=ref,
+                data=data,
+                leaf_hash=hash_leaf(data),
+                created_at=ts,
+            )
+        )
+        return index
+
     def _append_waiting_entries(self, conn: Connection, h: str) -> int:
         """Give every entry that waits for its leaf (leaf_index NULL: the plan's
         `feldman_cola`) a leaf, in arrival order, inside the sealing transaction."""

@@ -1,0 +1,211 @@
+"""Runs and cells over HTTP (the TAMV blueprint): `POST /api/cells/{id}/run`,
+`GET /api/runs/{runId}`, cancel, the cell's health, metrics and logs, admin
+registration of remote cells, and GRACE's asynchronous `/grace/run` + `/grace/status`."""
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from tzzr.api.deps import require, services
+from tzzr.api.grace import cell_json
+from tzzr.cells.envelope import RunRequest
+from tzzr.cells.meta import KnowledgeCell
+from tzzr.errors import InvalidInput
+from tzzr.ingest.forms import field_of, read_limited
+from tzzr.keys import Principal
+from tzzr.runs.service import RunBody, RunInput, run_json
+
+router = APIRouter()
+M = TypeVar("M", bound=BaseModel)
+Runner = Annotated[Principal, Depends(require("ingest"))]
+Reader = Annotated[Principal, Depends(require("read"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+async def _parse(request: Request, model: type[M]) -> M:
+    raw = await read_limited(request.stream(), services(request).settings.max_json_body_bytes)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(
+            str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
+        ) from exc
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
+        }
+    }
+
+
+@router.post(
+    "/api/cells/{cell_id}/run",
+    summary="Queue a run of a cell",
+    status_code=202,
+    openapi_extra=_body_schema(RunBody),
+)
+async def run_cell(request: Request, principal: Runner, cell_id: str) -> JSONResponse:
+    body = await _parse(request, RunBody)
+    found = services(request)
+    submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell_id, body)
+    return JSONResponse(
+        {"runId": submitted.run_id, "status": submitted.status},
+        status_code=202 if submitted.created else 200,
+        headers={"Location": f"/api/runs/{submitted.run_id}"},
+    )
+
+
+@router.get("/api/runs", summary="Runs of this instance, newest first")
+def list_runs(
+    request: Request,
+    principal: Reader,
+    cell: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    rows = services(request).runs.list(principal.instance, cell, status, limit)
+    return {"runs": [run_json(row) for row in rows]}
+
+
+@router.get("/api/runs/{run_id}", summary="A run: status, resultUrl, metrics, error")
+def get_run(request: Request, principal: Reader, run_id: str) -> dict[str, Any]:
+    return run_json(services(request).runs.get(principal.instance, run_id))
+
+
+@router.get("/api/runs/{run_id}/result", summary="A finished run's result (JSON)")
+def get_result(request: Request, principal: Reader, run_id: str) -> Response:
+    data = services(request).runs.result(principal.instance, run_id)
+    return Response(data, media_type="application/json")
+
+
+@router.post("/api/runs/{run_id}/cancel", summary="Cancel a queued or running run")
+def cancel_run(request: Request, principal: Runner, run_id: str) -> dict[str, Any]:
+    return run_json(services(request).runs.cancel(principal.instance, run_id))
+
+
+@router.get("/api/cells/{cell_id}/health", summary="Whether the cell can run now")
+async def cell_health(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
+    cell = services(request).catalog.get(cell_id)
+    check = getattr(cell, "health", None)
+    health = await run_in_threadpool(check) if check is not None else {"status": "ok"}
+    return {"cellId": cell.meta.id, "version": cell.meta.version, **health}
+
+
+@router.get("/api/cells/{cell_id}/metrics", summary="The cell's runs: counts, latency")
+def cell_metrics(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
+    return services(request).runs.cell_metrics(principal.instance, cell_id)
+
+
+@router.get("/api/cells/{cell_id}/logs", summary="The cell's recent runs, as log records")
+def cell_logs(
+    request: Request,
+    principal: Reader,
+    cell_id: str,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    found = services(request)
+    found.catalog.versions(cell_id)  # 404 for an unknown cell
+    rows = found.runs.list(principal.instance, cell_id, None, limit)
+    return {
+        "cellId": cell_id,
+        "logs": [
+            {
+                "ts": run["finishedAt"] or run["startedAt"] or run["createdAt"],
+                "runId": run["runId"],
+                "version": run["cellVersion"],
+                "status": run["status"],
+                "attempt": run["attempt"],
+                "latencyMs": (run["metrics"] or {}).get("latencyMs"),
+                "error": run["error"],
+            }
+            for run in map(run_json, rows)
+        ],
+    }
+
+
+class CellRegistration(KnowledgeCell):
+    """`POST /api/admin/cells`: a remote cell's KnowledgeCell, its GRACE module, the
+    payload types it takes, and the bearer token its GRACE wants (never shown back)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    module: str = Field(min_length=1, max_length=100)
+    accepts: list[str] = Field(min_length=1)
+    token: str | None = Field(default=None, max_length=512)
+
+
+@router.post(
+    "/api/admin/cells",
+    summary="Register a remote cell (admin)",
+    status_code=201,
+    openapi_extra=_body_schema(CellRegistration),
+)
+async def register_cell(request: Request, principal: Admin) -> JSONResponse:
+    body = await _parse(request, CellRegistration)
+    meta = KnowledgeCell.model_validate(
+        body.model_dump(by_alias=True, exclude={"module", "accepts", "token"})
+    )
+    cell = await run_in_threadpool(
+        services(request).catalog.register, meta, body.module, body.accepts, token=body.token
+    )
+    return JSONResponse(
+        cell_json(cell), status_code=201, headers={"Location": f"/api/cells/{meta.id}"}
+    )
+
+
+# -- GRACE, asynchronous (RunPod's /run and /status shapes) --------------------------
+GRACE_STATUS = {
+    "queued": "IN_QUEUE",
+    "running": "IN_PROGRESS",
+    "done": "COMPLETED",
+    "failed": "FAILED",
+    "cancelled": "CANCELLED",
+    "timed_out": "TIMED_OUT",
+}
+
+
+@router.post(
+    "/grace/run", summary="Queue a contract 2.1 envelope", openapi_extra=_body_schema(RunRequest)
+)
+async def grace_run(request: Request, principal: Runner) -> JSONResponse:
+    body = await _parse(request, RunRequest)
+    found = services(request)
+    envelope = body.input
+    cell = found.cells.module(envelope.routing.module)
+    run = RunBody(
+        run_id=body.id,
+        input=RunInput(
+            type=envelope.payload.type,
+            encoding=envelope.payload.encoding,
+            content=envelope.payload.content,
+            media_type=envelope.payload.media_type,
+            lang=envelope.context.lang,
+        ),
+        params=envelope.params,
+    )
+    submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell.meta.id, run)
+    return JSONResponse({"id": submitted.run_id, "status": GRACE_STATUS[submitted.status]})
+
+
+@router.get("/grace/status/{run_id}", summary="A queued envelope's status and output")
+def grace_status(request: Request, principal: Reader, run_id: str) -> dict[str, Any]:
+    import json
+
+    found = services(request)
+    row = found.runs.get(principal.instance, run_id)
+    answer: dict[str, Any] = {"id": row.id, "status": GRACE_STATUS[row.status]}
+    if row.status == "done":
+        result = json.loads(found.runs.result(principal.instance, run_id))
+        answer["executionTime"] = (row.metrics or {}).get("latencyMs")
+        answer["output"] = {"status": "ok", "result": result, "metrics": row.metrics}
+    elif row.error:
+        answer["error"] = row.error.get("message")
+        answer["output"] = {"status": "error", "error": row.error}
+    return answer

@@ -1,0 +1,161 @@
+"""Every cell this server can run: the installed ones (entry points) and those
+registered over HTTP (remote cells, and specialized versions), by id and version."""
+
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tzzr.cells.base import Cell, CellContext, CellResult, Payload
+from tzzr.cells.meta import KnowledgeCell
+from tzzr.cells.registry import Registry
+from tzzr.cells.remote import RemoteCell
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import RegisteredCell
+from tzzr.errors import Conflict, InvalidInput, NotFound
+
+
+@dataclass
+class Specialized:
+    """A new version of a cell: the same engine with its own parameter defaults and
+    specialization prompt."""
+
+    base: Cell
+    meta: KnowledgeCell
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.base.module
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        return self.base.accepts
+
+    def run(self, context: CellContext, payload: Payload) -> CellResult:
+        params = {**self.defaults, **context.params}
+        return self.base.run(CellContext(context.run_id, context.lang, params), payload)
+
+
+def _semver_key(version: str) -> tuple[int, ...]:
+    core = version.split("-", 1)[0].split("+", 1)[0]
+    return tuple(int(part) for part in core.split("."))
+
+
+class Catalog:
+    def __init__(self, engine: Engine, local: Registry) -> None:
+        self._engine = engine
+        self.local = local
+
+    def _registered(self, cell_id: str | None = None) -> list[RegisteredCell]:
+        query = select(RegisteredCell)
+        if cell_id is not None:
+            query = query.where(RegisteredCell.id == cell_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [RegisteredCell(**row._mapping) for row in rows]
+
+    def _build(self, row: RegisteredCell) -> Cell:
+        meta = KnowledgeCell.model_validate(row.meta)
+        if meta.microservice_url:
+            return RemoteCell(meta, row.module, frozenset(row.accepts), row.token)
+        base = self.local.get(row.base or row.id)
+        return Specialized(base, meta, dict(row.defaults))
+
+    def versions(self, cell_id: str) -> list[Cell]:
+        found: list[Cell] = []
+        with suppress(NotFound):
+            found.append(self.local.get(cell_id))
+        found.extend(self._build(row) for row in self._registered(cell_id))
+        if not found:
+            known = sorted({c.meta.id for c in self.cells()})
+            raise NotFound(f"no cell {cell_id!r}; known: {', '.join(known)}")
+        return sorted(found, key=lambda c: _semver_key(c.meta.version))
+
+    def get(self, cell_id: str, version: str | None = None) -> Cell:
+        """The newest version of a cell, or the one asked for."""
+        versions = self.versions(cell_id)
+        if version is None:
+            return versions[-1]
+        for cell in versions:
+            if cell.meta.version == version:
+                return cell
+        known = ", ".join(c.meta.version for c in versions)
+        raise NotFound(f"cell {cell_id!r} has no version {version}; versions: {known}")
+
+    def cells(self) -> list[Cell]:
+        """The newest version of every cell."""
+        newest: dict[str, Cell] = {cell.meta.id: cell for cell in self.local.cells()}
+        for row in self._registered():
+            cell = self._build(row)
+            held = newest.get(cell.meta.id)
+            if held is None or _semver_key(cell.meta.version) > _semver_key(held.meta.version):
+                newest[cell.meta.id] = cell
+        return [newest[key] for key in sorted(newest)]
+
+    def register(
+        self,
+        meta: KnowledgeCell,
+        module: str,
+        accepts: list[str],
+        *,
+        base: str | None = None,
+        defaults: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> Cell:
+        if not meta.microservice_url and base is None:
+            raise InvalidInput(
+                "a cell registered over HTTP runs elsewhere: give its microserviceUrl "
+                "(install a package with a tzzr.cells entry point to add local code)",
+                field="microserviceUrl",
+            )
+        if not accepts:
+            raise InvalidInput("name the payload types the cell takes", field="accepts")
+        try:
+            self.local.get(meta.id)
+            if base is None:
+                raise Conflict(f"{meta.id!r} is an installed cell; choose another id")
+        except NotFound:
+            pass
+        if any(c.meta.version == meta.version for c in self._versions_or_none(meta.id)):
+            raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it")
+        now = datetime.now(UTC)
+        try:
+            self._insert(meta, module, accepts, base, defaults, token, now)
+        except IntegrityError as exc:
+            raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it") from exc
+        return self.get(meta.id, meta.version)
+
+    def _insert(
+        self,
+        meta: KnowledgeCell,
+        module: str,
+        accepts: list[str],
+        base: str | None,
+        defaults: dict[str, Any] | None,
+        token: str | None,
+        now: datetime,
+    ) -> None:
+        with write_transaction(self._engine) as conn:
+            conn.execute(
+                insert(RegisteredCell).values(
+                    id=meta.id,
+                    version=meta.version,
+                    base=base,
+                    meta=meta.as_json(),
+                    module=module,
+                    accepts=sorted(set(accepts)),
+                    defaults=dict(defaults or {}),
+                    token=token,
+                    created_at=now,
+                )
+            )
+
+    def _versions_or_none(self, cell_id: str) -> list[Cell]:
+        try:
+            return self.versions(cell_id)
+        except NotFound:
+            return []

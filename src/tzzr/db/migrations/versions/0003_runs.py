@@ -1,0 +1,72 @@
+"""Cell runs and cells registered over HTTP.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from tzzr.db.models import JSONDoc, UTCDateTime
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "runs",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column(
+            "h_instancia", sa.String(64), sa.ForeignKey("instances.h_instancia"), nullable=False
+        ),
+        sa.Column("cell_id", sa.String(100), nullable=False),
+        sa.Column("cell_version", sa.String(64), nullable=False),
+        sa.Column("queue", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("input_sha", sa.String(64), nullable=False),
+        sa.Column("input_type", sa.String(64), nullable=False),
+        sa.Column("media_type", sa.String(255), nullable=True),
+        sa.Column("lang", sa.String(64), nullable=True),
+        sa.Column("params", JSONDoc, nullable=False),
+        sa.Column("params_hash", sa.String(64), nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("max_attempts", sa.Integer, nullable=False),
+        sa.Column("timeout_s", sa.Float, nullable=False),
+        sa.Column("lease_until", UTCDateTime, nullable=True),
+        sa.Column("worker", sa.String(128), nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("started_at", UTCDateTime, nullable=True),
+        sa.Column("finished_at", UTCDateTime, nullable=True),
+        sa.Column("result_sha", sa.String(64), nullable=True),
+        sa.Column("metrics", JSONDoc, nullable=True),
+        sa.Column("error", JSONDoc, nullable=True),
+        sa.Column("reused_from", sa.String(64), nullable=True),
+        sa.Column("leaf_index", sa.BigInteger, nullable=True),
+    )
+    op.create_index(
+        "ix_runs_reuse",
+        "runs",
+        ["h_instancia", "cell_id", "cell_version", "input_sha", "params_hash"],
+    )
+    op.create_index("ix_runs_status_lease", "runs", ["status", "lease_until"])
+    op.create_index("ix_runs_cell_created", "runs", ["cell_id", "created_at"])
+    op.create_table(
+        "cells",
+        sa.Column("id", sa.String(100), primary_key=True),
+        sa.Column("version", sa.String(64), primary_key=True),
+        sa.Column("base", sa.String(100), nullable=True),
+        sa.Column("meta", JSONDoc, nullable=False),
+        sa.Column("module", sa.String(100), nullable=False),
+        sa.Column("accepts", JSONDoc, nullable=False),
+        sa.Column("defaults", JSONDoc, nullable=False),
+        sa.Column("token", sa.String(512), nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("cells")
+    op.drop_table("runs")

@@ -1,0 +1,1 @@
+"""Cell runs: submitted over HTTP, queued on huey, executed by workers under a lease."""

@@ -1,0 +1,286 @@
+"""The worker's side of a run: claim it under a lease, run the cell with its timeout,
+keep the lease alive, and finish it exactly once: the result as a blob and an
+`attestation` leaf in the same transaction. A lease that runs out (its worker died)
+puts the run back in the queue."""
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tzzr.blobs import BlobStore
+from tzzr.canonical import canonical_json
+from tzzr.cells.base import CellContext, CellFailed, Payload
+from tzzr.cells.catalog import Catalog
+from tzzr.config import Settings
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import Instance, Run
+from tzzr.errors import NotFound, TzzrError
+from tzzr.ledger.log import Ledger
+from tzzr.runs.queue import RunQueue
+
+log = logging.getLogger("tzzr.worker")
+
+
+class RunTimedOut(Exception):
+    pass
+
+
+class _Superseded(Exception):
+    """The run was cancelled or re-leased meanwhile: roll this answer back."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the run after `seconds` (SIGALRM: worker processes run cells in their
+    main thread). Elsewhere the limit is checked when the cell returns."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise RunTimedOut
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Executor:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        queue: RunQueue,
+        blobs: BlobStore,
+        ledger: Ledger,
+        settings: Settings,
+        worker: str,
+    ) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._queue = queue
+        self._blobs = blobs
+        self._ledger = ledger
+        self._settings = settings
+        self.worker = worker
+        self._prefixes: dict[str, str] = {}
+
+    def _store(self, h_instancia: str) -> BlobStore:
+        prefix = self._prefixes.get(h_instancia)
+        if prefix is None:
+            with self._engine.connect() as conn:
+                prefix = conn.execute(
+                    select(Instance.blob_prefix).where(Instance.h_instancia == h_instancia)
+                ).scalar_one()
+            self._prefixes[h_instancia] = prefix
+        return self._blobs.scoped(prefix)
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._settings.run_lease_seconds)
+
+    def execute(self, run_id: str) -> str:
+        """Run one queued run; its final (or next) status. Never raises for the run's
+        own failures: a failing run never stops the worker."""
+        now = datetime.now(UTC)
+        with write_transaction(self._engine) as conn:
+            row = conn.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "queued")
+                .values(
+                    status="running",
+                    attempt=Run.attempt + 1,
+                    worker=self.worker,
+                    started_at=now,
+                    lease_until=self._lease(now),
+                )
+                .returning(Run)
+            ).first()
+        if row is None:
+            return "skipped"  # cancelled, finished, or a repeated message
+        queued_ms = (now - row.created_at).total_seconds() * 1000
+        beat = _Heartbeat(self, row.id, row.attempt)
+        beat.start()
+        try:
+            return self._run(row, queued_ms)
+        finally:
+            beat.stop()
+
+    def _run(self, row: Any, queued_ms: float) -> str:
+        started = time.perf_counter()
+        try:
+            cell = self._catalog.get(row.cell_id, row.cell_version)
+            if hasattr(cell, "timeout_s"):
+                cell.timeout_s = row.timeout_s
+            store = self._store(row.h_instancia)
+            payload = Payload(row.input_type, store.read_all(row.input_sha), row.media_type)
+            context = CellContext(row.id, row.lang, dict(row.params))
+            with time_limit(row.timeout_s):
+                result = cell.run(context, payload)
+            latency = (time.perf_counter() - started) * 1000
+            if latency > row.timeout_s * 1000:
+                raise RunTimedOut
+        except RunTimedOut:
+            return self._end(
+                row,
+                "timed_out",
+                error={
+                    "code": "timed_out",
+                    "message": f"the run took longer than its {row.timeout_s:g} s limit",
+                },
+            )
+        except (CellFailed, NotFound) as exc:
+            return self._end(row, "failed", error=exc.body()["error"])
+        except TzzrError as exc:
+            return self._end(row, "failed", error=exc.body()["error"])
+        except Exception as exc:
+            log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
+            return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
+        body = canonical_json(result.result)
+        stored = self._store(row.h_instancia).put(body)
+        metrics = {
+            "latencyMs": round(latency, 2),
+            "queueMs": round(queued_ms, 2),
+            "engine": result.engine,
+            "model": result.model,
+            "device": result.device,
+            "attempt": row.attempt,
+            "worker": self.worker,
+        }
+        return self._end(row, "done", result_sha=stored.sha256, metrics=metrics)
+
+    def _end(self, row: Any, status: str, **values: Any) -> str:
+        now = datetime.now(UTC)
+        try:
+            return self._write_end(row, now, status, values)
+        except _Superseded:
+            # Cancelled, or its lease ran out and another worker has it: this answer
+            # (and its leaf) is dropped.
+            return "discarded"
+
+    def _write_end(self, row: Any, now: datetime, status: str, values: dict[str, Any]) -> str:
+        with write_transaction(self._engine) as conn:
+            if status == "done":
+                values["leaf_index"] = self._ledger.append_in(
+                    conn,
+                    row.h_instancia,
+                    "attestation",
+                    row.id,
+                    values["result_sha"],
+                    now,
+                    {
+                        "cell": row.cell_id,
+                        "version": row.cell_version,
+                        "input": row.input_sha,
+                        "params": row.params_hash,
+                    },
+                )
+            changed = conn.execute(
+                update(Run)
+                .where(Run.id == row.id, Run.status == "running", Run.attempt == row.attempt)
+                .values(status=status, finished_at=now, lease_until=None, **values)
+            ).rowcount
+            if not changed:
+                raise _Superseded
+        return status
+
+    def _retry_or_fail(self, row: Any, message: str) -> str:
+        error = {"code": "error", "message": message, "attempt": row.attempt}
+        if row.attempt >= row.max_attempts:
+            error["message"] = f"failed after {row.attempt} attempts; last: {message}"
+            return self._end(row, "failed", error=error)
+        delay = self._settings.run_retry_seconds * 2 ** (row.attempt - 1)
+        with write_transaction(self._engine) as conn:
+            changed = conn.execute(
+                update(Run)
+                .where(Run.id == row.id, Run.status == "running", Run.attempt == row.attempt)
+                .values(status="queued", lease_until=None, worker=None, error=error)
+            ).rowcount
+        if changed:
+            self._queue.enqueue(row.queue, row.id, delay=delay)
+            return "queued"
+        return "discarded"
+
+    def reap(self) -> list[str]:
+        """Runs whose lease ran out (their worker died): back in the queue, or failed
+        once they have used their attempts."""
+        now = datetime.now(UTC)
+        with self._engine.connect() as conn:
+            expired = conn.execute(
+                select(Run).where(Run.status == "running", Run.lease_until < now)
+            ).all()
+        requeued = []
+        for row in expired:
+            lost = f"its worker {row.worker} stopped (lease expired) on attempt {row.attempt}"
+            if row.attempt >= row.max_attempts:
+                self._end_expired(row, now, "failed", {"code": "worker_lost", "message": lost})
+                continue
+            if self._end_expired(row, now, "queued", {"code": "worker_lost", "message": lost}):
+                self._queue.enqueue(row.queue, row.id)
+                requeued.append(row.id)
+        return requeued
+
+    def _end_expired(self, row: Any, now: datetime, status: str, error: dict[str, Any]) -> bool:
+        values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
+        if status == "failed":
+            values["finished_at"] = now
+        with write_transaction(self._engine) as conn:
+            return bool(
+                conn.execute(
+                    update(Run)
+                    .where(
+                        Run.id == row.id,
+                        Run.status == "running",
+                        Run.attempt == row.attempt,
+                        Run.lease_until < now,
+                    )
+                    .values(**values)
+                ).rowcount
+            )
+
+    def heartbeat(self, run_id: str, attempt: int) -> bool:
+        now = datetime.now(UTC)
+        with write_transaction(self._engine) as conn:
+            return bool(
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == run_id, Run.status == "running", Run.attempt == attempt)
+                    .values(lease_until=self._lease(now))
+                ).rowcount
+            )
+
+
+class _Heartbeat:
+    """Extends the run's lease every third of it while the cell works."""
+
+    def __init__(self, executor: Executor, run_id: str, attempt: int) -> None:
+        self._executor = executor
+        self._run_id = run_id
+        self._attempt = attempt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"lease-{run_id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        interval = self._executor._settings.run_lease_seconds / 3
+        while not self._stop.wait(interval):
+            try:
+                if not self._executor.heartbeat(self._run_id, self._attempt):
+                    return
+            except Exception:
+                log.exception("lease heartbeat for run %s failed", self._run_id)
+
+    def stop(self) -> None:
+        self._stop.set()

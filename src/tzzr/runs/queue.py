@@ -1,0 +1,116 @@
+"""The run queue, on huey: SQLite (a file beside the database: the embedded default)
+or Redis (to spread work over many machines). A message carries only a run id; the
+runs table is the truth, so a lost or repeated message never loses or repeats work."""
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from sqlalchemy.engine import make_url
+
+from tzzr.errors import ConfigError, Unavailable
+
+QUEUES = ("cpu", "gpu")
+TASK = "tzzr.run"
+
+Handler = Callable[[str], object]
+
+
+def _noop(run_id: str) -> object:  # replaced by the worker's handler
+    raise RuntimeError(f"no handler for run {run_id}: this process does not execute runs")
+
+
+class RunQueue:
+    """One huey per queue name over the same backend."""
+
+    def __init__(self, url: str, prefix: str = "tzzr", names: Iterable[str] = QUEUES) -> None:
+        self.url = url
+        self._handler: Handler = _noop
+        self._lock = threading.Lock()
+        self._hueys: dict[str, Huey] = {}
+        self._tasks: dict[str, Any] = {}
+        parsed = make_url(url) if url.startswith("sqlite") else None
+        for name in names:
+            if name not in QUEUES:
+                raise ConfigError(f"unknown queue {name!r}; queues: {', '.join(QUEUES)}")
+            huey: Huey
+            if parsed is not None:
+                if not parsed.database:
+                    raise ConfigError("the SQLite queue URL needs a file: sqlite:///path/queue.db")
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                huey = SqliteHuey(
+                    f"{prefix}_{name}", filename=parsed.database, results=False, timeout=30
+                )
+            elif url.startswith(("redis://", "rediss://", "unix://")):
+                huey = RedisHuey(
+                    f"{prefix}_{name}", url=url, results=False, blocking=True, read_timeout=0.2
+                )
+            else:
+                raise ConfigError(
+                    f"unsupported queue URL {url!r}: use sqlite:///path/queue.db or redis://host:port/db"
+                )
+            self._tasks[name] = huey.task(name=TASK)(self._dispatch)
+            self._hueys[name] = huey
+        self.blocking = parsed is None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._hueys)
+
+    def handle_with(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def _dispatch(self, run_id: str) -> None:
+        self._handler(run_id)
+
+    def _huey(self, name: str) -> Huey:
+        found = self._hueys.get(name)
+        if found is None:
+            raise ConfigError(f"queue {name!r} is not served here; queues: {', '.join(self.names)}")
+        return found
+
+    def enqueue(self, name: str, run_id: str, delay: float = 0) -> None:
+        self._huey(name)
+        task = self._tasks[name]
+        try:
+            if delay > 0:
+                task.schedule(args=(run_id,), delay=delay)
+            else:
+                task(run_id)
+        except Exception as exc:
+            raise Unavailable(f"the run queue ({self.describe()}) is unreachable: {exc}") from exc
+
+    def take(self, name: str) -> Any:
+        """The next message of queue `name`, or None (Redis blocks briefly)."""
+        return self._huey(name).dequeue()
+
+    def execute(self, name: str, message: Any) -> None:
+        self._huey(name).execute(message)
+
+    def promote_due(self) -> int:
+        """Move scheduled messages (retries with back-off) whose time has come."""
+        moved = 0
+        for huey in self._hueys.values():
+            for task in huey.read_schedule():
+                huey.enqueue(task)
+                moved += 1
+        return moved
+
+    def depth(self) -> dict[str, int]:
+        return {name: int(huey.pending_count()) for name, huey in self._hueys.items()}
+
+    def describe(self) -> str:
+        return (
+            make_url(self.url).render_as_string(hide_password=True)
+            if "://" in self.url
+            else self.url
+        )
+
+    def close(self) -> None:
+        for huey in self._hueys.values():
+            storage = huey.storage
+            close = getattr(storage, "close", None)
+            if close is not None:
+                close()

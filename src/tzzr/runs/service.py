@@ -1,0 +1,350 @@
+"""Runs: submit (store the input as a blob, reuse a finished identical run, or queue),
+read, cancel, and what a cell's runs say about it (metrics, logs)."""
+
+import base64
+import binascii
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tzzr.blobs import BlobStore
+from tzzr.canonical import canonical_json
+from tzzr.cells.base import Cell
+from tzzr.cells.catalog import Catalog
+from tzzr.config import Settings
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import Run
+from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
+from tzzr.instances import InstanceInfo
+from tzzr.runs.queue import RunQueue
+from tzzr.types import is_hex_digest
+
+TERMINAL = ("done", "failed", "cancelled", "timed_out")
+STATUSES = ("queued", "running", *TERMINAL)
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class RunInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=64)
+    encoding: Literal["base64", "blob", "url"]
+    content: str
+    media_type: str | None = Field(default=None, max_length=255)
+    lang: str | None = Field(default=None, max_length=64)
+
+
+class RunBody(BaseModel):
+    """`POST /api/cells/{id}/run`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    run_id: str | None = Field(default=None, alias="runId", pattern=RUN_ID.pattern)
+    version: str | None = None
+    input: RunInput
+    params: dict[str, Any] = {}
+
+
+def params_hash(params: dict[str, Any], lang: str | None, input_type: str) -> str:
+    """What, besides the input and the cell version, decides a run's result."""
+    return hashlib.sha256(
+        canonical_json({"params": params, "lang": lang, "type": input_type})
+    ).hexdigest()
+
+
+def run_json(row: Any) -> dict[str, Any]:
+    return {
+        "runId": row.id,
+        "cellId": row.cell_id,
+        "cellVersion": row.cell_version,
+        "queue": row.queue,
+        "status": row.status,
+        "attempt": row.attempt,
+        "maxAttempts": row.max_attempts,
+        "input": {
+            "type": row.input_type,
+            "sha256": row.input_sha,
+            "mediaType": row.media_type,
+            "lang": row.lang,
+        },
+        "params": row.params,
+        "paramsHash": row.params_hash,
+        "createdAt": _iso(row.created_at),
+        "startedAt": _iso(row.started_at),
+        "finishedAt": _iso(row.finished_at),
+        "resultUrl": f"/blobs/{row.result_sha}" if row.result_sha else None,
+        "resultHash": row.result_sha,
+        "metrics": row.metrics,
+        "error": row.error,
+        "reusedFrom": row.reused_from,
+        "leafIndex": row.leaf_index,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+@dataclass
+class Submitted:
+    run_id: str
+    status: str
+    created: bool
+
+
+class Runs:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        queue: RunQueue,
+        blobs: BlobStore,
+        settings: Settings,
+    ) -> None:
+        self._engine = engine
+        self.catalog = catalog
+        self.queue = queue
+        self._blobs = blobs
+        self._settings = settings
+
+    def _store(self, instance: InstanceInfo) -> BlobStore:
+        return self._blobs.scoped(instance.blob_prefix)
+
+    def _input_bytes(self, instance: InstanceInfo, given: RunInput) -> tuple[str, int]:
+        """Store the input as a blob of the instance; its digest and size."""
+        store = self._store(instance)
+        limit = self._settings.max_json_body_bytes
+        if given.encoding == "base64":
+            try:
+                data = base64.b64decode(given.content, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInput(
+                    f"input.content is not valid base64 ({exc})", field="input.content"
+                ) from exc
+            if len(data) > limit:
+                raise TooLarge(f"the input is larger than the limit of {limit} bytes")
+            stored = store.put(data)
+            return stored.sha256, stored.size
+        if given.encoding == "blob":
+            digest = given.content.lower()
+            if not is_hex_digest(digest):
+                raise InvalidInput(
+                    "a blob input's content is the sha256 hex digest of a blob of this instance",
+                    field="input.content",
+                )
+            size = store.size(digest)
+            if size is None:
+                raise NotFound(f"no blob {digest} in this instance; ingest it first")
+            return digest, size
+        raise InvalidInput(
+            "url inputs are not fetched by the server (it would reach into your network "
+            "for anyone with a key); ingest the file and send its blob digest",
+            field="input.encoding",
+        )
+
+    def submit(self, instance: InstanceInfo, cell_id: str, body: RunBody) -> Submitted:
+        cell = self.catalog.get(cell_id, body.version)
+        if body.input.type not in cell.accepts:
+            raise InvalidInput(
+                f"{cell.meta.id} takes inputs of type {', '.join(sorted(cell.accepts))}, "
+                f"not {body.input.type!r}",
+                field="input.type",
+            )
+        p_hash = params_hash(body.params, body.input.lang, body.input.type)
+        if body.run_id is not None:
+            existing = self._row(body.run_id)
+            if existing is not None:
+                return self._same_run(existing, instance, cell, body, p_hash)
+        input_sha, _ = self._input_bytes(instance, body.input)
+        run_id = body.run_id or uuid.uuid4().hex
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "id": run_id,
+            "h_instancia": instance.h_instancia,
+            "cell_id": cell.meta.id,
+            "cell_version": cell.meta.version,
+            "queue": str(getattr(cell, "queue", "cpu")),
+            "input_sha": input_sha,
+            "input_type": body.input.type,
+            "media_type": body.input.media_type,
+            "lang": body.input.lang,
+            "params": body.params,
+            "params_hash": p_hash,
+            "attempt": 0,
+            "max_attempts": self._settings.run_max_attempts,
+            "timeout_s": float(
+                getattr(cell, "timeout_s", None) or self._settings.run_timeout_seconds
+            ),
+            "created_at": now,
+        }
+        done = self._finished_twin(instance, cell, input_sha, p_hash)
+        if done is not None:
+            metrics = dict(done.metrics or {})
+            metrics.update(reused=True, latencyMs=0.0)
+            values.update(
+                status="done",
+                started_at=now,
+                finished_at=now,
+                result_sha=done.result_sha,
+                metrics=metrics,
+                reused_from=done.id,
+                leaf_index=done.leaf_index,
+            )
+        else:
+            values["status"] = "queued"
+        try:
+            with write_transaction(self._engine) as conn:
+                conn.execute(insert(Run).values(**values))
+        except IntegrityError as exc:
+            raise Conflict(f"run id {run_id!r} is taken; choose another or omit it") from exc
+        if values["status"] == "queued":
+            try:
+                self.queue.enqueue(values["queue"], run_id)
+            except Unavailable as exc:
+                self._set(run_id, "failed", error={"code": "unavailable", "message": exc.message})
+                raise
+        return Submitted(run_id, values["status"], created=True)
+
+    def _same_run(
+        self, row: Any, instance: InstanceInfo, cell: Cell, body: RunBody, p_hash: str
+    ) -> Submitted:
+        """A retried submission with the same runId answers the run it made."""
+        if row.h_instancia != instance.h_instancia:
+            raise Conflict(f"run id {row.id!r} is taken; choose another or omit it")
+        if row.cell_id != cell.meta.id or row.params_hash != p_hash:
+            raise Conflict(
+                f"run {row.id!r} exists with another cell, input or params; "
+                "use a new runId for a new run"
+            )
+        return Submitted(row.id, row.status, created=False)
+
+    def _finished_twin(
+        self, instance: InstanceInfo, cell: Cell, input_sha: str, p_hash: str
+    ) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(Run)
+                .where(
+                    Run.h_instancia == instance.h_instancia,
+                    Run.cell_id == cell.meta.id,
+                    Run.cell_version == cell.meta.version,
+                    Run.input_sha == input_sha,
+                    Run.params_hash == p_hash,
+                    Run.status == "done",
+                    Run.reused_from.is_(None),
+                )
+                .limit(1)
+            ).first()
+
+    def _row(self, run_id: str) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(select(Run).where(Run.id == run_id)).first()
+
+    def _set(self, run_id: str, status: str, **values: Any) -> None:
+        with write_transaction(self._engine) as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status=status, finished_at=datetime.now(UTC), lease_until=None, **values)
+            )
+
+    def get(self, instance: InstanceInfo, run_id: str) -> Any:
+        row = self._row(run_id) if RUN_ID.fullmatch(run_id) else None
+        if row is None or row.h_instancia != instance.h_instancia:
+            raise NotFound(f"no run {run_id!r} in this instance")
+        return row
+
+    def result(self, instance: InstanceInfo, run_id: str) -> bytes:
+        row = self.get(instance, run_id)
+        if row.status != "done" or row.result_sha is None:
+            raise Conflict(f"run {run_id} is {row.status}; it has no result")
+        return self._store(instance).read_all(row.result_sha)
+
+    def cancel(self, instance: InstanceInfo, run_id: str) -> Any:
+        """Cancel a queued or running run (a running cell's answer is then discarded)."""
+        row = self.get(instance, run_id)
+        with write_transaction(self._engine) as conn:
+            changed = conn.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.status.in_(("queued", "running")))
+                .values(
+                    status="cancelled",
+                    finished_at=datetime.now(UTC),
+                    lease_until=None,
+                    error={"code": "cancelled", "message": "cancelled by request"},
+                )
+            ).rowcount
+        if not changed:
+            raise Conflict(f"run {run_id} is already {row.status}")
+        return self.get(instance, run_id)
+
+    def list(
+        self,
+        instance: InstanceInfo,
+        cell_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[Any]:
+        query = select(Run).where(Run.h_instancia == instance.h_instancia)
+        if cell_id is not None:
+            query = query.where(Run.cell_id == cell_id)
+        if status is not None:
+            if status not in STATUSES:
+                raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+            query = query.where(Run.status == status)
+        with self._engine.connect() as conn:
+            return list(conn.execute(query.order_by(Run.created_at.desc()).limit(limit)).all())
+
+    def cell_metrics(self, instance: InstanceInfo, cell_id: str) -> dict[str, Any]:
+        """Counts by status and latency percentiles of the instance's runs of a cell."""
+        self.catalog.versions(cell_id)  # 404 for an unknown cell
+        with self._engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    select(Run.status, func.count())
+                    .where(Run.h_instancia == instance.h_instancia, Run.cell_id == cell_id)
+                    .group_by(Run.status)
+                ).all()
+            )
+            recent = conn.execute(
+                select(Run.metrics)
+                .where(
+                    Run.h_instancia == instance.h_instancia,
+                    Run.cell_id == cell_id,
+                    Run.status == "done",
+                    Run.reused_from.is_(None),
+                )
+                .order_by(Run.finished_at.desc())
+                .limit(1000)
+            ).scalars()
+            latencies = sorted(
+                float(m["latencyMs"]) for m in recent if m and m.get("latencyMs") is not None
+            )
+        total = sum(counts.values())
+        failed = counts.get("failed", 0) + counts.get("timed_out", 0)
+        finished = failed + counts.get("done", 0)
+        return {
+            "cellId": cell_id,
+            "runs": {status: int(counts.get(status, 0)) for status in STATUSES},
+            "total": int(total),
+            "failureRate": round(failed / finished, 4) if finished else 0.0,
+            "latencyMs": {
+                "count": len(latencies),
+                "p50": _percentile(latencies, 0.50),
+                "p95": _percentile(latencies, 0.95),
+                "max": latencies[-1] if latencies else None,
+            },
+        }
+
+
+def _percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -1,0 +1,122 @@
+"""`tzzr worker`: a supervisor and N worker processes. Each process takes run ids from
+its queues and executes them in its main thread (so a run's time limit can interrupt
+it); the supervisor restarts a process that dies, moves due retries into the queue,
+and re-queues runs whose lease expired (a worker on any machine died)."""
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tzzr.config import Settings
+
+log = logging.getLogger("tzzr.worker")
+SUPERVISE_SECONDS = 0.25
+REAP_SECONDS = 1.0
+STOP_GRACE_SECONDS = 10.0
+
+
+def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
+    from tzzr.services import Services
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides
+    services = Services.build(settings)
+    queue = services.queue
+    executor = services.executor(name)
+    queue.handle_with(executor.execute)
+    idle = 0.002
+    try:
+        while not stop.is_set():
+            took = False
+            for queue_name in queues:
+                message = queue.take(queue_name)
+                if message is not None:
+                    took = True
+                    queue.execute(queue_name, message)
+            if took or queue.blocking:
+                idle = 0.002
+            else:
+                stop.wait(idle)
+                idle = min(idle * 2, 0.2)
+    finally:
+        services.close()
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        settings: Settings,
+        queues: Sequence[str],
+        concurrency: int,
+        parent_pid: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.parent_pid = parent_pid  # embedded in a server: stop when it is gone
+        self.queues = list(queues)
+        self.concurrency = concurrency
+        self.stop = threading.Event()
+        self._context = multiprocessing.get_context("fork")
+        self._children: dict[int, Any] = {}
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _start(self, index: int) -> None:
+        child = self._context.Process(
+            target=_child,
+            args=(self.settings, self.queues, f"{self.name}/{index}"),
+            name=f"tzzr-worker-{index}",
+            daemon=True,
+        )
+        child.start()
+        self._children[index] = child
+
+    def run(self) -> None:
+        """Supervise until SIGTERM / SIGINT (or `stop` is set)."""
+        from tzzr.services import Services
+
+        services = Services.build(self.settings)
+        for index in range(self.concurrency):
+            self._start(index)
+        executor = services.executor(f"{self.name}/supervisor")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stop.set())
+        last_reap = 0.0
+        try:
+            while not self.stop.wait(SUPERVISE_SECONDS):
+                if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                    log.warning("the server that started this worker is gone; stopping")
+                    break
+                for index, child in list(self._children.items()):
+                    if not child.is_alive():
+                        log.warning(
+                            "worker process %s exited (%s); starting another", index, child.exitcode
+                        )
+                        self._start(index)
+                try:
+                    services.queue.promote_due()
+                    if time.monotonic() - last_reap >= REAP_SECONDS:
+                        last_reap = time.monotonic()
+                        for run_id in executor.reap():
+                            log.warning("run %s lost its worker; queued again", run_id)
+                except Exception:
+                    log.exception("supervising the queue failed; trying again")
+        finally:
+            self._shutdown()
+            services.close()
+
+    def _shutdown(self) -> None:
+        for child in self._children.values():
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self._children.values():
+            child.join(max(0.0, deadline - time.monotonic()))
+            if child.is_alive():
+                child.kill()
+                child.join()
