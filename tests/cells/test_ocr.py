@@ -78,3 +78,25 @@ def test_missing_languages_are_named() -> None:
     with pytest.raises(CellFailed, match="'fra' is not installed") as caught:
         OcrCell().run(CellContext("r", "fra"), Payload("image", render(["x"])))
     assert caught.value.field == "context.lang"
+
+
+def pdf_of(pages: list[list[str]]) -> bytes:
+    images = [Image.open(io.BytesIO(render(lines))).convert("RGB") for lines in pages]
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=150)
+    return out.getvalue()
+
+
+def test_a_pdf_gives_one_result_per_page() -> None:
+    result = OcrCell().run(CellContext("r", "es"), Payload("pdf", pdf_of([ENGLISH, SPANISH])))
+    pages = result.result["pages"]
+    assert [p["page"] for p in pages] == [1, 2]
+    for page, lines in zip(pages, (ENGLISH, SPANISH), strict=True):
+        assert cer(" ".join(lines), " ".join(page["text"].split())) <= 0.02, page["text"]
+        assert page["words"][0]["text"] == lines[0].split()[0]
+    assert result.result["text"].count("\f") == 1
+
+
+def test_a_corrupt_pdf_fails_with_a_clear_error() -> None:
+    with pytest.raises(CellFailed, match="not a PDF"):
+        OcrCell().run(CellContext("r"), Payload("pdf", b"%PDF-1.4 nothing else"))

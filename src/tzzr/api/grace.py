@@ -64,9 +64,9 @@ def health(request: Request, principal: Reader) -> dict[str, Any]:
 
 @router.get("/api/cells", summary="Registered cells (KnowledgeCell metadata)")
 def list_cells(request: Request, principal: Reader) -> dict[str, Any]:
-    return {"cells": [cell_json(c) for c in services(request).cells.cells()]}
+    return {"cells": [cell_json(c) for c in services(request).catalog.cells()]}
 
 
 @router.get("/api/cells/{cell_id}", summary="One cell")
 def get_cell(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
-    return cell_json(services(request).cells.get(cell_id))
+    return cell_json(services(request).catalog.get(cell_id))

@@ -19,6 +19,8 @@ LANGUAGES = {"es": "spa", "en": "eng", "spa": "spa", "eng": "eng"}
 DEFAULT_LANG = "spa+eng"  # spa+eng reads accents well and English too
 MAX_PIXELS = 40_000_000
 TIMEOUT_SECONDS = 120
+MAX_PDF_PAGES = 200
+PDF_DPI = 300
 
 
 @lru_cache(maxsize=1)
@@ -92,9 +94,38 @@ def _words(tsv: str) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(text_lines), words
 
 
+def _pdf_pages(data: bytes, max_pixels: int) -> list[bytes]:
+    """Each page of a PDF rendered at 300 dpi (less for pages that would pass the
+    pixel limit), as grayscale PNG."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise CellFailed(
+            f"the payload is not a PDF that can be read ({exc})", field="payload.content"
+        ) from exc
+    try:
+        if len(document) > MAX_PDF_PAGES:
+            raise TooLarge(f"the PDF has {len(document)} pages; the limit is {MAX_PDF_PAGES}")
+        pages = []
+        for page in document:
+            width, height = page.get_size()  # points: 1/72 inch
+            scale = PDF_DPI / 72
+            if width * height * scale * scale > max_pixels:
+                scale = (max_pixels / (width * height)) ** 0.5
+            image = page.render(scale=scale, grayscale=True).to_pil()
+            out = io.BytesIO()
+            image.convert("L").save(out, format="PNG")
+            pages.append(out.getvalue())
+        return pages
+    finally:
+        document.close()
+
+
 class OcrCell:
     module = "OCR_CORE"
-    accepts = frozenset({"image"})
+    accepts = frozenset({"image", "pdf"})
 
     def __init__(self, max_pixels: int = MAX_PIXELS) -> None:
         self.max_pixels = max_pixels
@@ -105,8 +136,15 @@ class OcrCell:
             description="Text, words, boxes and confidences from images (Tesseract).",
             api_endpoint="/api/cells/ocr-core/run",
             microservice_url="",
-            input_format={"payload": {"type": "image"}, "context": {"lang": "es | en | spa+eng"}},
-            output_format={"text": "string", "words": "[{text, conf, box: [x, y, w, h]}]"},
+            input_format={
+                "payload": {"type": "image | pdf"},
+                "context": {"lang": "es | en | spa+eng"},
+            },
+            output_format={
+                "text": "string (pages separated by form feeds)",
+                "words": "[{text, conf, box: [x, y, w, h]}] (images)",
+                "pages": "[{page, text, words}] (PDFs)",
+            },
             author="TZZR",
         )
 
@@ -120,29 +158,37 @@ class OcrCell:
         if binary is None:
             raise CellFailed("tesseract is not installed: apt-get install tesseract-ocr")
         langs = _languages(context.lang)
-        image = _normalize(payload.data, self.max_pixels)
         started = time.perf_counter()
-        try:
-            done = subprocess.run(
-                [binary, "stdin", "stdout", "-l", langs, "tsv"],
-                input=image,
-                capture_output=True,
-                timeout=TIMEOUT_SECONDS,
-                check=False,
-                env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # 4-5x faster on few cores
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise CellFailed(f"OCR took longer than {TIMEOUT_SECONDS} s") from exc
-        if done.returncode != 0:
-            raise CellFailed(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
-        text, words = _words(done.stdout.decode("utf-8", errors="replace"))
-        return CellResult(
-            {
-                "text": text,
-                "words": words,
-                "lang": langs,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-            engine="tesseract",
-            model=langs,
+        if payload.type == "pdf" or payload.data.startswith(b"%PDF-"):
+            pages: list[dict[str, Any]] = []
+            texts: list[str] = []
+            for number, image in enumerate(_pdf_pages(payload.data, self.max_pixels), 1):
+                text, words = _tesseract(binary, image, langs)
+                pages.append({"page": number, "text": text, "words": words})
+                texts.append(text)
+            result: dict[str, Any] = {
+                "text": "\f".join(texts),  # a form feed between pages
+                "pages": pages,
+            }
+        else:
+            text, words = _tesseract(binary, _normalize(payload.data, self.max_pixels), langs)
+            result = {"text": text, "words": words}
+        result.update(lang=langs, ms=round((time.perf_counter() - started) * 1000, 1))
+        return CellResult(result, engine="tesseract", model=langs)
+
+
+def _tesseract(binary: str, image: bytes, langs: str) -> tuple[str, list[dict[str, Any]]]:
+    try:
+        done = subprocess.run(
+            [binary, "stdin", "stdout", "-l", langs, "tsv"],
+            input=image,
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # 4-5x faster on few cores
         )
+    except subprocess.TimeoutExpired as exc:
+        raise CellFailed(f"OCR took longer than {TIMEOUT_SECONDS} s") from exc
+    if done.returncode != 0:
+        raise CellFailed(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
+    return _words(done.stdout.decode("utf-8", errors="replace"))
