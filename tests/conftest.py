@@ -21,6 +21,8 @@ from tzzr.config import Settings
 from tzzr.services import Services
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The test cell package (tests/plugin) joins the registry in every test process.
+os.environ["TZZR_TEST_CELLS"] = "1"
 BACKENDS = ["sqlite-local", "sqlite-s3", "postgresql-local", "postgresql-s3"]
 
 

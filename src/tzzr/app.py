@@ -16,6 +16,7 @@ from tzzr.services import Services
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(services.jobs.recover)
         sealer = None
         if services.settings.block_interval > 0:
             from tzzr.ledger import sealer as auto

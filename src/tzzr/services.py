@@ -7,12 +7,14 @@ from sqlalchemy import Engine, select
 from tzzr.blobs import BlobStore, open_store
 from tzzr.cells.catalog import Catalog
 from tzzr.cells.registry import Registry
+from tzzr.cells.samples import Visualizer
 from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.entries import EntryReader
 from tzzr.ingest.service import IngestService
 from tzzr.instances import Instances
+from tzzr.jobs import Jobs
 from tzzr.keys import Keys
 from tzzr.ledger.log import Ledger
 from tzzr.ledger.signing import SigningKeys
@@ -37,6 +39,8 @@ class Services:
     catalog: Catalog
     queue: RunQueue
     runs: Runs
+    jobs: Jobs
+    visualizer: Visualizer
 
     @classmethod
     def build(cls, settings: Settings, *, long_running: bool = False) -> "Services":
@@ -69,6 +73,8 @@ class Services:
             catalog=catalog,
             queue=queue,
             runs=Runs(engine, catalog, queue, blobs, settings),
+            jobs=Jobs(engine),
+            visualizer=Visualizer(),
         )
 
     def executor(self, worker: str) -> Executor:
@@ -87,5 +93,6 @@ class Services:
         return key
 
     def close(self) -> None:
+        self.jobs.close()
         self.queue.close()
         self.engine.dispose()

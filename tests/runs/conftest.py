@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import Live, need, postgres_database, running
 from tzzr.config import Settings
@@ -27,11 +26,6 @@ FAST = {
     "TZZR_RUN_TIMEOUT_SECONDS": "4",
     "TZZR_RUN_MAX_ATTEMPTS": "3",
 }
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _test_cells() -> None:
-    os.environ["TZZR_TEST_CELLS"] = "1"
 
 
 def shape_env(shape: str, home: Path) -> dict[str, str]:

@@ -69,4 +69,8 @@ def list_cells(request: Request, principal: Reader) -> dict[str, Any]:
 
 @router.get("/api/cells/{cell_id}", summary="One cell")
 def get_cell(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
-    return cell_json(services(request).catalog.get(cell_id))
+    catalog = services(request).catalog
+    return {
+        **cell_json(catalog.get(cell_id)),
+        "versions": [c.meta.version for c in catalog.versions(cell_id)],
+    }

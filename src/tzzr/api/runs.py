@@ -13,6 +13,7 @@ from tzzr.api.deps import require, services
 from tzzr.api.grace import cell_json
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
+from tzzr.cells.specialize import SpecializeBody, specialize
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
@@ -128,6 +129,47 @@ def cell_logs(
             for run in map(run_json, rows)
         ],
     }
+
+
+@router.get(
+    "/api/cells/{cell_id}/visualization/{sample_id}",
+    summary="A rendered sample of the cell (its visualizationSample)",
+)
+async def cell_visualization(
+    request: Request, principal: Reader, cell_id: str, sample_id: str
+) -> Response:
+    found = services(request)
+    cell = found.catalog.get(cell_id)
+    data, media_type = await run_in_threadpool(found.visualizer.render, cell, sample_id)
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post(
+    "/api/cells/{cell_id}/specialize",
+    summary="Make a new version of a cell with a prompt and defaults (admin; a job)",
+    status_code=202,
+    openapi_extra=_body_schema(SpecializeBody),
+)
+async def specialize_cell(request: Request, principal: Admin, cell_id: str) -> JSONResponse:
+    body = await _parse(request, SpecializeBody)
+    found = services(request)
+    found.catalog.get(cell_id)  # 404 before a job is made
+    job_id = found.jobs.start(
+        principal.instance,
+        "specialize",
+        {"cellId": cell_id, **body.model_dump()},
+        lambda progress: specialize(found.catalog, cell_id, body, progress),
+    )
+    return JSONResponse(
+        {"jobId": job_id, "status": "queued", "statusUrl": f"/api/jobs/{job_id}"},
+        status_code=202,
+        headers={"Location": f"/api/jobs/{job_id}"},
+    )
+
+
+@router.get("/api/jobs/{job_id}", summary="A job: status, progress, result")
+def get_job(request: Request, principal: Reader, job_id: str) -> dict[str, Any]:
+    return services(request).jobs.get(principal.instance, job_id)
 
 
 class CellRegistration(KnowledgeCell):

@@ -93,6 +93,25 @@ class AsrCell:
                 "segments": "[{start, end, text}]",
             },
             author="TZZR",
+            test_cases=[
+                {
+                    "name": "note-en",
+                    "input": {"type": "audio", "sample": "note.wav"},
+                    "lang": "en",
+                    "expect": {"contains": ["contract", "Friday"]},
+                }
+            ],
+            visualization_sample={
+                "samples": [
+                    {
+                        "id": "note",
+                        "input": {"type": "audio", "sample": "note.wav"},
+                        "lang": "en",
+                        "mediaType": "application/json",
+                        "description": "The sample voice note's timed segments",
+                    }
+                ]
+            },
         )
 
     @property

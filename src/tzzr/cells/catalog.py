@@ -35,12 +35,18 @@ class Specialized:
     def accepts(self) -> frozenset[str]:
         return self.base.accepts
 
+    def __getattr__(self, name: str) -> Any:
+        # health, visualize, queue, timeout_s: the base cell's
+        if name.startswith("__") or name in ("base", "meta", "defaults"):
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         params = {**self.defaults, **context.params}
         return self.base.run(CellContext(context.run_id, context.lang, params), payload)
 
 
-def _semver_key(version: str) -> tuple[int, ...]:
+def semver_key(version: str) -> tuple[int, ...]:
     core = version.split("-", 1)[0].split("+", 1)[0]
     return tuple(int(part) for part in core.split("."))
 
@@ -73,7 +79,7 @@ class Catalog:
         if not found:
             known = sorted({c.meta.id for c in self.cells()})
             raise NotFound(f"no cell {cell_id!r}; known: {', '.join(known)}")
-        return sorted(found, key=lambda c: _semver_key(c.meta.version))
+        return sorted(found, key=lambda c: semver_key(c.meta.version))
 
     def get(self, cell_id: str, version: str | None = None) -> Cell:
         """The newest version of a cell, or the one asked for."""
@@ -92,7 +98,7 @@ class Catalog:
         for row in self._registered():
             cell = self._build(row)
             held = newest.get(cell.meta.id)
-            if held is None or _semver_key(cell.meta.version) > _semver_key(held.meta.version):
+            if held is None or semver_key(cell.meta.version) > semver_key(held.meta.version):
                 newest[cell.meta.id] = cell
         return [newest[key] for key in sorted(newest)]
 

@@ -146,7 +146,41 @@ class OcrCell:
                 "pages": "[{page, text, words}] (PDFs)",
             },
             author="TZZR",
+            test_cases=[
+                {
+                    "name": "receipt-es",
+                    "input": {"type": "image", "sample": "receipt.png"},
+                    "lang": "es",
+                    "expect": {"contains": ["Panadería Muñoz", "Total a pagar", "8,70"]},
+                }
+            ],
+            visualization_sample={
+                "samples": [
+                    {
+                        "id": "receipt",
+                        "input": {"type": "image", "sample": "receipt.png"},
+                        "lang": "es",
+                        "mediaType": "image/png",
+                        "description": "The sample receipt with every word's box",
+                    }
+                ]
+            },
         )
+
+    def visualize(self, payload: Payload, result: CellResult) -> tuple[bytes, str]:
+        """The image with a box around each word, coloured by confidence."""
+        from PIL import Image, ImageDraw
+
+        with Image.open(io.BytesIO(payload.data)) as source:
+            image = source.convert("RGB")
+        draw = ImageDraw.Draw(image)
+        for word in result.result.get("words", []):
+            x, y, w, h = word["box"]
+            colour = (0, 160, 0) if word["conf"] >= 80 else (220, 120, 0)
+            draw.rectangle((x - 2, y - 2, x + w + 2, y + h + 2), outline=colour, width=2)
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue(), "image/png"
 
     def health(self) -> dict[str, Any]:
         if shutil.which("tesseract") is None:

@@ -251,3 +251,20 @@ class RegisteredCell(Base):
     defaults: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     token: Mapped[str | None] = mapped_column(String(512), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """Long work the server does for a caller (specializing a cell), with progress."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,4 +1,4 @@
-"""Cell runs and cells registered over HTTP.
+"""Cell runs, cells registered over HTTP, and jobs.
 
 Revision ID: 0003
 Revises: 0002
@@ -65,8 +65,24 @@ def upgrade() -> None:
         sa.Column("token", sa.String(512), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "h_instancia", sa.String(64), sa.ForeignKey("instances.h_instancia"), nullable=False
+        ),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("request", JSONDoc, nullable=False),
+        sa.Column("progress", JSONDoc, nullable=False),
+        sa.Column("result", JSONDoc, nullable=True),
+        sa.Column("error", JSONDoc, nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("finished_at", UTCDateTime, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("jobs")
     op.drop_table("cells")
     op.drop_table("runs")
