@@ -2,6 +2,7 @@
 `GET /api/runs/{runId}`, cancel, the cell's health, metrics and logs, admin
 registration of remote cells, and GRACE's asynchronous `/grace/run` + `/grace/status`."""
 
+import asyncio
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,9 +18,10 @@ from tzzr.cells.specialize import SpecializeBody, specialize
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
-from tzzr.runs.service import RunBody, RunInput, run_json
+from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
 
 router = APIRouter()
+WAIT_POLL_SECONDS = 0.02
 M = TypeVar("M", bound=BaseModel)
 Runner = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -76,8 +78,23 @@ def list_runs(
 
 
 @router.get("/api/runs/{run_id}", summary="A run: status, resultUrl, metrics, error")
-def get_run(request: Request, principal: Reader, run_id: str) -> dict[str, Any]:
-    return run_json(services(request).runs.get(principal.instance, run_id))
+async def get_run(
+    request: Request,
+    principal: Reader,
+    run_id: str,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+) -> dict[str, Any]:
+    """With `?wait=S`, answer when the run has ended or after S seconds, whichever is
+    first: no polling loop on the client."""
+    runs = services(request).runs
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        row = await run_in_threadpool(runs.get, principal.instance, run_id)
+        if row.status in TERMINAL or asyncio.get_running_loop().time() >= deadline:
+            return run_json(row)
+        if await request.is_disconnected():
+            return run_json(row)
+        await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
 @router.get("/api/runs/{run_id}/result", summary="A finished run's result (JSON)")

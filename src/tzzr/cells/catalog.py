@@ -83,6 +83,11 @@ class Catalog:
 
     def get(self, cell_id: str, version: str | None = None) -> Cell:
         """The newest version of a cell, or the one asked for."""
+        if version is not None:
+            with suppress(NotFound):
+                local = self.local.get(cell_id)
+                if local.meta.version == version:
+                    return local  # no query for the common case
         versions = self.versions(cell_id)
         if version is None:
             return versions[-1]

@@ -57,6 +57,16 @@ class Inclusion:
         }
 
 
+# Built once: statements built per call cost more than the SQL they run.
+_RESERVE = (
+    update(LedgerHead)
+    .where(LedgerHead.h_instancia == bindparam("h"))
+    .values(next_index=LedgerHead.next_index + bindparam("count"))
+    .returning(LedgerHead.next_index)
+)
+_INSERT_LEAF = insert(LedgerLeaf)
+
+
 class Ledger:
     def __init__(
         self, engine: Engine, keys: SigningKeys, publish_to: BlobStore | None = None
@@ -69,12 +79,7 @@ class Ledger:
     # -- appending --------------------------------------------------------------
     def _reserve(self, conn: Connection, h_instancia: str, count: int) -> int:
         """Reserve `count` indices; the head's row lock orders concurrent appends."""
-        reserved = conn.execute(
-            update(LedgerHead)
-            .where(LedgerHead.h_instancia == h_instancia)
-            .values(next_index=LedgerHead.next_index + count)
-            .returning(LedgerHead.next_index)
-        ).scalar_one()
+        reserved = conn.execute(_RESERVE, {"h": h_instancia, "count": count}).scalar_one()
         return int(reserved) - count
 
     def append_many(self, h_instancia: str, records: list[tuple[str, str, str, datetime]]) -> int:
@@ -113,15 +118,16 @@ class Ledger:
         index = self._reserve(conn, h_instancia, 1)
         data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
         conn.execute(
-            insert(LedgerLeaf).values(
-                h_instancia=h_instancia,
-                idx=index,
-                kind=kind,
-                ref=ref,
-                data=data,
-                leaf_hash=hash_leaf(data),
-                created_at=ts,
-            )
+            _INSERT_LEAF,
+            {
+                "h_instancia": h_instancia,
+                "idx": index,
+                "kind": kind,
+                "ref": ref,
+                "data": data,
+                "leaf_hash": hash_leaf(data),
+                "created_at": ts,
+            },
         )
         return index
 

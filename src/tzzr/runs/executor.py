@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.canonical import canonical_json
+from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.cells.base import CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
@@ -26,6 +26,24 @@ from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
 
 log = logging.getLogger("tzzr.worker")
+
+
+# Built once: statements built per call cost more than the SQL they run.
+_CLAIM = (
+    update(Run)
+    .where(Run.id == bindparam("rid"), Run.status == "queued")
+    .values(
+        status="running",
+        attempt=Run.attempt + 1,
+        worker=bindparam("worker"),
+        started_at=bindparam("now"),
+        lease_until=bindparam("lease"),
+    )
+    .returning(Run)
+)
+_FINISH = update(Run).where(
+    Run.id == bindparam("rid"), Run.status == "running", Run.attempt == bindparam("at")
+)
 
 
 class RunTimedOut(Exception):
@@ -95,16 +113,8 @@ class Executor:
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
             row = conn.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.status == "queued")
-                .values(
-                    status="running",
-                    attempt=Run.attempt + 1,
-                    worker=self.worker,
-                    started_at=now,
-                    lease_until=self._lease(now),
-                )
-                .returning(Run)
+                _CLAIM,
+                {"rid": run_id, "worker": self.worker, "now": now, "lease": self._lease(now)},
             ).first()
         if row is None:
             return "skipped"  # cancelled, finished, or a repeated message
@@ -147,7 +157,10 @@ class Executor:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
         body = canonical_json(result.result)
-        stored = self._store(row.h_instancia).put(body)
+        store = self._store(row.h_instancia)
+        digest = sha256_hex(body)
+        if not store.exists(digest):  # results repeat (the same answer to many inputs)
+            store.put(body, digest)
         metrics = {
             "latencyMs": round(latency, 2),
             "queueMs": round(queued_ms, 2),
@@ -157,7 +170,7 @@ class Executor:
             "attempt": row.attempt,
             "worker": self.worker,
         }
-        return self._end(row, "done", result_sha=stored.sha256, metrics=metrics)
+        return self._end(row, "done", result_sha=digest, metrics=metrics)
 
     def _end(self, row: Any, status: str, **values: Any) -> str:
         now = datetime.now(UTC)
@@ -185,11 +198,8 @@ class Executor:
                         "params": row.params_hash,
                     },
                 )
-            changed = conn.execute(
-                update(Run)
-                .where(Run.id == row.id, Run.status == "running", Run.attempt == row.attempt)
-                .values(status=status, finished_at=now, lease_until=None, **values)
-            ).rowcount
+            statement = _FINISH.values(status=status, finished_at=now, lease_until=None, **values)
+            changed = conn.execute(statement, {"rid": row.id, "at": row.attempt}).rowcount
             if not changed:
                 raise _Superseded
         return status

@@ -86,6 +86,24 @@ class RunQueue:
         """The next message of queue `name`, or None (Redis blocks briefly)."""
         return self._huey(name).dequeue()
 
+    def take_any(self, names: list[str]) -> tuple[str, Any] | None:
+        """The next message of any of `names` (queue name, message), or None. On Redis,
+        one BRPOP over all the queues' keys blocks briefly."""
+        if self.blocking:
+            storages = {self._huey(n).storage.queue_key: n for n in names}
+            conn = self._huey(names[0]).storage.conn
+            popped = conn.brpop(list(storages), timeout=0.2)
+            if not popped:
+                return None
+            key, data = popped
+            name = storages[key.decode() if isinstance(key, bytes) else key]
+            return name, self._huey(name).deserialize_task(data)
+        for name in names:
+            message = self._huey(name).dequeue()
+            if message is not None:
+                return name, message
+        return None
+
     def execute(self, name: str, message: Any) -> None:
         self._huey(name).execute(message)
 

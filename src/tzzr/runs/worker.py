@@ -19,6 +19,9 @@ log = logging.getLogger("tzzr.worker")
 SUPERVISE_SECONDS = 0.25
 REAP_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
+# An idle worker polls a SQLite queue with back-off up to this (Redis blocks instead):
+# at most this much added latency, a few cheap reads a second.
+IDLE_MAX_SECONDS = 0.025
 
 
 def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
@@ -33,18 +36,16 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
     queue.handle_with(executor.execute)
     idle = 0.002
     try:
+        names = list(queues)
         while not stop.is_set():
-            took = False
-            for queue_name in queues:
-                message = queue.take(queue_name)
-                if message is not None:
-                    took = True
-                    queue.execute(queue_name, message)
-            if took or queue.blocking:
+            taken = queue.take_any(names)
+            if taken is not None:
+                queue.execute(*taken)
+            if taken is not None or queue.blocking:
                 idle = 0.002
             else:
                 stop.wait(idle)
-                idle = min(idle * 2, 0.2)
+                idle = min(idle * 2, IDLE_MAX_SECONDS)
     finally:
         services.close()
 
