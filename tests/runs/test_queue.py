@@ -231,3 +231,37 @@ def test_bad_submissions_are_refused_with_what_to_fix(tmp_path: Path) -> None:
             headers={"Content-Type": "application/json"},
         )
         assert big.status_code == 413
+
+
+def test_grace_run_and_status_use_runpods_shapes(shape: Shape) -> None:
+    data = os.urandom(64)
+    envelope = {
+        "contract_version": "2.1",
+        "routing": {"module": "TEST_ECHO"},
+        "payload": {
+            "type": "bytes",
+            "encoding": "base64",
+            "content": base64.b64encode(data).decode(),
+        },
+        "context": {"lang": "en"},
+    }
+    with shape.client() as client:
+        queued = client.post("/grace/run", json={"input": envelope})
+        assert queued.status_code == 200 and queued.json()["status"] == "IN_QUEUE"
+        run_id = queued.json()["id"]
+        wait_for(client, run_id, ("done", "failed"))
+        status = client.get(f"/grace/status/{run_id}").json()
+        assert status["status"] == "COMPLETED", status
+        assert status["output"]["result"]["size"] == 64 and status["output"]["status"] == "ok"
+        assert status["output"]["metrics"]["engine"] == "echo"
+        unknown = client.post(
+            "/grace/run", json={"input": {**envelope, "routing": {"module": "NOPE"}}}
+        )
+        assert unknown.status_code == 404 and "TEST_ECHO" in unknown.json()["error"]["message"]
+        failing = client.post(
+            "/grace/run", json={"input": {**envelope, "params": {"fail": "input"}}}
+        ).json()["id"]
+        wait_for(client, failing, ("done", "failed"))
+        failed = client.get(f"/grace/status/{failing}").json()
+        assert failed["status"] == "FAILED" and "refused" in failed["error"]
+        assert client.get("/grace/status/nope").status_code == 404
