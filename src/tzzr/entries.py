@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
-from tzzr.db.models import Entry, EntryFile, Run
+from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.types import is_hex_digest
@@ -135,6 +135,14 @@ class EntryReader:
         mine = Run.h_instancia == instance.h_instancia
         if conn.execute(select(Run.id).where(mine, Run.result_sha == sha256).limit(1)).first():
             return BlobRef(sha256, "application/json", None)
+        made = conn.execute(
+            select(RunArtifact.media_type, RunArtifact.size)
+            .join(Run, Run.id == RunArtifact.run_id)
+            .where(mine, RunArtifact.sha256 == sha256)
+            .limit(1)
+        ).first()
+        if made is not None:
+            return BlobRef(sha256, made.media_type, made.size)
         found = conn.execute(
             select(Run.media_type).where(mine, Run.input_sha == sha256).limit(1)
         ).first()

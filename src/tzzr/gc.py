@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.blobs.local import LocalBlobStore
-from tzzr.db.models import Entry, EntryFile, Run
+from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
 from tzzr.instances import Instances
 
 
@@ -70,6 +70,13 @@ def collect(
                     ).scalars()
                     if digest
                 )
+            referenced.update(
+                conn.execute(
+                    select(RunArtifact.sha256)
+                    .join(Run, Run.id == RunArtifact.run_id)
+                    .where(Run.h_instancia == instance.h_instancia)
+                ).scalars()
+            )
         store = blobs.scoped(instance.blob_prefix)
         for info in store.list():
             if info.sha256 not in referenced and info.modified < cutoff:

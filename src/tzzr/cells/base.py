@@ -1,6 +1,8 @@
 """The cell contract. A cell MUST be an object with `meta` (its KnowledgeCell),
 `module` (the GRACE routing name, e.g. OCR_CORE), `accepts` (payload types) and
-`run(context, payload) -> CellResult`. It MUST NOT keep state between runs that
+`run(context, payload) -> CellResult`. It MAY have `check_params(params)`, raising
+InvalidInput naming the parameter, so that a bad one is refused when the run is
+submitted (422) rather than when it runs. It MUST NOT keep state between runs that
 changes results, and SHOULD raise CellFailed with a message that says what is wrong
 with the input. Built-in cells register exactly like third-party ones: a factory in
 the `tzzr.cells` entry-point group."""
@@ -36,11 +38,22 @@ class Payload:
 
 
 @dataclass(frozen=True)
+class Artifact:
+    """Bytes a run produces beside its JSON result (a PNG, an animation): stored as a
+    blob of the run's instance and referenced from the result by sha256."""
+
+    data: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
 class CellResult:
     result: dict[str, Any]
     engine: str
     model: str | None = None
     device: str = "cpu"
+    artifacts: Mapping[str, Artifact] = field(default_factory=lambda: MappingProxyType({}))
+    metrics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @runtime_checkable

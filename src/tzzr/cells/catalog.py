@@ -41,6 +41,11 @@ class Specialized:
             raise AttributeError(name)
         return getattr(self.base, name)
 
+    def check_params(self, params: dict[str, Any]) -> None:
+        check = getattr(self.base, "check_params", None)
+        if check is not None:
+            check({**self.defaults, **params})
+
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         params = {**self.defaults, **context.params}
         return self.base.run(CellContext(context.run_id, context.lang, params), payload)

@@ -1,6 +1,8 @@
 """GRACE's one code path: route a contract 2.1 envelope to its cell and shape the answer
 as RunPod serverless does. `/grace/runsync` and the RunPod handler both call `execute`."""
 
+import base64
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +30,9 @@ def execute(
             f"not {envelope.payload.type!r}",
             field="payload.type",
         )
+    check = getattr(cell, "check_params", None)
+    if check is not None:
+        check(dict(envelope.params))
     run_id = run_id or uuid.uuid4().hex
     context = CellContext(run_id, envelope.context.lang, dict(envelope.params))
     started = time.perf_counter()
@@ -41,14 +46,26 @@ def execute(
             "output": {"status": "error", **exc.body()},
         }
     latency = round((time.perf_counter() - started) * 1000, 1)
+    answer = dict(result.result)
+    if result.artifacts:  # inline: GRACE has no blob store of its own
+        answer["artifacts"] = {
+            name: {
+                "mediaType": art.media_type,
+                "size": len(art.data),
+                "sha256": hashlib.sha256(art.data).hexdigest(),
+                "base64": base64.b64encode(art.data).decode(),
+            }
+            for name, art in result.artifacts.items()
+        }
     return {
         "id": run_id,
         "status": "COMPLETED",
         "executionTime": latency,
         "output": {
             "status": "ok",
-            "result": result.result,
+            "result": answer,
             "metrics": {
+                **result.metrics,
                 "latencyMs": latency,
                 "engine": result.engine,
                 "model": result.model,

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tzzr.cells.base import CellContext, CellFailed, CellResult, Payload
+from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
 
 
@@ -70,11 +70,24 @@ class RemoteCell:
             raise CellFailed(str(answer.get("error") or "the remote cell failed"))
         output = answer.get("output") or {}
         metrics = output.get("metrics") or {}
+        result = dict(output.get("result") or {})
+        artifacts = {}
+        for name, art in (result.pop("artifacts", None) or {}).items():
+            try:
+                artifacts[name] = Artifact(base64.b64decode(art["base64"]), art["mediaType"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RemoteUnavailable(f"{self.url} sent a malformed artifact {name!r}") from exc
         return CellResult(
-            dict(output.get("result") or {}),
+            result,
             engine=str(metrics.get("engine") or "remote"),
             model=metrics.get("model"),
             device=str(metrics.get("device") or "remote"),
+            artifacts=artifacts,
+            metrics={
+                k: float(v)
+                for k, v in metrics.items()
+                if isinstance(v, int | float) and k != "latencyMs"
+            },
         )
 
     def health(self) -> dict[str, Any]:

@@ -236,6 +236,20 @@ class Run(Base):
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class RunArtifact(Base):
+    """A file a run produced beside its result (a PNG, an animation), stored as a blob."""
+
+    __tablename__ = "run_artifacts"
+
+    run_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
 class RegisteredCell(Base):
     """A cell registered over HTTP (`POST /api/admin/cells`): remote, reached at its
     microserviceUrl with the contract 2.1 envelope; or a specialized version of a cell."""

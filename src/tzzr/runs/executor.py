@@ -12,15 +12,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from tzzr.blobs import BlobStore
 from tzzr.canonical import canonical_json, sha256_hex
-from tzzr.cells.base import CellContext, CellFailed, Payload
+from tzzr.cells.base import Artifact, CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import Instance, Run
+from tzzr.db.models import Instance, Run, RunArtifact
 from tzzr.errors import NotFound, TzzrError
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
@@ -156,8 +156,20 @@ class Executor:
         except Exception as exc:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
-        body = canonical_json(result.result)
         store = self._store(row.h_instancia)
+        artifacts = [self._keep(store, name, art) for name, art in result.artifacts.items()]
+        answer = dict(result.result)
+        if artifacts:
+            answer["artifacts"] = {
+                a["name"]: {
+                    "sha256": a["sha256"],
+                    "mediaType": a["media_type"],
+                    "size": a["size"],
+                    "url": f"/blobs/{a['sha256']}",
+                }
+                for a in artifacts
+            }
+        body = canonical_json(answer)
         digest = sha256_hex(body)
         if not store.exists(digest):  # results repeat (the same answer to many inputs)
             store.put(body, digest)
@@ -169,8 +181,21 @@ class Executor:
             "device": result.device,
             "attempt": row.attempt,
             "worker": self.worker,
+            **{k: v for k, v in result.metrics.items() if k != "latencyMs"},
         }
-        return self._end(row, "done", result_sha=digest, metrics=metrics)
+        return self._end(row, "done", result_sha=digest, metrics=metrics, artifacts=artifacts)
+
+    @staticmethod
+    def _keep(store: BlobStore, name: str, artifact: Artifact) -> dict[str, Any]:
+        digest = sha256_hex(artifact.data)
+        if not store.exists(digest):
+            store.put(artifact.data, digest)
+        return {
+            "name": name,
+            "sha256": digest,
+            "media_type": artifact.media_type,
+            "size": len(artifact.data),
+        }
 
     def _end(self, row: Any, status: str, **values: Any) -> str:
         now = datetime.now(UTC)
@@ -182,6 +207,7 @@ class Executor:
             return "discarded"
 
     def _write_end(self, row: Any, now: datetime, status: str, values: dict[str, Any]) -> str:
+        artifacts = values.pop("artifacts", [])
         with write_transaction(self._engine) as conn:
             if status == "done":
                 values["leaf_index"] = self._ledger.append_in(
@@ -202,6 +228,8 @@ class Executor:
             changed = conn.execute(statement, {"rid": row.id, "at": row.attempt}).rowcount
             if not changed:
                 raise _Superseded
+            if artifacts:
+                conn.execute(insert(RunArtifact), [{"run_id": row.id, **a} for a in artifacts])
         return status
 
     def _retry_or_fail(self, row: Any, message: str) -> str:

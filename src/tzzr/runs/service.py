@@ -48,7 +48,7 @@ class RunBody(BaseModel):
 
     run_id: str | None = Field(default=None, alias="runId", pattern=RUN_ID.pattern)
     version: str | None = None
-    input: RunInput
+    input: RunInput | None = None  # none: a cell that takes no input (a renderer)
     params: dict[str, Any] = {}
 
 
@@ -151,18 +151,24 @@ class Runs:
 
     def submit(self, instance: InstanceInfo, cell_id: str, body: RunBody) -> Submitted:
         cell = self.catalog.get(cell_id, body.version)
-        if body.input.type not in cell.accepts:
+        given = body.input or RunInput(type="none", encoding="base64", content="")
+        if given.type not in cell.accepts:
+            if body.input is None:
+                raise InvalidInput(f"{cell.meta.id} needs an input", field="input")
             raise InvalidInput(
                 f"{cell.meta.id} takes inputs of type {', '.join(sorted(cell.accepts))}, "
-                f"not {body.input.type!r}",
+                f"not {given.type!r}",
                 field="input.type",
             )
-        p_hash = params_hash(body.params, body.input.lang, body.input.type)
+        check = getattr(cell, "check_params", None)
+        if check is not None:
+            check(body.params)  # a bad parameter is a 422 now, not a failed run later
+        p_hash = params_hash(body.params, given.lang, given.type)
         if body.run_id is not None:
             existing = self._row(body.run_id)
             if existing is not None:
                 return self._same_run(existing, instance, cell, body, p_hash)
-        input_sha, _ = self._input_bytes(instance, body.input)
+        input_sha, _ = self._input_bytes(instance, given)
         run_id = body.run_id or uuid.uuid4().hex
         now = datetime.now(UTC)
         values: dict[str, Any] = {
@@ -172,9 +178,9 @@ class Runs:
             "cell_version": cell.meta.version,
             "queue": str(getattr(cell, "queue", "cpu")),
             "input_sha": input_sha,
-            "input_type": body.input.type,
-            "media_type": body.input.media_type,
-            "lang": body.input.lang,
+            "input_type": given.type,
+            "media_type": given.media_type,
+            "lang": given.lang,
             "params": body.params,
             "params_hash": p_hash,
             "attempt": 0,

@@ -54,6 +54,17 @@ def upgrade() -> None:
     op.create_index("ix_runs_status_lease", "runs", ["status", "lease_until"])
     op.create_index("ix_runs_cell_created", "runs", ["cell_id", "created_at"])
     op.create_table(
+        "run_artifacts",
+        sa.Column(
+            "run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("media_type", sa.String(255), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_run_artifacts_sha256", "run_artifacts", ["sha256"])
+    op.create_table(
         "cells",
         sa.Column("id", sa.String(100), primary_key=True),
         sa.Column("version", sa.String(64), primary_key=True),
@@ -85,4 +96,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("jobs")
     op.drop_table("cells")
+    op.drop_table("run_artifacts")
     op.drop_table("runs")

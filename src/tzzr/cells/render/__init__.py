@@ -1,0 +1,2 @@
+"""TAMV's first cells: a holographic cube and a 4D hypercube, rendered to PNG frames,
+animations (WebP, GIF, APNG) and per-frame geometry for browsers."""
