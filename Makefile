@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint fmt bench bench-ingest bench-ledger bench-cells venv clean
+.PHONY: run test lint fmt bench bench-ingest bench-ledger bench-cells bench-render venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -22,7 +22,7 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest bench-ledger bench-cells ## run every benchmark in bench/
+bench: bench-ingest bench-ledger bench-cells bench-render ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
@@ -37,6 +37,10 @@ bench-cells:
 	@scripts/system-deps.sh test
 	@scripts/venv.sh test
 	$(VENV)/bin/python bench/cells.py
+
+bench-render:
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/render.py
 
 venv:
 	@scripts/venv.sh test

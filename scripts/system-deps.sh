@@ -24,6 +24,7 @@ case "${1:-test}" in
     have ffmpeg || need+=(ffmpeg)
     have espeak-ng || need+=(espeak-ng)
     have sox || need+=(sox)
+    [ -x /usr/bin/chromium ] || need+=(chromium)  # browser tests (never a download)
     ;;
   bench)
     have wrk || need+=(wrk)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tzzr import __version__
-from tzzr.api import blobs, entries, grace, ingest, ledger, problems, runs
+from tzzr.api import blobs, entries, grace, ingest, ledger, problems, runs, web
 from tzzr.services import Services
 
 
@@ -42,6 +42,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(grace.router)
     app.include_router(runs.router)
+    app.include_router(web.router)
+    app.mount("/app/static", web.static_files(), name="static")
 
     @app.get("/health", summary="Liveness")
     def health() -> dict[str, Any]:

@@ -109,3 +109,33 @@ def test_runsync_speech(grace: Live, tmp_path: Path) -> None:
     assert body["status"] == "COMPLETED", body
     assert wer(SENTENCES[0], body["output"]["result"]["text"]) <= 0.15
     assert body["output"]["metrics"]["engine"] == "faster-whisper"
+
+
+def test_runsync_renders_inline_artifacts(grace: Live) -> None:
+    import io
+
+    from PIL import Image
+
+    body = {
+        "input": {
+            "contract_version": "2.1",
+            "routing": {"module": "RENDER_3D_HOLOCUBE"},
+            "payload": {"type": "none", "encoding": "base64", "content": ""},
+            "params": {"size": 64, "outputs": ["png"]},
+        }
+    }
+    with grace.client() as client:
+        done = client.post("/grace/runsync", json=body).json()
+        assert done["status"] == "COMPLETED", done
+        art = done["output"]["result"]["artifacts"]["frame.png"]
+        assert art["mediaType"] == "image/png"
+        with Image.open(io.BytesIO(base64.b64decode(art["base64"]))) as image:
+            assert image.size == (64, 64)
+        assert done["output"]["metrics"]["fps"] > 0
+        body["input"]["params"] = {"size": 1}
+        bad = client.post("/grace/runsync", json=body)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "params.size"
+        viz = client.get("/api/cells/render-4d-hypercube/visualization/spin")
+        assert viz.status_code == 200 and viz.headers["content-type"] == "image/webp"
+        with Image.open(io.BytesIO(viz.content)) as image:
+            assert getattr(image, "n_frames", 1) == 48

@@ -146,7 +146,11 @@ def test_outputs_metrics_and_geometry() -> None:
     assert result.metrics["fps"] > 0 and result.metrics["latencyMs"] > 0
     assert set(result.artifacts) == {"animation.gif", "animation.png", "geometry.json"}
     with Image.open(io.BytesIO(result.artifacts["animation.gif"].data)) as gif:
-        assert getattr(gif, "n_frames", 1) == 5 and gif.size == (96, 96) and gif.info["duration"] == 100
+        assert (
+            getattr(gif, "n_frames", 1) == 5
+            and gif.size == (96, 96)
+            and gif.info["duration"] == 100
+        )
     with Image.open(io.BytesIO(result.artifacts["animation.png"].data)) as apng:
         assert getattr(apng, "n_frames", 1) == 5
     shape = json.loads(result.artifacts["geometry.json"].data)

@@ -138,6 +138,10 @@ def test_kill_9_mid_run_requeues_and_completes_once(tmp_path: Path) -> None:
             with worker_process(server.env, home / "w1.log") as first:
                 run_id = submit(client, os.urandom(32), {"sleepS": 2, "markDir": str(marks)})
                 wait_for(client, run_id, ("running",))
+                deadline = time.monotonic() + 20
+                while not (marks.exists() and any(marks.iterdir())):  # the cell is at work
+                    assert time.monotonic() < deadline
+                    time.sleep(0.02)
                 kill_9(first)
             assert client.get(f"/api/runs/{run_id}").json()["status"] == "running"
             with worker_process(server.env, home / "w2.log"):
@@ -265,3 +269,36 @@ def test_grace_run_and_status_use_runpods_shapes(shape: Shape) -> None:
         failed = client.get(f"/grace/status/{failing}").json()
         assert failed["status"] == "FAILED" and "refused" in failed["error"]
         assert client.get("/grace/status/nope").status_code == 404
+
+
+def test_a_render_run_stores_its_artifacts(shape: Shape) -> None:
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    with shape.client() as client:
+        bad = client.post("/api/cells/render-4d-hypercube/run", json={"params": {"size": 8}})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "params.size"
+        plane = client.post(
+            "/api/cells/render-3d-holocube/run", json={"params": {"speeds": {"zw": 1}}}
+        )
+        assert plane.status_code == 422 and plane.json()["error"]["field"] == "params.speeds"
+        params = {"size": 128, "frames": 8, "outputs": ["png", "webp", "json"]}
+        queued = client.post("/api/cells/render-4d-hypercube/run", json={"params": params})
+        assert queued.status_code == 202, queued.text
+        run = wait_for(client, queued.json()["runId"], ("done", "failed"))
+        assert run["status"] == "done", run
+        assert run["metrics"]["fps"] > 0 and run["metrics"]["latencyMs"] > 0
+        assert run["input"]["type"] == "none"
+        artifacts = client.get(f"/api/runs/{run['runId']}/result").json()["artifacts"]
+        assert set(artifacts) == {"frame.png", "animation.webp", "geometry.json"}
+        webp = client.get(artifacts["animation.webp"]["url"])
+        assert webp.status_code == 200 and webp.headers["content-type"] == "image/webp"
+        assert hashlib.sha256(webp.content).hexdigest() == artifacts["animation.webp"]["sha256"]
+        with Image.open(io.BytesIO(webp.content)) as image:
+            assert getattr(image, "n_frames", 1) == 8 and image.size == (128, 128)
+        shape_json = client.get(artifacts["geometry.json"]["url"]).json()
+        assert len(shape_json["edges"]) == 32 and len(shape_json["frames"]) == 8
+        again = client.post("/api/cells/render-4d-hypercube/run", json={"params": params}).json()
+        assert again["status"] == "done"  # the same parameters: the stored result
