@@ -9,20 +9,39 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tzzr import __version__
-from tzzr.api import blobs, entries, grace, ingest, ledger, problems, runs, web
+from tzzr.api import blobs, entries, flows, grace, ingest, ledger, problems, runs, web
 from tzzr.services import Services
+
+SWEEP_SECONDS = 30.0
+
+
+async def _sweep_enrichments(services: Services) -> None:
+    """MASON's deadlines: at start (items that fell due while the server was down)
+    and then every SWEEP_SECONDS."""
+    import logging
+
+    while True:
+        try:
+            swept = await asyncio.to_thread(services.mason.sweep)
+            if swept:
+                logging.getLogger("tzzr.mason").info("%d item(s) reached their deadline", swept)
+        except Exception:
+            logging.getLogger("tzzr.mason").exception("sweeping the enrichment window failed")
+        await asyncio.sleep(SWEEP_SECONDS)
 
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(services.jobs.recover)
+        sweeper = asyncio.create_task(_sweep_enrichments(services))
         sealer = None
         if services.settings.block_interval > 0:
             from tzzr.ledger import sealer as auto
 
             sealer = asyncio.create_task(auto.run(services))
         yield
+        sweeper.cancel()
         if sealer is not None:
             sealer.cancel()
         services.close()
@@ -42,6 +61,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(grace.router)
     app.include_router(runs.router)
+    app.include_router(flows.router)
     app.include_router(web.router)
     app.mount("/app/static", web.static_files(), name="static")
 

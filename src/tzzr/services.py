@@ -1,6 +1,8 @@
 """The one set of services that the server and every CLI command build."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
@@ -12,12 +14,15 @@ from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.entries import EntryReader
+from tzzr.flows.engine import Alfred
+from tzzr.flows.store import FlowStore
 from tzzr.ingest.service import IngestService
 from tzzr.instances import Instances
 from tzzr.jobs import Jobs
 from tzzr.keys import Keys
 from tzzr.ledger.log import Ledger
 from tzzr.ledger.signing import SigningKeys
+from tzzr.mason import Mason
 from tzzr.runs.executor import Executor
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import Runs
@@ -41,9 +46,20 @@ class Services:
     runs: Runs
     jobs: Jobs
     visualizer: Visualizer
+    flows: FlowStore
+    mason: Mason
+    alfred: Alfred
+    clock: Callable[[], datetime]
 
     @classmethod
-    def build(cls, settings: Settings, *, long_running: bool = False) -> "Services":
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        long_running: bool = False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> "Services":
+        """`clock` (UTC now) is injectable for tests of the enrichment window."""
         settings.home.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.database_url)
         if long_running:
@@ -60,13 +76,19 @@ class Services:
         cells = Registry.discover()
         catalog = Catalog(engine, cells)
         queue = RunQueue(settings.queue_url, settings.queue_name)
+        now = clock or (lambda: datetime.now(UTC))
+        flows = FlowStore(engine)
+        mason = Mason(engine, ledger, settings.enrich_window, now)
+        alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
+        ingest = IngestService(engine, blobs, settings)
+        ingest.router = alfred
         return cls(
             settings=settings,
             engine=engine,
             blobs=blobs,
             instances=instances,
             keys=Keys(engine, instances, settings.key_cache_seconds),
-            ingest=IngestService(engine, blobs, settings),
+            ingest=ingest,
             entries=EntryReader(engine),
             ledger=ledger,
             cells=cells,
@@ -75,6 +97,10 @@ class Services:
             runs=Runs(engine, catalog, queue, blobs, settings),
             jobs=Jobs(engine),
             visualizer=Visualizer(),
+            flows=flows,
+            mason=mason,
+            alfred=alfred,
+            clock=now,
         )
 
     def executor(self, worker: str) -> Executor:

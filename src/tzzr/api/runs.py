@@ -3,59 +3,36 @@
 registration of remote cells, and GRACE's asynchronous `/grace/run` + `/grace/status`."""
 
 import asyncio
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import require, services
+from tzzr.api.deps import body_schema, parse_body, require, services
 from tzzr.api.grace import cell_json
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.specialize import SpecializeBody, specialize
-from tzzr.errors import InvalidInput
-from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
 
 router = APIRouter()
 WAIT_POLL_SECONDS = 0.02
-M = TypeVar("M", bound=BaseModel)
 Runner = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-
-
-async def _parse(request: Request, model: type[M]) -> M:
-    raw = await read_limited(request.stream(), services(request).settings.max_json_body_bytes)
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(
-            str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
-        ) from exc
-
-
-def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
-        }
-    }
 
 
 @router.post(
     "/api/cells/{cell_id}/run",
     summary="Queue a run of a cell",
     status_code=202,
-    openapi_extra=_body_schema(RunBody),
+    openapi_extra=body_schema(RunBody),
 )
 async def run_cell(request: Request, principal: Runner, cell_id: str) -> JSONResponse:
-    body = await _parse(request, RunBody)
+    body = await parse_body(request, RunBody)
     found = services(request)
     submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell_id, body)
     return JSONResponse(
@@ -165,10 +142,10 @@ async def cell_visualization(
     "/api/cells/{cell_id}/specialize",
     summary="Make a new version of a cell with a prompt and defaults (admin; a job)",
     status_code=202,
-    openapi_extra=_body_schema(SpecializeBody),
+    openapi_extra=body_schema(SpecializeBody),
 )
 async def specialize_cell(request: Request, principal: Admin, cell_id: str) -> JSONResponse:
-    body = await _parse(request, SpecializeBody)
+    body = await parse_body(request, SpecializeBody)
     found = services(request)
     found.catalog.get(cell_id)  # 404 before a job is made
     job_id = found.jobs.start(
@@ -204,10 +181,10 @@ class CellRegistration(KnowledgeCell):
     "/api/admin/cells",
     summary="Register a remote cell (admin)",
     status_code=201,
-    openapi_extra=_body_schema(CellRegistration),
+    openapi_extra=body_schema(CellRegistration),
 )
 async def register_cell(request: Request, principal: Admin) -> JSONResponse:
-    body = await _parse(request, CellRegistration)
+    body = await parse_body(request, CellRegistration)
     meta = KnowledgeCell.model_validate(
         body.model_dump(by_alias=True, exclude={"module", "accepts", "token"})
     )
@@ -231,10 +208,10 @@ GRACE_STATUS = {
 
 
 @router.post(
-    "/grace/run", summary="Queue a contract 2.1 envelope", openapi_extra=_body_schema(RunRequest)
+    "/grace/run", summary="Queue a contract 2.1 envelope", openapi_extra=body_schema(RunRequest)
 )
 async def grace_run(request: Request, principal: Runner) -> JSONResponse:
-    body = await _parse(request, RunRequest)
+    body = await parse_body(request, RunRequest)
     found = services(request)
     envelope = body.input
     cell = found.cells.module(envelope.routing.module)

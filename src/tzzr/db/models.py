@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -65,6 +66,8 @@ class Instance(Base):
     blob_prefix: Mapped[str] = mapped_column(String(128), unique=True)
     fields_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # MASON: the JSON Schema of the fields a person adds in the enrichment window
+    enrichment_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
 
 
 class ApiKey(Base):
@@ -282,3 +285,80 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Flow(Base):
+    """A flow spec, versioned: an update is a new version; a delete, a tombstone."""
+
+    __tablename__ = "flows"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Execution(Base):
+    """A flow's execution (the plan's `flujo_ejecuciones`): its steps, their outputs,
+    the decision, and where the entry went."""
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index("ix_executions_instance_created", "h_instancia", "created_at"),
+        Index("ix_executions_status_lease", "status", "lease_until"),
+        Index("ix_executions_entry", "h_entrada"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[int] = mapped_column(Integer)
+    h_entrada: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    next_step: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Enrichment(Base):
+    """MASON: an entry waiting for a person, until its deadline."""
+
+    __tablename__ = "enrichments"
+    __table_args__ = (Index("ix_enrichments_state_deadline", "state", "deadline"),)
+
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), primary_key=True
+    )
+    h_entrada: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EnrichmentVersion(Base):
+    """Every enrichment, kept: the history is append-only."""
+
+    __tablename__ = "enrichment_versions"
+    __table_args__ = (Index("ix_enrichment_versions_entry", "h_instancia", "h_entrada"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
+    h_entrada: Mapped[str] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    fields_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
@@ -96,11 +96,27 @@ def parse_metadata(raw: bytes | str | Any, max_bytes: int) -> dict[str, Any]:
     return raw
 
 
+class Router(Protocol):
+    def route(
+        self,
+        conn: Connection,
+        instance: InstanceInfo,
+        h_entrada: str,
+        metadata: dict[str, Any],
+        files: list[dict[str, Any]],
+        now: datetime,
+    ) -> tuple[str, str | None]: ...
+
+    def dispatch(self, execution_id: str, delay: float = 0) -> None: ...
+
+
 class IngestService:
     def __init__(self, engine: Engine, blobs: BlobStore, settings: Settings) -> None:
         self._engine = engine
         self._blobs = blobs
         self.settings = settings
+        # ALFRED: routes a capture to its flow inside the entry's transaction
+        self.router: Router | None = None
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)
@@ -115,8 +131,13 @@ class IngestService:
         container_files = [f.as_container_file() for f in files]
         address = h_entrada(metadata, container_files)
         created_at = utcnow()
+        state, execution = "received", None
         try:
             with write_transaction(self._engine) as conn:
+                if self.router is not None:
+                    state, execution = self.router.route(
+                        conn, instance, address, metadata, container_files, created_at
+                    )
                 entry_id = conn.execute(
                     insert(Entry)
                     .values(
@@ -124,7 +145,7 @@ class IngestService:
                         h_entrada=address,
                         contenedor={"metadata": metadata, "files": container_files},
                         r2_paths=[f.blob.path for f in files],
-                        state="received",
+                        state=state,
                         created_at=created_at,
                     )
                     .returning(Entry.id)
@@ -141,7 +162,9 @@ class IngestService:
             if self._exists(instance, address):
                 raise Duplicate(address, instance.h_instancia) from None
             raise
-        return IngestResult(address, instance.h_instancia, "received", created_at, files)
+        if execution is not None and self.router is not None:
+            self.router.dispatch(execution)  # a lost message is re-queued by the reaper
+        return IngestResult(address, instance.h_instancia, state, created_at, files)
 
     def _exists(self, instance: InstanceInfo, address: str) -> bool:
         with self._engine.connect() as conn:

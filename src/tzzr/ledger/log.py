@@ -136,7 +136,12 @@ class Ledger:
         `feldman_cola`) a leaf, in arrival order, inside the sealing transaction."""
         waiting = conn.execute(
             select(Entry.id, Entry.h_entrada, Entry.created_at)
-            .where(Entry.h_instancia == h, Entry.leaf_index.is_(None))
+            .where(
+                Entry.h_instancia == h,
+                Entry.leaf_index.is_(None),
+                # in a flow or in MASON's window: not yet (the plan's feldman_cola)
+                Entry.state.notin_(("processing", "enriching")),
+            )
             .order_by(Entry.id)
         ).all()
         if not waiting:
@@ -393,18 +398,28 @@ class Ledger:
             ).scalar_one()
             last = self._last_block(conn, h)
             waiting = conn.execute(
-                select(func.count()).where(Entry.h_instancia == h, Entry.leaf_index.is_(None))
+                select(func.count()).where(
+                    Entry.h_instancia == h,
+                    Entry.leaf_index.is_(None),
+                    Entry.state.notin_(("processing", "enriching")),
+                )
             ).scalar_one()
         return int(head) - (last.tree_size if last else 0) + int(waiting)
 
     def leaf_index(self, instance: InstanceInfo, h_entrada: str) -> int:
         """The entry's leaf index; 404 while it still waits for the next seal."""
         with self._engine.connect() as conn:
-            index = conn.execute(
-                select(Entry.leaf_index).where(
+            row = conn.execute(
+                select(Entry.leaf_index, Entry.state).where(
                     Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
                 )
-            ).scalar()
+            ).first()
+        index = row.leaf_index if row else None
+        if row is not None and index is None and row.state in ("processing", "enriching"):
+            raise NotFound(
+                f"entry {h_entrada} is {row.state} (in its flow, or in MASON's enrichment "
+                "window); it is sealed after its flow decides or it is enriched"
+            )
         if index is None:
             raise NotFound(
                 f"entry {h_entrada} is not sealed yet; it will be in the next block "

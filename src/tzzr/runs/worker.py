@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tzzr.config import Settings
+from tzzr.flows.engine import PREFIX
 
 log = logging.getLogger("tzzr.worker")
 SUPERVISE_SECONDS = 0.25
@@ -33,7 +34,14 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
     services = Services.build(settings)
     queue = services.queue
     executor = services.executor(name)
-    queue.handle_with(executor.execute)
+    alfred = services.alfred
+
+    def handle(message: str) -> object:
+        if message.startswith(PREFIX):
+            return alfred.advance(message[len(PREFIX) :], name)
+        return executor.execute(message)
+
+    queue.handle_with(handle)
     idle = 0.002
     try:
         names = list(queues)
@@ -105,6 +113,9 @@ class WorkerPool:
                         last_reap = time.monotonic()
                         for run_id in executor.reap():
                             log.warning("run %s lost its worker; queued again", run_id)
+                        for execution_id in services.alfred.reap():
+                            log.warning("execution %s queued again", execution_id)
+                        services.mason.sweep()
                 except Exception:
                     log.exception("supervising the queue failed; trying again")
         finally:

@@ -1,4 +1,4 @@
-"""Cell runs, cells registered over HTTP, and jobs.
+"""Cell runs, cells registered over HTTP, jobs; flows, executions and MASON.
 
 Revision ID: 0003
 Revises: 0002
@@ -91,9 +91,86 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("finished_at", UTCDateTime, nullable=True),
     )
+    with op.batch_alter_table("instances") as batch:
+        batch.add_column(sa.Column("enrichment_schema", JSONDoc, nullable=True))
+    op.create_table(
+        "flows",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("spec", JSONDoc, nullable=False),
+        sa.Column("deleted", sa.Boolean, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    op.create_table(
+        "executions",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column(
+            "h_instancia", sa.String(64), sa.ForeignKey("instances.h_instancia"), nullable=False
+        ),
+        sa.Column("flow_id", sa.String(64), nullable=False),
+        sa.Column("flow_version", sa.Integer, nullable=False),
+        sa.Column("h_entrada", sa.String(64), nullable=True),
+        sa.Column("input", JSONDoc, nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("next_step", sa.Integer, nullable=False),
+        sa.Column("steps", JSONDoc, nullable=False),
+        sa.Column("decision", JSONDoc, nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=True),
+        sa.Column("error", JSONDoc, nullable=True),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("lease_until", UTCDateTime, nullable=True),
+        sa.Column("worker", sa.String(128), nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("started_at", UTCDateTime, nullable=True),
+        sa.Column("finished_at", UTCDateTime, nullable=True),
+    )
+    op.create_index("ix_executions_instance_created", "executions", ["h_instancia", "created_at"])
+    op.create_index("ix_executions_status_lease", "executions", ["status", "lease_until"])
+    op.create_index("ix_executions_entry", "executions", ["h_entrada"])
+    op.create_table(
+        "enrichments",
+        sa.Column(
+            "h_instancia", sa.String(64), sa.ForeignKey("instances.h_instancia"), primary_key=True
+        ),
+        sa.Column("h_entrada", sa.String(64), primary_key=True),
+        sa.Column("execution_id", sa.String(32), nullable=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("deadline", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("closed_at", UTCDateTime, nullable=True),
+    )
+    op.create_index("ix_enrichments_state_deadline", "enrichments", ["state", "deadline"])
+    op.create_table(
+        "enrichment_versions",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column(
+            "h_instancia", sa.String(64), sa.ForeignKey("instances.h_instancia"), nullable=False
+        ),
+        sa.Column("h_entrada", sa.String(64), nullable=False),
+        sa.Column("fields", JSONDoc, nullable=False),
+        sa.Column("fields_hash", sa.String(64), nullable=False),
+        sa.Column("key_id", sa.String(32), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("leaf_index", sa.BigInteger, nullable=True),
+    )
+    op.create_index(
+        "ix_enrichment_versions_entry", "enrichment_versions", ["h_instancia", "h_entrada"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("enrichment_versions")
+    op.drop_table("enrichments")
+    op.drop_table("executions")
+    op.drop_table("flows")
+    with op.batch_alter_table("instances") as batch:
+        batch.drop_column("enrichment_schema")
     op.drop_table("jobs")
     op.drop_table("cells")
     op.drop_table("run_artifacts")

@@ -1,0 +1,36 @@
+"""The flows TZZR ships (the plan's `flujos_predefinidos`), installed on first start."""
+
+from typing import Any
+
+DEFAULT_FLOWS: list[dict[str, Any]] = [
+    {
+        "id": "receipt-ocr",
+        "description": "A photo or scan of a document or receipt: OCR, then OK when text "
+        "and an amount were found, else an incident for a person to enrich.",
+        "priority": 10,
+        "trigger": {
+            "on": "ingest",
+            "match": {"mediaType": ["image/*", "application/pdf"]},
+        },
+        "steps": [
+            {"id": "ocr", "cell": "ocr-core", "lang": "${entry.metadata.lang}"},
+        ],
+        "decision": 'len(ocr.text) > 0 and ocr.text matches "[0-9]+[.,][0-9]{2}"',
+    },
+    {
+        "id": "voice-note",
+        "description": "An audio note: speech recognition, then OK when words were heard.",
+        "priority": 10,
+        "trigger": {"on": "ingest", "match": {"mediaType": ["audio/*"]}},
+        "steps": [{"id": "asr", "cell": "asr-engine", "lang": "${entry.metadata.lang}"}],
+        "decision": "len(asr.text) > 0",
+    },
+    {
+        "id": "anything-else",
+        "description": "Everything else is consolidated as it came.",
+        "priority": -100,
+        "trigger": {"on": "ingest", "fallback": True},
+        "steps": [],
+        "decision": "true",
+    },
+]

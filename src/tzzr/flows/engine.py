@@ -1,0 +1,675 @@
+"""ALFRED's executions. A capture that matches a flow with steps becomes an execution in
+the same transaction as its entry (state `processing`), queued for a worker. A worker
+runs the steps in order, each as a cell run recorded with a deterministic id
+(`<execution>.<step>`) in the same transaction as the execution's progress: after a
+kill -9 the execution resumes from its last finished step and no finished run is
+repeated. Then the decision sends the entry to FELDMAN (OK: `consolidated`) or to MASON
+(incident: `enriching`, with a deadline). A failed step fails the execution with its
+error and sends the entry to MASON: nothing is lost, nothing stays `running`."""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from tzzr.blobs import BlobStore
+from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.cells.base import CellContext, CellFailed, Payload
+from tzzr.cells.catalog import Catalog
+from tzzr.config import Settings
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import Entry, Execution, Instance, Run, RunArtifact
+from tzzr.errors import InvalidInput, NotFound, TzzrError
+from tzzr.flows import expr
+from tzzr.flows.spec import FlowSpec, Step, payload_type, render, validate
+from tzzr.flows.store import FlowStore
+from tzzr.instances import InstanceInfo
+from tzzr.ledger.log import Ledger
+from tzzr.mason import Mason
+from tzzr.runs.executor import RunTimedOut, time_limit
+from tzzr.runs.queue import RunQueue
+from tzzr.runs.service import RunInput, params_hash
+
+log = logging.getLogger("tzzr.flows")
+PREFIX = "x:"  # queue messages for executions: "x:<id>" (runs are bare ids)
+STATUSES = ("queued", "running", "done", "failed")
+Clock = Callable[[], datetime]
+
+_CLAIM = (
+    update(Execution)
+    .where(Execution.id == bindparam("eid"), Execution.status == "queued")
+    .values(
+        status="running",
+        attempt=Execution.attempt + 1,
+        worker=bindparam("worker"),
+        started_at=bindparam("now"),
+        lease_until=bindparam("lease"),
+    )
+    .returning(Execution)
+)
+_PROGRESS = update(Execution).where(
+    Execution.id == bindparam("eid"),
+    Execution.status == "running",
+    Execution.attempt == bindparam("at"),
+)
+
+
+class _Superseded(Exception):
+    pass
+
+
+def execution_json(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "executionId": row.id,
+        "flow": row.flow_id,
+        "flowVersion": row.flow_version,
+        "h_entrada": row.h_entrada,
+        "input": row.input,
+        "status": row.status,
+        "steps": row.steps,
+        "decision": row.decision,
+        "outcome": row.outcome,
+        "error": row.error,
+        "attempt": row.attempt,
+        "createdAt": iso(row.created_at),
+        "startedAt": iso(row.started_at),
+        "finishedAt": iso(row.finished_at),
+    }
+
+
+class Alfred:
+    def __init__(
+        self,
+        engine: Engine,
+        flows: FlowStore,
+        catalog: Catalog,
+        queue: RunQueue,
+        blobs: BlobStore,
+        ledger: Ledger,
+        mason: Mason,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._engine = engine
+        self.flows = flows
+        self._catalog = catalog
+        self._queue = queue
+        self._blobs = blobs
+        self._ledger = ledger
+        self._mason = mason
+        self._settings = settings
+        self._clock = clock
+        self._prefixes: dict[str, str] = {}
+
+    # -- starting ---------------------------------------------------------------------
+    def route(
+        self,
+        conn: Connection,
+        instance: InstanceInfo,
+        h_entrada: str,
+        metadata: dict[str, Any],
+        files: list[dict[str, Any]],
+        now: datetime,
+    ) -> tuple[str, str | None]:
+        """Inside the ingest transaction: the entry's state and its execution, if a
+        flow with steps matches (a flow without steps decides OK at once)."""
+        found = self.flows.match(instance.name, [f["media_type"] for f in files], metadata)
+        if found is None or not found[1].steps:
+            return "received", None
+        version, spec = found
+        execution_id = self._insert(conn, instance, spec, version, h_entrada, None, now)
+        return "processing", execution_id
+
+    def _insert(
+        self,
+        conn: Connection,
+        instance: InstanceInfo,
+        spec: FlowSpec,
+        version: int,
+        h_entrada: str | None,
+        given: dict[str, Any] | None,
+        now: datetime,
+    ) -> str:
+        execution_id = uuid.uuid4().hex
+        conn.execute(
+            insert(Execution).values(
+                id=execution_id,
+                h_instancia=instance.h_instancia,
+                flow_id=spec.id,
+                flow_version=version,
+                h_entrada=h_entrada,
+                input=given,
+                status="queued",
+                next_step=0,
+                steps=[{"id": s.id, "cell": s.cell, "status": "pending"} for s in spec.steps],
+                attempt=0,
+                # a queued execution whose message was lost is queued again after this
+                lease_until=now + timedelta(seconds=10 * self._settings.run_lease_seconds),
+                created_at=now,
+            )
+        )
+        return execution_id
+
+    def dispatch(self, execution_id: str, delay: float = 0) -> None:
+        self._queue.enqueue("cpu", PREFIX + execution_id, delay=delay)
+
+    def start(
+        self,
+        instance: InstanceInfo,
+        flow_id: str,
+        h_entrada: str | None = None,
+        given: RunInput | None = None,
+        store: BlobStore | None = None,
+    ) -> str:
+        """`POST /execute`: a flow on an entry of the instance, or on an input."""
+        row = self.flows.get(flow_id)
+        spec = validate(row.spec)
+        if (h_entrada is None) == (given is None):
+            raise InvalidInput("send either h_entrada or input", field="h_entrada")
+        stored_input = None
+        now = self._clock()
+        if h_entrada is not None:
+            self._entry(instance, h_entrada)  # 404 for another instance's entry
+        else:
+            assert given is not None and store is not None
+            stored_input = self._keep_input(given, store)
+        with write_transaction(self._engine) as conn:
+            execution_id = self._insert(
+                conn, instance, spec, row.version, h_entrada, stored_input, now
+            )
+            if h_entrada is not None and spec.steps:
+                conn.execute(
+                    update(Entry)
+                    .where(Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada)
+                    .values(state="processing")
+                )
+        self.dispatch(execution_id)
+        return execution_id
+
+    def _keep_input(self, given: RunInput, store: BlobStore) -> dict[str, Any]:
+        import base64
+        import binascii
+
+        if given.encoding != "base64":
+            if given.encoding == "blob" and store.exists(given.content.lower()):
+                return {
+                    "sha256": given.content.lower(),
+                    "type": given.type,
+                    "media_type": given.media_type,
+                    "lang": given.lang,
+                }
+            raise InvalidInput(
+                "an execution's input is base64, or the digest of a blob of this instance",
+                field="input.encoding",
+            )
+        try:
+            data = base64.b64decode(given.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(
+                f"input.content is not valid base64 ({exc})", field="input.content"
+            ) from exc
+        stored = store.put(data)
+        return {
+            "sha256": stored.sha256,
+            "type": given.type,
+            "media_type": given.media_type,
+            "lang": given.lang,
+        }
+
+    def _entry(self, instance: InstanceInfo, h_entrada: str) -> Any:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Entry.id, Entry.h_entrada, Entry.contenedor, Entry.state).where(
+                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no entry {h_entrada} in this instance")
+        return row
+
+    # -- running (worker side) ----------------------------------------------------------
+    def _store(self, h_instancia: str) -> BlobStore:
+        prefix = self._prefixes.get(h_instancia)
+        if prefix is None:
+            with self._engine.connect() as conn:
+                prefix = conn.execute(
+                    select(Instance.blob_prefix).where(Instance.h_instancia == h_instancia)
+                ).scalar_one()
+            self._prefixes[h_instancia] = prefix
+        return self._blobs.scoped(prefix)
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._settings.run_lease_seconds)
+
+    def advance(self, execution_id: str, worker: str) -> str:
+        now = datetime.now(UTC)
+        with write_transaction(self._engine) as conn:
+            row = conn.execute(
+                _CLAIM,
+                {"eid": execution_id, "worker": worker, "now": now, "lease": self._lease(now)},
+            ).first()
+        if row is None:
+            return "skipped"
+        try:
+            return self._advance(row)
+        except _Superseded:
+            return "discarded"
+
+    def _scope(self, row: Any) -> tuple[dict[str, Any], list[tuple[str, str, str | None]]]:
+        """The decision's names: `entry` (metadata, h_entrada, files) and each finished
+        step's result; and the capture's files (sha256, payload type, media type)."""
+        if row.h_entrada is not None:
+            with self._engine.connect() as conn:
+                entry = conn.execute(
+                    select(Entry.contenedor).where(
+                        Entry.h_instancia == row.h_instancia, Entry.h_entrada == row.h_entrada
+                    )
+                ).scalar_one()
+            files = [
+                (f["sha256"], payload_type(f["media_type"]), f["media_type"])
+                for f in entry.get("files", [])
+            ]
+            scope: dict[str, Any] = {
+                "entry": {
+                    "h_entrada": row.h_entrada,
+                    "metadata": entry.get("metadata", {}),
+                    "files": entry.get("files", []),
+                }
+            }
+        else:
+            given = row.input or {}
+            files = [(given["sha256"], given["type"], given.get("media_type"))]
+            scope = {
+                "entry": {"h_entrada": None, "metadata": {"lang": given.get("lang")}, "files": []}
+            }
+        for step in row.steps:
+            if step.get("status") == "done":
+                scope[step["id"]] = step.get("output", {})
+        return scope, files
+
+    def _advance(self, row: Any) -> str:
+        spec = validate(self.flows.get(row.flow_id, row.flow_version).spec)
+        scope, files = self._scope(row)
+        steps = [dict(s) for s in row.steps]
+        for index in range(row.next_step, len(spec.steps)):
+            step = spec.steps[index]
+            try:
+                outcome = self._step(row, step, scope, files, index)
+            except (CellFailed, InvalidInput, NotFound) as exc:
+                return self._fail_step(row, steps, index, exc.body()["error"])
+            except TzzrError as exc:
+                return self._fail_step(row, steps, index, exc.body()["error"])
+            except RunTimedOut:
+                return self._fail_step(
+                    row,
+                    steps,
+                    index,
+                    {"code": "timed_out", "message": f"step {step.id} took too long"},
+                )
+            except Exception as exc:
+                log.warning("execution %s step %s: %r", row.id, step.id, exc)
+                return self._retry_or_fail(row, steps, index, f"{type(exc).__name__}: {exc}")
+            steps[index] = outcome
+            scope[step.id] = outcome["output"]
+        return self._decide(row, spec, steps, scope)
+
+    def _step(
+        self,
+        row: Any,
+        step: Step,
+        scope: dict[str, Any],
+        files: list[tuple[str, str, str | None]],
+        index: int,
+    ) -> dict[str, Any]:
+        """Run one step as a cell run `<execution>.<step>` and record it with the
+        execution's progress in one transaction; a run that already finished (a resumed
+        execution) is read back, never repeated."""
+        run_id = f"{row.id}.{step.id}"
+        store = self._store(row.h_instancia)
+        with self._engine.connect() as conn:
+            done = conn.execute(select(Run.status, Run.result_sha).where(Run.id == run_id)).first()
+        cell = self._catalog.get(step.cell, step.version)
+        takes_none = "none" in cell.accepts
+        if (step.input or ("none" if takes_none else "entry")) == "none":
+            sha, kind, media = sha256_hex(b""), "none", None
+        else:
+            wanted = [f for f in files if f[1] in cell.accepts] or files
+            if not wanted:
+                raise InvalidInput(f"step {step.id}: the capture has no file for {step.cell}")
+            sha, kind, media = wanted[0]
+        params = render(step.params, scope)
+        lang = render(step.lang, scope) if step.lang else None
+        lang = lang or None
+        started = time.perf_counter()
+        if done is not None and done.status == "done" and done.result_sha:
+            result = _json(store.read_all(done.result_sha))
+            self._progress(row, index, result, {"latencyMs": 0.0, "resumed": True}, run_id, None)
+            return {
+                "id": step.id,
+                "cell": step.cell,
+                "status": "done",
+                "runId": run_id,
+                "output": result,
+                "ms": 0.0,
+            }
+        check = getattr(cell, "check_params", None)
+        if check is not None:
+            check(params)
+        payload = Payload(kind, b"" if kind == "none" else store.read_all(sha), media)
+        with time_limit(self._settings.run_timeout_seconds):
+            answer = cell.run(CellContext(run_id, lang, params), payload)
+        latency = round((time.perf_counter() - started) * 1000, 2)
+        result = dict(answer.result)
+        artifacts = []
+        for name, art in answer.artifacts.items():
+            digest = sha256_hex(art.data)
+            if not store.exists(digest):
+                store.put(art.data, digest)
+            artifacts.append(
+                {
+                    "name": name,
+                    "sha256": digest,
+                    "media_type": art.media_type,
+                    "size": len(art.data),
+                }
+            )
+        if artifacts:
+            result["artifacts"] = {
+                a["name"]: {
+                    "sha256": a["sha256"],
+                    "mediaType": a["media_type"],
+                    "size": a["size"],
+                    "url": f"/blobs/{a['sha256']}",
+                }
+                for a in artifacts
+            }
+        body = canonical_json(result)
+        digest = sha256_hex(body)
+        if not store.exists(digest):
+            store.put(body, digest)
+        metrics: dict[str, Any] = {
+            "latencyMs": latency,
+            "engine": answer.engine,
+            "model": answer.model,
+            "device": answer.device,
+            **answer.metrics,
+        }
+        run = {
+            "id": run_id,
+            "h_instancia": row.h_instancia,
+            "cell_id": cell.meta.id,
+            "cell_version": cell.meta.version,
+            "queue": "flow",
+            "input_sha": sha,
+            "input_type": kind,
+            "media_type": media,
+            "lang": lang,
+            "params": params,
+            "params_hash": params_hash(params, lang, kind),
+            "attempt": 1,
+            "max_attempts": 1,
+            "timeout_s": self._settings.run_timeout_seconds,
+            "worker": row.worker,
+            "result_sha": digest,
+            "metrics": metrics,
+            "artifacts": artifacts,
+        }
+        self._progress(row, index, result, metrics, run_id, run)
+        return {
+            "id": step.id,
+            "cell": step.cell,
+            "status": "done",
+            "runId": run_id,
+            "output": result,
+            "ms": latency,
+        }
+
+    def _progress(
+        self,
+        row: Any,
+        index: int,
+        result: dict[str, Any],
+        metrics: dict[str, Any],
+        run_id: str,
+        run: dict[str, Any] | None,
+    ) -> None:
+        now = datetime.now(UTC)
+        steps = [dict(s) for s in row.steps]
+        steps[index] = {
+            "id": steps[index]["id"],
+            "cell": steps[index]["cell"],
+            "status": "done",
+            "runId": run_id,
+            "output": result,
+            "ms": metrics.get("latencyMs"),
+        }
+        with write_transaction(self._engine) as conn:
+            if run is not None:
+                artifacts = run.pop("artifacts")
+                leaf = self._ledger.append_in(
+                    conn,
+                    row.h_instancia,
+                    "attestation",
+                    run_id,
+                    run["result_sha"],
+                    now,
+                    {
+                        "cell": run["cell_id"],
+                        "version": run["cell_version"],
+                        "input": run["input_sha"],
+                        "params": run["params_hash"],
+                    },
+                )
+                conn.execute(
+                    insert(Run).values(
+                        **run,
+                        status="done",
+                        created_at=now,
+                        started_at=now,
+                        finished_at=now,
+                        leaf_index=leaf,
+                    )
+                )
+                if artifacts:
+                    conn.execute(insert(RunArtifact), [{"run_id": run_id, **a} for a in artifacts])
+            changed = conn.execute(
+                _PROGRESS.values(steps=steps, next_step=index + 1, lease_until=self._lease(now)),
+                {"eid": row.id, "at": row.attempt},
+            ).rowcount
+            if not changed:
+                raise _Superseded
+        row_steps = row.steps
+        row_steps[index] = steps[index]
+
+    def _decide(
+        self, row: Any, spec: FlowSpec, steps: list[dict[str, Any]], scope: dict[str, Any]
+    ) -> str:
+        value = expr.evaluate(expr.parse(spec.decision), scope)
+        ok = expr.truthy(value)
+        decision = {
+            "expression": spec.decision,
+            "value": value
+            if isinstance(value, bool | int | float | str) or value is None
+            else str(value),
+            "outcome": "ok" if ok else "incident",
+        }
+        reason = f"flow {spec.id}: the decision {spec.decision!r} was not met"
+        return self._finish(row, steps, "done", decision, "ok" if ok else "incident", None, reason)
+
+    def _finish(
+        self,
+        row: Any,
+        steps: list[dict[str, Any]],
+        status: str,
+        decision: dict[str, Any] | None,
+        outcome: str,
+        error: dict[str, Any] | None,
+        reason: str,
+    ) -> str:
+        now = datetime.now(UTC)
+        with write_transaction(self._engine) as conn:
+            changed = conn.execute(
+                _PROGRESS.values(
+                    status=status,
+                    steps=steps,
+                    decision=decision,
+                    outcome=outcome,
+                    error=error,
+                    finished_at=now,
+                    lease_until=None,
+                ),
+                {"eid": row.id, "at": row.attempt},
+            ).rowcount
+            if not changed:
+                raise _Superseded
+            if row.h_entrada is not None:
+                if outcome == "ok":
+                    self._set_entry(conn, row, "consolidated")
+                else:
+                    self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, reason)
+                    self._set_entry(conn, row, "enriching")
+        return status
+
+    @staticmethod
+    def _set_entry(conn: Connection, row: Any, state: str) -> None:
+        conn.execute(
+            update(Entry)
+            .where(Entry.h_instancia == row.h_instancia, Entry.h_entrada == row.h_entrada)
+            .values(state=state)
+        )
+
+    def _fail_step(
+        self, row: Any, steps: list[dict[str, Any]], index: int, error: dict[str, Any]
+    ) -> str:
+        steps[index] = {**steps[index], "status": "failed", "error": error}
+        message = error.get("message", "failed")
+        full = {**error, "step": steps[index]["id"]}
+        return self._finish(
+            row,
+            steps,
+            "failed",
+            None,
+            "incident",
+            full,
+            f"step {steps[index]['id']} failed: {message}",
+        )
+
+    def _retry_or_fail(
+        self, row: Any, steps: list[dict[str, Any]], index: int, message: str
+    ) -> str:
+        if row.attempt >= self._settings.run_max_attempts:
+            return self._fail_step(
+                row,
+                steps,
+                index,
+                {
+                    "code": "error",
+                    "message": f"failed after {row.attempt} attempts; last: {message}",
+                },
+            )
+        delay = self._settings.run_retry_seconds * 2 ** (row.attempt - 1)
+        with write_transaction(self._engine) as conn:
+            changed = conn.execute(
+                _PROGRESS.values(
+                    status="queued",
+                    worker=None,
+                    error={"code": "error", "message": message, "attempt": row.attempt},
+                    lease_until=datetime.now(UTC)
+                    + timedelta(seconds=delay + 10 * self._settings.run_lease_seconds),
+                ),
+                {"eid": row.id, "at": row.attempt},
+            ).rowcount
+        if changed:
+            self.dispatch(row.id, delay)
+            return "queued"
+        return "discarded"
+
+    def heartbeat(self, execution_id: str, attempt: int) -> bool:
+        now = datetime.now(UTC)
+        with write_transaction(self._engine) as conn:
+            return bool(
+                conn.execute(
+                    _PROGRESS.values(lease_until=self._lease(now)),
+                    {"eid": execution_id, "at": attempt},
+                ).rowcount
+            )
+
+    def reap(self) -> list[str]:
+        """Running executions whose worker died, and queued ones whose message was
+        lost: back in the queue. The execution resumes from its last finished step."""
+        now = datetime.now(UTC)
+        with self._engine.connect() as conn:
+            expired = conn.execute(
+                select(Execution.id, Execution.status, Execution.attempt).where(
+                    Execution.status.in_(("running", "queued")), Execution.lease_until < now
+                )
+            ).all()
+        again = []
+        for item in expired:
+            with write_transaction(self._engine) as conn:
+                changed = conn.execute(
+                    update(Execution)
+                    .where(
+                        Execution.id == item.id,
+                        Execution.status == item.status,
+                        Execution.attempt == item.attempt,
+                        Execution.lease_until < now,
+                    )
+                    .values(
+                        status="queued",
+                        worker=None,
+                        lease_until=now + timedelta(seconds=10 * self._settings.run_lease_seconds),
+                    )
+                ).rowcount
+            if changed:
+                self.dispatch(item.id)
+                again.append(item.id)
+        return again
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, instance: InstanceInfo, execution_id: str) -> Any:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Execution).where(
+                    Execution.id == execution_id, Execution.h_instancia == instance.h_instancia
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no execution {execution_id!r} in this instance")
+        return row
+
+    def list(
+        self,
+        instance: InstanceInfo,
+        flow: str | None = None,
+        status: str | None = None,
+        h_entrada: str | None = None,
+        limit: int = 50,
+    ) -> list[Any]:
+        query = select(Execution).where(Execution.h_instancia == instance.h_instancia)
+        if flow is not None:
+            query = query.where(Execution.flow_id == flow)
+        if status is not None:
+            if status not in STATUSES:
+                raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+            query = query.where(Execution.status == status)
+        if h_entrada is not None:
+            query = query.where(Execution.h_entrada == h_entrada)
+        with self._engine.connect() as conn:
+            return list(
+                conn.execute(query.order_by(Execution.created_at.desc()).limit(limit)).all()
+            )
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    import json
+
+    loaded = json.loads(data)
+    return loaded if isinstance(loaded, dict) else {"value": loaded}

@@ -1,0 +1,144 @@
+"""Flow specs as data (YAML or JSON): a trigger with match rules, cell steps whose
+parameters are templated from earlier outputs, and a decision in the safe expression
+language. OK goes to FELDMAN (consolidation); an incident goes to MASON (enrichment)."""
+
+import fnmatch
+import json
+import re
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tzzr.errors import InvalidInput, UnsupportedMediaType
+from tzzr.flows import expr
+from tzzr.ingest.forms import field_of
+
+MAX_STEPS = 20
+TEMPLATE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_.\-\[\]]*)\s*\}")
+
+
+class Match(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    instance: list[str] = []
+    media_type: list[str] = Field(default=[], alias="mediaType")
+    metadata: dict[str, Any] = {}
+
+
+class Trigger(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: Literal["ingest", "manual"] = "ingest"
+    match: Match = Match()
+    fallback: bool = False  # applies only when no other flow matches
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,29}$")
+    cell: str = Field(min_length=1, max_length=100)
+    version: str | None = None
+    input: Literal["entry", "none"] | None = None
+    lang: str | None = None
+    params: dict[str, Any] = {}
+
+
+class FlowSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    description: str = ""
+    priority: int = 0
+    trigger: Trigger = Trigger()
+    steps: list[Step] = Field(default=[], max_length=MAX_STEPS)
+    decision: str = "true"
+
+    @field_validator("decision")
+    @classmethod
+    def _decision(cls, value: str) -> str:
+        expr.parse(value)  # ExpressionError says where
+        return value
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> "FlowSpec":
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.id in seen or step.id == "entry":
+                raise ValueError(f"step id {step.id!r} is used twice (or is 'entry')")
+            seen.add(step.id)
+        return self
+
+    def matches(self, instance: str, media_types: list[str], metadata: dict[str, Any]) -> bool:
+        rule = self.trigger.match
+        if rule.instance and instance not in rule.instance:
+            return False
+        if rule.media_type and not any(
+            fnmatch.fnmatch(media, pattern) for media in media_types for pattern in rule.media_type
+        ):
+            return False
+        return all(metadata.get(key) == value for key, value in rule.metadata.items())
+
+
+def load(raw: bytes, content_type: str | None) -> FlowSpec:
+    """A spec from a JSON or YAML body; 422 naming the field for an invalid one."""
+    kind = (content_type or "application/json").split(";")[0].strip().lower()
+    try:
+        if kind in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
+            data = yaml.safe_load(raw)
+        elif kind == "application/json":
+            data = json.loads(raw)
+        else:
+            raise UnsupportedMediaType(
+                f"send a flow as application/json or application/yaml, not {kind}"
+            )
+    except (yaml.YAMLError, ValueError) as exc:
+        raise InvalidInput(f"the flow is not valid {kind}: {exc}", field="body") from exc
+    return validate(data)
+
+
+def validate(data: Any) -> FlowSpec:
+    try:
+        return FlowSpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidInput):
+            raise InvalidInput(cause.message, field="decision") from exc
+        raise InvalidInput(
+            str(error["msg"]).removeprefix("Value error, "),
+            field=field_of(tuple(error["loc"])) or "body",
+        ) from exc
+
+
+def render(value: Any, scope: dict[str, Any]) -> Any:
+    """`${path}` in strings, from the entry and earlier steps' results: a string that is
+    exactly one `${path}` takes the value as it is; otherwise the text is substituted."""
+    if isinstance(value, dict):
+        return {key: render(item, scope) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, scope) for item in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = TEMPLATE.fullmatch(value.strip())
+    if whole:
+        return expr.evaluate(expr.parse(whole.group(1)), scope)
+
+    def text(match: re.Match[str]) -> str:
+        found = expr.evaluate(expr.parse(match.group(1)), scope)
+        return "" if found is None else str(found)
+
+    return TEMPLATE.sub(text, value)
+
+
+def payload_type(media_type: str) -> str:
+    if media_type.startswith("image/"):
+        return "image"
+    if media_type.startswith("audio/"):
+        return "audio"
+    if media_type == "application/pdf":
+        return "pdf"
+    if media_type.startswith("text/"):
+        return "text"
+    return "bytes"

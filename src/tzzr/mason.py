@@ -1,0 +1,270 @@
+"""MASON: the enrichment window. An entry whose flow ended in an incident waits for a
+person for `TZZR_ENRICH_WINDOW` seconds (24 h by default). An enrichment is validated
+against the instance's enrichment schema, kept as append-only history, and written as an
+`enrichment` leaf; the entry then goes to FELDMAN at once. At the deadline it goes to
+FELDMAN by itself, also when the server was down at that moment (swept on start)."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import Enrichment, EnrichmentVersion, Entry, Execution, Instance
+from tzzr.errors import InvalidInput, NotFound
+from tzzr.instances import InstanceInfo
+from tzzr.ledger.log import Ledger
+
+Clock = Callable[[], datetime]
+STATES = ("pending", "enriched", "expired")
+DEFAULT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 200, "title": "Title"},
+        "category": {"type": "string", "maxLength": 100, "title": "Category"},
+        "amount": {"type": "number", "title": "Amount"},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "title": "Currency (ISO 4217)"},
+        "note": {"type": "string", "maxLength": 5000, "title": "Note"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class Mason:
+    def __init__(self, engine: Engine, ledger: Ledger, window_seconds: float, clock: Clock) -> None:
+        self._engine = engine
+        self._ledger = ledger
+        self.window = timedelta(seconds=window_seconds)
+        self.clock = clock
+
+    def open(
+        self, conn: Connection, h_instancia: str, h_entrada: str, execution_id: str, reason: str
+    ) -> None:
+        """Inside the execution's final transaction: the entry waits for a person."""
+        now = self.clock()
+        found = conn.execute(
+            select(Enrichment.state).where(
+                Enrichment.h_instancia == h_instancia, Enrichment.h_entrada == h_entrada
+            )
+        ).first()
+        if found is not None:  # a second execution of the same entry: a new window
+            conn.execute(
+                update(Enrichment)
+                .where(Enrichment.h_instancia == h_instancia, Enrichment.h_entrada == h_entrada)
+                .values(
+                    state="pending",
+                    execution_id=execution_id,
+                    reason=reason,
+                    deadline=now + self.window,
+                    closed_at=None,
+                )
+            )
+            return
+        conn.execute(
+            insert(Enrichment).values(
+                h_instancia=h_instancia,
+                h_entrada=h_entrada,
+                execution_id=execution_id,
+                state="pending",
+                reason=reason,
+                deadline=now + self.window,
+                created_at=now,
+            )
+        )
+
+    def schema(self, instance: InstanceInfo) -> dict[str, Any]:
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(Instance.enrichment_schema).where(
+                    Instance.h_instancia == instance.h_instancia
+                )
+            ).scalar_one_or_none()
+        return found or DEFAULT_SCHEMA
+
+    def set_schema(self, instance_name: str, schema: dict[str, Any] | None) -> None:
+        if schema is not None:
+            from tzzr.instances import check_schema
+
+            check_schema(schema)
+        with write_transaction(self._engine) as conn:
+            changed = conn.execute(
+                update(Instance)
+                .where(Instance.name == instance_name)
+                .values(enrichment_schema=schema)
+            ).rowcount
+        if not changed:
+            raise NotFound(f"no instance {instance_name!r}")
+
+    def _item(self, conn: Connection, instance: InstanceInfo, h_entrada: str) -> Any:
+        row = conn.execute(
+            select(Enrichment).where(
+                Enrichment.h_instancia == instance.h_instancia, Enrichment.h_entrada == h_entrada
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"entry {h_entrada} is not in the enrichment window")
+        return row
+
+    def item_json(self, row: Any) -> dict[str, Any]:
+        now = self.clock()
+        return {
+            "h_entrada": row.h_entrada,
+            "state": row.state,
+            "reason": row.reason,
+            "executionId": row.execution_id,
+            "deadline": _iso(row.deadline),
+            "secondsLeft": max(0, round((row.deadline - now).total_seconds()))
+            if row.state == "pending"
+            else 0,
+            "createdAt": _iso(row.created_at),
+            "closedAt": _iso(row.closed_at),
+        }
+
+    def get(self, instance: InstanceInfo, h_entrada: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """The entry, the cells' results, the schema to fill, the deadline, the history."""
+        with self._engine.connect() as conn:
+            row = self._item(conn, instance, h_entrada)
+            execution = conn.execute(
+                select(
+                    Execution.id,
+                    Execution.flow_id,
+                    Execution.steps,
+                    Execution.decision,
+                    Execution.error,
+                ).where(Execution.id == row.execution_id)
+            ).first()
+            history = conn.execute(
+                select(EnrichmentVersion)
+                .where(
+                    EnrichmentVersion.h_instancia == instance.h_instancia,
+                    EnrichmentVersion.h_entrada == h_entrada,
+                )
+                .order_by(EnrichmentVersion.id)
+            ).all()
+        results = {}
+        if execution is not None:
+            results = {
+                s["id"]: s.get("output") for s in execution.steps if s.get("status") == "done"
+            }
+        return {
+            **self.item_json(row),
+            "entry": entry,
+            "results": results,
+            "execution": {
+                "executionId": execution.id,
+                "flow": execution.flow_id,
+                "decision": execution.decision,
+                "error": execution.error,
+            }
+            if execution is not None
+            else None,
+            "schema": self.schema(instance),
+            "history": [
+                {
+                    "version": k + 1,
+                    "fields": h.fields,
+                    "fieldsHash": h.fields_hash,
+                    "keyId": h.key_id,
+                    "at": _iso(h.created_at),
+                    "leafIndex": h.leaf_index,
+                }
+                for k, h in enumerate(history)
+            ],
+        }
+
+    def enrich(
+        self, instance: InstanceInfo, h_entrada: str, fields: Any, key_id: str
+    ) -> dict[str, Any]:
+        if not isinstance(fields, dict):
+            raise InvalidInput("send the fields as a JSON object", field="fields")
+        validator = Draft202012Validator(self.schema(instance))
+        errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            where = ".".join(str(p) for p in first.absolute_path)
+            if first.validator == "required":
+                where = str(first.message.split("'")[1]) if "'" in first.message else where
+            elif first.validator == "additionalProperties" and "'" in first.message:
+                where = first.message.split("'")[1]
+            raise InvalidInput(first.message, field=f"fields.{where}" if where else "fields")
+        canonical = canonical_json(fields)
+        digest = sha256_hex(canonical)
+        now = self.clock()
+        with write_transaction(self._engine) as conn:
+            row = self._item(conn, instance, h_entrada)
+            leaf = self._ledger.append_in(
+                conn, instance.h_instancia, "enrichment", h_entrada, digest, now
+            )
+            conn.execute(
+                insert(EnrichmentVersion).values(
+                    h_instancia=instance.h_instancia,
+                    h_entrada=h_entrada,
+                    fields=fields,
+                    fields_hash=digest,
+                    key_id=key_id,
+                    created_at=now,
+                    leaf_index=leaf,
+                )
+            )
+            if row.state == "pending":  # enriched: to FELDMAN at once
+                conn.execute(
+                    update(Enrichment)
+                    .where(
+                        Enrichment.h_instancia == instance.h_instancia,
+                        Enrichment.h_entrada == h_entrada,
+                    )
+                    .values(state="enriched", closed_at=now)
+                )
+                self._consolidate(conn, instance.h_instancia, h_entrada)
+            row = self._item(conn, instance, h_entrada)
+        return {**self.item_json(row), "fieldsHash": digest, "leafIndex": leaf}
+
+    @staticmethod
+    def _consolidate(conn: Connection, h_instancia: str, h_entrada: str) -> None:
+        conn.execute(
+            update(Entry)
+            .where(Entry.h_instancia == h_instancia, Entry.h_entrada == h_entrada)
+            .values(state="consolidated")
+        )
+
+    def list(
+        self, instance: InstanceInfo, state: str | None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query = select(Enrichment).where(Enrichment.h_instancia == instance.h_instancia)
+        if state is not None:
+            if state not in STATES:
+                raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+            query = query.where(Enrichment.state == state)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(Enrichment.deadline).limit(limit)).all()
+        return [self.item_json(row) for row in rows]
+
+    def sweep(self) -> int:
+        """Items past their deadline go to FELDMAN as they are; how many."""
+        now = self.clock()
+        with write_transaction(self._engine) as conn:
+            due = conn.execute(
+                select(Enrichment.h_instancia, Enrichment.h_entrada).where(
+                    Enrichment.state == "pending", Enrichment.deadline <= now
+                )
+            ).all()
+            for item in due:
+                conn.execute(
+                    update(Enrichment)
+                    .where(
+                        Enrichment.h_instancia == item.h_instancia,
+                        Enrichment.h_entrada == item.h_entrada,
+                        Enrichment.state == "pending",
+                    )
+                    .values(state="expired", closed_at=now)
+                )
+                self._consolidate(conn, item.h_instancia, item.h_entrada)
+        return len(due)
