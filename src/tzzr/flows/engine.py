@@ -1,7 +1,7 @@
 """ALFRED's executions. A capture that matches a flow with steps becomes an execution in
 the same transaction as its entry (state `processing`), queued for a worker. A worker
 runs the steps in order, each as a cell run recorded with a deterministic id
-(`<execution>.<step>`) in the same transaction as the execution's progress: after a
+(`<execution>-<step>`) in the same transaction as the execution's progress: after a
 kill -9 the execution resumes from its last finished step and no finished run is
 repeated. Then the decision sends the entry to FELDMAN (OK: `consolidated`) or to MASON
 (incident: `enriching`, with a deadline). A failed step fails the execution with its
@@ -30,7 +30,7 @@ from tzzr.flows.store import FlowStore
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
-from tzzr.runs.executor import RunTimedOut, time_limit
+from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import RunInput, params_hash
 
@@ -328,10 +328,10 @@ class Alfred:
         files: list[tuple[str, str, str | None]],
         index: int,
     ) -> dict[str, Any]:
-        """Run one step as a cell run `<execution>.<step>` and record it with the
+        """Run one step as a cell run `<execution>-<step>` and record it with the
         execution's progress in one transaction; a run that already finished (a resumed
         execution) is read back, never repeated."""
-        run_id = f"{row.id}.{step.id}"
+        run_id = f"{row.id}-{step.id}"
         store = self._store(row.h_instancia)
         with self._engine.connect() as conn:
             done = conn.execute(select(Run.status, Run.result_sha).where(Run.id == run_id)).first()
@@ -363,7 +363,11 @@ class Alfred:
         if check is not None:
             check(params)
         payload = Payload(kind, b"" if kind == "none" else store.read_all(sha), media)
-        with time_limit(self._settings.run_timeout_seconds):
+        interval = self._settings.run_lease_seconds / 3
+        with (
+            Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval),
+            time_limit(self._settings.run_timeout_seconds),
+        ):
             answer = cell.run(CellContext(run_id, lang, params), payload)
         latency = round((time.perf_counter() - started) * 1000, 2)
         result = dict(answer.result)

@@ -50,6 +50,8 @@ def _tokens(source: str) -> list[tuple[str, str, int]]:
             break
         match = TOKEN.match(source, position)
         if match is None or match.end() == position:
+            rest = source[position:]
+            position += len(rest) - len(rest.lstrip())
             near = source[position : position + 20]
             raise ExpressionError(
                 f"cannot read the decision at character {position + 1}: {near!r}",

@@ -15,6 +15,20 @@ from tzzr.flows import expr
 from tzzr.ingest.forms import field_of
 
 MAX_STEPS = 20
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true / false. (YAML 1.1 reads `on:` as True, and a
+    trigger's `on:` key would vanish.)"""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 TEMPLATE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_.\-\[\]]*)\s*\}")
 
 
@@ -86,7 +100,7 @@ def load(raw: bytes, content_type: str | None) -> FlowSpec:
     kind = (content_type or "application/json").split(";")[0].strip().lower()
     try:
         if kind in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
-            data = yaml.safe_load(raw)
+            data = yaml.load(raw, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader
         elif kind == "application/json":
             data = json.loads(raw)
         else:

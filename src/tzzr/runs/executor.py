@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,12 +119,9 @@ class Executor:
         if row is None:
             return "skipped"  # cancelled, finished, or a repeated message
         queued_ms = (now - row.created_at).total_seconds() * 1000
-        beat = _Heartbeat(self, row.id, row.attempt)
-        beat.start()
-        try:
+        interval = self._settings.run_lease_seconds / 3
+        with Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval):
             return self._run(row, queued_ms)
-        finally:
-            beat.stop()
 
     def _run(self, row: Any, queued_ms: float) -> str:
         started = time.perf_counter()
@@ -298,27 +295,27 @@ class Executor:
             )
 
 
-class _Heartbeat:
-    """Extends the run's lease every third of it while the cell works."""
+class Heartbeat:
+    """Calls `beat` every `interval` seconds while a cell works (renewing a lease),
+    until stopped or until `beat` answers False (the lease was lost)."""
 
-    def __init__(self, executor: Executor, run_id: str, attempt: int) -> None:
-        self._executor = executor
-        self._run_id = run_id
-        self._attempt = attempt
+    def __init__(self, beat: Callable[[], bool], interval: float) -> None:
+        self._beat = beat
+        self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"lease-{run_id}")
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="tzzr-lease")
 
-    def start(self) -> None:
+    def __enter__(self) -> "Heartbeat":
         self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
 
     def _loop(self) -> None:
-        interval = self._executor._settings.run_lease_seconds / 3
-        while not self._stop.wait(interval):
+        while not self._stop.wait(self._interval):
             try:
-                if not self._executor.heartbeat(self._run_id, self._attempt):
+                if not self._beat():
                     return
             except Exception:
-                log.exception("lease heartbeat for run %s failed", self._run_id)
-
-    def stop(self) -> None:
-        self._stop.set()
+                log.exception("renewing a lease failed")
