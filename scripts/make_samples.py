@@ -19,6 +19,7 @@ RECEIPT = [
     "Total a pagar: 8,70 EUR",
     "¡Gracias por su visita!",
 ]
+WHITEBOARD = ["Call Ana about the lease", "Water the office plants", "Book the train to Sevilla"]
 NOTE = "Remember to send the signed contract to the accountant before Friday."
 
 
@@ -32,12 +33,23 @@ def receipt() -> None:
     (OUT / "receipt.txt").write_text("\n".join(RECEIPT) + "\n")
 
 
+def whiteboard() -> None:
+    """A photo of a to-do list: text but no amount, so the receipt flow asks a person."""
+    font = ImageFont.truetype(FONT, 34)
+    image = Image.new("L", (760, 90 + 60 * len(WHITEBOARD)), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(WHITEBOARD):
+        draw.text((40, 45 + 60 * i), line, font=font, fill=0)
+    image.save(OUT / "todo.png", optimize=True)
+    (OUT / "todo.txt").write_text("\n".join(WHITEBOARD) + "\n")
+
+
 def note() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), NOTE], check=True)
         subprocess.run(
-            ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(OUT / "note.wav")],
+            ["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(OUT / "note.wav")],
             check=True,
         )
     (OUT / "note.txt").write_text(NOTE + "\n")
@@ -46,6 +58,7 @@ def note() -> None:
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     receipt()
+    whiteboard()
     note()
     for path in sorted(OUT.iterdir()):
         print(f"{path.relative_to(OUT.parent.parent.parent)}\t{path.stat().st_size} bytes")

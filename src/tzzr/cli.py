@@ -35,6 +35,8 @@ app.add_typer(instances_app, name="instances")
 app.add_typer(keys_app, name="keys")
 ledger_commands.register(app)
 grace_app = typer.Typer(help="GRACE alone (for a GPU box).", no_args_is_help=True)
+flows_app = typer.Typer(help="ALFRED's flows.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
 app.add_typer(grace_app, name="grace")
 
 
@@ -72,6 +74,7 @@ def serve(
     settings = Settings(**overrides)
     services = Services.build(settings, long_running=True)
     key = services.bootstrap()
+    services.flows.ensure_defaults()
     url = settings.public_url
     err.print(f"[bold]TZZR[/bold] data in {settings.home}")
     err.print(f"Listening on [bold]{url}[/bold]")
@@ -174,6 +177,28 @@ def instances_add(
     except TzzrError as exc:
         raise fail(exc.message) from exc
     out.print(f"{info.name}\t{info.h_instancia}")
+
+
+@instances_app.command("enrichment-schema")
+def instances_enrichment_schema(
+    name: str,
+    schema: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, help="A JSON Schema file; none: the default."),
+    ] = None,
+) -> None:
+    """Set the JSON Schema of the fields people add in MASON's enrichment window."""
+    document = None
+    if schema is not None:
+        try:
+            document = json.loads(schema.read_text())
+        except ValueError as exc:
+            raise fail(f"{schema} is not valid JSON: {exc}") from exc
+    try:
+        build_services().mason.set_schema(name, document)
+    except TzzrError as exc:
+        raise fail(exc.message) from exc
+    out.print(f"{name}: enrichment schema {'set' if document else 'reset to the default'}")
 
 
 @instances_app.command("list")
@@ -382,6 +407,89 @@ def gc(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
         f"and {len(report.temp_files)} stale temporary file(s)"
     )
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="An empty data directory (default: a new one in /tmp)."),
+    ] = None,
+) -> None:
+    """Capture the bundled samples, run their flows, enrich one, seal, receipt, verify."""
+    import tempfile
+
+    from tzzr.demo import run
+
+    home = directory.resolve() if directory else Path(tempfile.mkdtemp(prefix="tzzr-demo-"))
+    try:
+        run(home, lambda line: out.print(line, highlight=False, soft_wrap=True))
+    except FileExistsError as exc:
+        raise fail(str(exc), 2) from exc
+    err.print(f"Explore it: tzzr --home {home} serve")
+
+
+@flows_app.command("list")
+def flows_list() -> None:
+    """List flows (the newest version of each)."""
+    table = Table("id", "version", "priority", "trigger", "steps", "decision")
+    for row in build_services().flows.live():
+        spec = row.spec
+        trigger = spec["trigger"]
+        match = trigger.get("match", {})
+        what = (
+            "fallback"
+            if trigger.get("fallback")
+            else ", ".join(match.get("mediaType", [])) or "any"
+        )
+        table.add_row(
+            row.id,
+            str(row.version),
+            str(spec.get("priority", 0)),
+            f"{trigger['on']}: {what}",
+            " → ".join(f"{s['id']}({s['cell']})" for s in spec["steps"]) or "-",
+            spec["decision"],
+        )
+    out.print(table)
+
+
+@flows_app.command("apply")
+def flows_apply(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON spec.")],
+) -> None:
+    """Create a flow, or a new version of it, from a YAML or JSON file."""
+    from tzzr.flows.spec import load
+
+    kind = "application/json" if file.suffix == ".json" else "application/yaml"
+    services = build_services()
+    try:
+        spec = load(file.read_bytes(), kind)
+        try:
+            row = services.flows.update(spec.id, spec)
+        except TzzrError as exc:
+            if exc.status != 404:
+                raise
+            row = services.flows.create(spec)
+    except TzzrError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        raise fail(f"{file}{where}: {exc.message}") from exc
+    out.print(f"{row.id}\tversion {row.version}")
+
+
+@flows_app.command("delete")
+def flows_delete(flow_id: str) -> None:
+    """Delete a flow (its versions stay in the history)."""
+    try:
+        build_services().flows.delete(flow_id)
+    except TzzrError as exc:
+        raise fail(exc.message) from exc
+
+
+@flows_app.command("install-defaults")
+def flows_defaults() -> None:
+    """Install the shipped flows on a database that has none (tzzr serve does it too)."""
+    count = build_services().flows.ensure_defaults()
+    out.print(f"installed {count} flows" if count else "flows exist already; nothing changed")
 
 
 @grace_app.command("serve")
