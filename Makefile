@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint fmt bench bench-ingest bench-ledger bench-cells bench-render venv clean
+.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -11,6 +11,10 @@ run: ## create .venv, install, start TZZR on the embedded default (SQLite, local
 
 test: ## install what the tests need, start PostgreSQL/Redis/S3 on 127.0.0.1, run everything
 	@scripts/test.sh
+
+demo: ## the whole pipeline on a fresh data directory, step by step (tzzr demo)
+	@scripts/venv.sh base
+	$(VENV)/bin/tzzr demo
 
 lint: ## ruff + mypy --strict
 	@scripts/venv.sh test
