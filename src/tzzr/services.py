@@ -11,7 +11,7 @@ from tzzr.cells.catalog import Catalog
 from tzzr.cells.registry import Registry
 from tzzr.cells.samples import Visualizer
 from tzzr.config import Settings
-from tzzr.db.engine import create_db_engine, migrate, migrate_in_child
+from tzzr.db.engine import create_db_engine, dispose, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.entries import EntryReader
 from tzzr.flows.engine import Alfred
@@ -121,4 +121,4 @@ class Services:
     def close(self) -> None:
         self.jobs.close()
         self.queue.close()
-        self.engine.dispose()
+        dispose(self.engine)

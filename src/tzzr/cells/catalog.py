@@ -1,6 +1,7 @@
 """Every cell this server can run: the installed ones (entry points) and those
 registered over HTTP (remote cells, and specialized versions), by id and version."""
 
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ class Specialized:
         return self.base.run(CellContext(context.run_id, context.lang, params), payload)
 
 
+CACHE_SECONDS = 1.0
+
+
 def semver_key(version: str) -> tuple[int, ...]:
     core = version.split("-", 1)[0].split("+", 1)[0]
     return tuple(int(part) for part in core.split("."))
@@ -60,14 +64,19 @@ class Catalog:
     def __init__(self, engine: Engine, local: Registry) -> None:
         self._engine = engine
         self.local = local
+        self._cache: tuple[float, list[RegisteredCell]] | None = None
 
     def _registered(self, cell_id: str | None = None) -> list[RegisteredCell]:
-        query = select(RegisteredCell)
-        if cell_id is not None:
-            query = query.where(RegisteredCell.id == cell_id)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [RegisteredCell(**row._mapping) for row in rows]
+        """Cells registered over HTTP, read at most every CACHE_SECONDS (another
+        process's registration is seen within that; this process's at once)."""
+        cached = self._cache
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            with self._engine.connect() as conn:
+                rows = [
+                    RegisteredCell(**row._mapping) for row in conn.execute(select(RegisteredCell))
+                ]
+            cached = self._cache = (time.monotonic(), rows)
+        return [row for row in cached[1] if cell_id is None or row.id == cell_id]
 
     def _build(self, row: RegisteredCell) -> Cell:
         meta = KnowledgeCell.model_validate(row.meta)
@@ -141,6 +150,7 @@ class Catalog:
         now = datetime.now(UTC)
         try:
             self._insert(meta, module, accepts, base, defaults, token, now)
+            self._cache = None
         except IntegrityError as exc:
             raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it") from exc
         return self.get(meta.id, meta.version)

@@ -56,6 +56,22 @@ _PROGRESS = update(Execution).where(
     Execution.status == "running",
     Execution.attempt == bindparam("at"),
 )
+# Built once: statements built per call cost more than the SQL they run.
+_STEP_DONE = _PROGRESS.values(
+    steps=bindparam("b_steps"), next_step=bindparam("b_next"), lease_until=bindparam("b_lease")
+)
+_CLOSE = _PROGRESS.values(
+    status=bindparam("b_status"),
+    steps=bindparam("b_steps"),
+    next_step=bindparam("b_next"),
+    decision=bindparam("b_decision"),
+    outcome=bindparam("b_outcome"),
+    error=bindparam("b_error"),
+    finished_at=bindparam("b_finished"),
+    lease_until=None,
+)
+_INSERT_RUN = insert(Run)
+EMPTY_SHA = sha256_hex(b"")
 
 
 class _Superseded(Exception):
@@ -107,6 +123,8 @@ class Alfred:
         self._settings = settings
         self._clock = clock
         self._prefixes: dict[str, str] = {}
+        self._known: set[str] = set()  # small result blobs known to be stored
+        self._input: tuple[str, bytes] = ("", b"")
 
     # -- starting ---------------------------------------------------------------------
     def route(
@@ -250,7 +268,7 @@ class Alfred:
 
     def advance(self, execution_id: str, worker: str) -> str:
         now = datetime.now(UTC)
-        with write_transaction(self._engine) as conn:
+        with write_transaction(self._engine, redoable=True) as conn:
             row = conn.execute(
                 _CLAIM,
                 {"eid": execution_id, "worker": worker, "now": now, "lease": self._lease(now)},
@@ -295,30 +313,44 @@ class Alfred:
         return scope, files
 
     def _advance(self, row: Any) -> str:
-        spec = validate(self.flows.get(row.flow_id, row.flow_version).spec)
+        spec = self.flows.spec(row.flow_id, row.flow_version)
         scope, files = self._scope(row)
         steps = [dict(s) for s in row.steps]
-        for index in range(row.next_step, len(spec.steps)):
-            step = spec.steps[index]
-            try:
-                outcome = self._step(row, step, scope, files, index)
-            except (CellFailed, InvalidInput, NotFound) as exc:
-                return self._fail_step(row, steps, index, exc.body()["error"])
-            except TzzrError as exc:
-                return self._fail_step(row, steps, index, exc.body()["error"])
-            except RunTimedOut:
-                return self._fail_step(
-                    row,
-                    steps,
-                    index,
-                    {"code": "timed_out", "message": f"step {step.id} took too long"},
-                )
-            except Exception as exc:
-                log.warning("execution %s step %s: %r", row.id, step.id, exc)
-                return self._retry_or_fail(row, steps, index, f"{type(exc).__name__}: {exc}")
-            steps[index] = outcome
-            scope[step.id] = outcome["output"]
-        return self._decide(row, spec, steps, scope)
+        interval = self._settings.run_lease_seconds / 3
+        with Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval):
+            for index in range(row.next_step, len(spec.steps)):
+                step = spec.steps[index]
+                try:
+                    outcome, run = self._step(row, step, scope, files)
+                except (CellFailed, InvalidInput, NotFound) as exc:
+                    return self._fail_step(row, steps, index, exc.body()["error"])
+                except TzzrError as exc:
+                    return self._fail_step(row, steps, index, exc.body()["error"])
+                except RunTimedOut:
+                    error = {"code": "timed_out", "message": f"step {step.id} took too long"}
+                    return self._fail_step(row, steps, index, error)
+                except Exception as exc:
+                    log.warning("execution %s step %s: %r", row.id, step.id, exc)
+                    return self._retry_or_fail(row, steps, index, f"{type(exc).__name__}: {exc}")
+                steps[index] = outcome
+                scope[step.id] = outcome["output"]
+                if index + 1 < len(spec.steps):
+                    self._commit(row, index, steps, run, None)
+                else:  # the last step and the decision: one transaction
+                    return self._commit(row, index, steps, run, self._decision(spec, scope))
+        return self._commit(row, len(spec.steps) - 1, steps, None, self._decision(spec, scope))
+
+    @staticmethod
+    def _decision(spec: FlowSpec, scope: dict[str, Any]) -> dict[str, Any]:
+        value = expr.evaluate(expr.parse(spec.decision), scope)
+        if not (value is None or isinstance(value, bool | int | float | str)):
+            value = str(value)
+        return {
+            "expression": spec.decision,
+            "value": value,
+            "outcome": "ok" if expr.truthy(value) else "incident",
+            "reason": f"flow {spec.id}: the decision {spec.decision!r} was not met",
+        }
 
     def _step(
         self,
@@ -326,50 +358,38 @@ class Alfred:
         step: Step,
         scope: dict[str, Any],
         files: list[tuple[str, str, str | None]],
-        index: int,
-    ) -> dict[str, Any]:
-        """Run one step as a cell run `<execution>-<step>` and record it with the
-        execution's progress in one transaction; a run that already finished (a resumed
-        execution) is read back, never repeated."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run one step as the cell run `<execution>-<step>`; its outcome and the run's
+        record (written by _commit with the execution's progress, in one transaction:
+        so a run that finished is never run again, and none is recorded twice)."""
         run_id = f"{row.id}-{step.id}"
         store = self._store(row.h_instancia)
-        with self._engine.connect() as conn:
-            done = conn.execute(select(Run.status, Run.result_sha).where(Run.id == run_id)).first()
         cell = self._catalog.get(step.cell, step.version)
         takes_none = "none" in cell.accepts
         if (step.input or ("none" if takes_none else "entry")) == "none":
-            sha, kind, media = sha256_hex(b""), "none", None
+            sha, kind, media = EMPTY_SHA, "none", None
         else:
             wanted = [f for f in files if f[1] in cell.accepts] or files
             if not wanted:
                 raise InvalidInput(f"step {step.id}: the capture has no file for {step.cell}")
             sha, kind, media = wanted[0]
         params = render(step.params, scope)
-        lang = render(step.lang, scope) if step.lang else None
-        lang = lang or None
-        started = time.perf_counter()
-        if done is not None and done.status == "done" and done.result_sha:
-            result = _json(store.read_all(done.result_sha))
-            self._progress(row, index, result, {"latencyMs": 0.0, "resumed": True}, run_id, None)
-            return {
-                "id": step.id,
-                "cell": step.cell,
-                "status": "done",
-                "runId": run_id,
-                "output": result,
-                "ms": 0.0,
-            }
+        lang = (render(step.lang, scope) if step.lang else None) or None
         check = getattr(cell, "check_params", None)
         if check is not None:
             check(params)
-        payload = Payload(kind, b"" if kind == "none" else store.read_all(sha), media)
-        interval = self._settings.run_lease_seconds / 3
-        with (
-            Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval),
-            time_limit(self._settings.run_timeout_seconds),
-        ):
+        started = time.perf_counter()
+        if kind == "none":
+            data = b""
+        elif self._input[0] == sha:
+            data = self._input[1]  # the steps of an execution often read the same file
+        else:
+            data = store.read_all(sha)
+            self._input = (sha, data) if len(data) <= 8 * 1024 * 1024 else ("", b"")
+        payload = Payload(kind, data, media)
+        with time_limit(self._settings.run_timeout_seconds):
             answer = cell.run(CellContext(run_id, lang, params), payload)
-        latency = round((time.perf_counter() - started) * 1000, 2)
+        latency = round((time.perf_counter() - started) * 1000, 3)
         result = dict(answer.result)
         artifacts = []
         for name, art in answer.artifacts.items():
@@ -396,8 +416,10 @@ class Alfred:
             }
         body = canonical_json(result)
         digest = sha256_hex(body)
-        if not store.exists(digest):
+        if digest not in self._known and not store.exists(digest):
             store.put(body, digest)
+        if len(body) <= 4096:
+            self._known.add(digest)  # small results repeat: skip the existence check
         metrics: dict[str, Any] = {
             "latencyMs": latency,
             "engine": answer.engine,
@@ -411,6 +433,7 @@ class Alfred:
             "cell_id": cell.meta.id,
             "cell_version": cell.meta.version,
             "queue": "flow",
+            "status": "done",
             "input_sha": sha,
             "input_type": kind,
             "media_type": media,
@@ -425,8 +448,7 @@ class Alfred:
             "metrics": metrics,
             "artifacts": artifacts,
         }
-        self._progress(row, index, result, metrics, run_id, run)
-        return {
+        outcome = {
             "id": step.id,
             "cell": step.cell,
             "status": "done",
@@ -434,78 +456,101 @@ class Alfred:
             "output": result,
             "ms": latency,
         }
+        return outcome, run
 
-    def _progress(
+    def _commit(
         self,
         row: Any,
         index: int,
-        result: dict[str, Any],
-        metrics: dict[str, Any],
-        run_id: str,
+        steps: list[dict[str, Any]],
         run: dict[str, Any] | None,
-    ) -> None:
-        now = datetime.now(UTC)
-        steps = [dict(s) for s in row.steps]
-        steps[index] = {
-            "id": steps[index]["id"],
-            "cell": steps[index]["cell"],
-            "status": "done",
-            "runId": run_id,
-            "output": result,
-            "ms": metrics.get("latencyMs"),
-        }
-        with write_transaction(self._engine) as conn:
-            if run is not None:
-                artifacts = run.pop("artifacts")
-                leaf = self._ledger.append_in(
-                    conn,
-                    row.h_instancia,
-                    "attestation",
-                    run_id,
-                    run["result_sha"],
-                    now,
-                    {
-                        "cell": run["cell_id"],
-                        "version": run["cell_version"],
-                        "input": run["input_sha"],
-                        "params": run["params_hash"],
-                    },
-                )
-                conn.execute(
-                    insert(Run).values(
-                        **run,
-                        status="done",
-                        created_at=now,
-                        started_at=now,
-                        finished_at=now,
-                        leaf_index=leaf,
-                    )
-                )
-                if artifacts:
-                    conn.execute(insert(RunArtifact), [{"run_id": run_id, **a} for a in artifacts])
-            changed = conn.execute(
-                _PROGRESS.values(steps=steps, next_step=index + 1, lease_until=self._lease(now)),
-                {"eid": row.id, "at": row.attempt},
-            ).rowcount
-            if not changed:
-                raise _Superseded
-        row_steps = row.steps
-        row_steps[index] = steps[index]
-
-    def _decide(
-        self, row: Any, spec: FlowSpec, steps: list[dict[str, Any]], scope: dict[str, Any]
+        decision: dict[str, Any] | None,
     ) -> str:
-        value = expr.evaluate(expr.parse(spec.decision), scope)
-        ok = expr.truthy(value)
-        decision = {
-            "expression": spec.decision,
-            "value": value
-            if isinstance(value, bool | int | float | str) or value is None
-            else str(value),
-            "outcome": "ok" if ok else "incident",
-        }
-        reason = f"flow {spec.id}: the decision {spec.decision!r} was not met"
-        return self._finish(row, steps, "done", decision, "ok" if ok else "incident", None, reason)
+        """A finished step (its run, attestation leaf and the execution's progress) and,
+        after the last one, the decision and where the entry goes: one transaction."""
+        now = datetime.now(UTC)
+        try:
+            # redoable: a power loss may undo it (the step is then run again); a process
+            # crash never does. The last step, with the decision, is written durably.
+            with write_transaction(self._engine, redoable=decision is None) as conn:
+                if run is not None:
+                    artifacts = run.pop("artifacts")
+                    run.update(created_at=now, started_at=now, finished_at=now)
+                    run["leaf_index"] = self._ledger.append_in(
+                        conn,
+                        row.h_instancia,
+                        "attestation",
+                        run["id"],
+                        run["result_sha"],
+                        now,
+                        {
+                            "cell": run["cell_id"],
+                            "version": run["cell_version"],
+                            "input": run["input_sha"],
+                            "params": run["params_hash"],
+                        },
+                    )
+                    conn.execute(_INSERT_RUN, run)
+                    if artifacts:
+                        conn.execute(
+                            insert(RunArtifact), [{"run_id": run["id"], **a} for a in artifacts]
+                        )
+                if decision is None:
+                    changed = conn.execute(
+                        _STEP_DONE,
+                        {
+                            "eid": row.id,
+                            "at": row.attempt,
+                            "b_steps": steps,
+                            "b_next": index + 1,
+                            "b_lease": self._lease(now),
+                        },
+                    ).rowcount
+                    if not changed:
+                        raise _Superseded
+                    return "running"
+                reason = decision.pop("reason")
+                self._close(
+                    conn, row, steps, "done", decision, decision["outcome"], None, reason, now
+                )
+        except _Superseded:
+            return "discarded"
+        return "done"
+
+    def _close(
+        self,
+        conn: Connection,
+        row: Any,
+        steps: list[dict[str, Any]],
+        status: str,
+        decision: dict[str, Any] | None,
+        outcome: str,
+        error: dict[str, Any] | None,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        changed = conn.execute(
+            _CLOSE,
+            {
+                "eid": row.id,
+                "at": row.attempt,
+                "b_status": status,
+                "b_steps": steps,
+                "b_next": len(steps),
+                "b_decision": decision,
+                "b_outcome": outcome,
+                "b_error": error,
+                "b_finished": now,
+            },
+        ).rowcount
+        if not changed:
+            raise _Superseded
+        if row.h_entrada is not None:
+            if outcome == "ok":
+                self._set_entry(conn, row, "consolidated")
+            else:
+                self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, reason)
+                self._set_entry(conn, row, "enriching")
 
     def _finish(
         self,
@@ -517,28 +562,13 @@ class Alfred:
         error: dict[str, Any] | None,
         reason: str,
     ) -> str:
-        now = datetime.now(UTC)
-        with write_transaction(self._engine) as conn:
-            changed = conn.execute(
-                _PROGRESS.values(
-                    status=status,
-                    steps=steps,
-                    decision=decision,
-                    outcome=outcome,
-                    error=error,
-                    finished_at=now,
-                    lease_until=None,
-                ),
-                {"eid": row.id, "at": row.attempt},
-            ).rowcount
-            if not changed:
-                raise _Superseded
-            if row.h_entrada is not None:
-                if outcome == "ok":
-                    self._set_entry(conn, row, "consolidated")
-                else:
-                    self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, reason)
-                    self._set_entry(conn, row, "enriching")
+        try:
+            with write_transaction(self._engine) as conn:
+                self._close(
+                    conn, row, steps, status, decision, outcome, error, reason, datetime.now(UTC)
+                )
+        except _Superseded:
+            return "discarded"
         return status
 
     @staticmethod

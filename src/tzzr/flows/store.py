@@ -32,6 +32,7 @@ class FlowStore:
         self._engine = engine
         self._lock = threading.Lock()
         self._cache: tuple[float, list[tuple[int, FlowSpec]]] | None = None
+        self._specs: dict[tuple[str, int], FlowSpec] = {}
 
     def _current_rows(self) -> list[Any]:
         newest = (
@@ -61,6 +62,18 @@ class FlowStore:
         if row is None or (version is None and row.deleted):
             raise NotFound(f"no flow {flow_id!r}")
         return row
+
+    def spec(self, flow_id: str, version: int) -> FlowSpec:
+        """A flow's spec at a version (versions never change: cached)."""
+        key = (flow_id, version)
+        found = self._specs.get(key)
+        if found is None:
+            found = validate(self.get(flow_id, version).spec)
+            with self._lock:
+                if len(self._specs) > 1000:
+                    self._specs.clear()
+                self._specs[key] = found
+        return found
 
     def _write(self, spec: FlowSpec, version: int, deleted: bool = False) -> Any:
         try:

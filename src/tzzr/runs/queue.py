@@ -40,8 +40,14 @@ class RunQueue:
                 if not parsed.database:
                     raise ConfigError("the SQLite queue URL needs a file: sqlite:///path/queue.db")
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # fsync off: a message lost to a power loss is queued again by the
+                # reaper (the runs and executions tables are the truth)
                 huey = SqliteHuey(
-                    f"{prefix}_{name}", filename=parsed.database, results=False, timeout=30
+                    f"{prefix}_{name}",
+                    filename=parsed.database,
+                    results=False,
+                    timeout=30,
+                    fsync=False,
                 )
             elif url.startswith(("redis://", "rediss://", "unix://")):
                 huey = RedisHuey(
