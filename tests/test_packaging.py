@@ -11,6 +11,7 @@ ROOT = Path(__file__).parent.parent
 DISTRIBUTIONS = {
     "python_multipart": "python-multipart",
     "PIL": "pillow",
+    "yaml": "pyyaml",
     "mypy_boto3_s3": None,
     "runpod": None,
 }

@@ -66,11 +66,13 @@ class Catalog:
         self.local = local
         self._cache: tuple[float, list[RegisteredCell]] | None = None
 
-    def _registered(self, cell_id: str | None = None) -> list[RegisteredCell]:
-        """Cells registered over HTTP, read at most every CACHE_SECONDS (another
-        process's registration is seen within that; this process's at once)."""
+    def _registered(
+        self, cell_id: str | None = None, fresh: bool = False
+    ) -> list[RegisteredCell]:
+        """Cells registered over HTTP, read at most every CACHE_SECONDS (and again on
+        a miss, so that a cell registered by another process a moment ago is found)."""
         cached = self._cache
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+        if fresh or cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
             with self._engine.connect() as conn:
                 rows = [
                     RegisteredCell(**row._mapping) for row in conn.execute(select(RegisteredCell))
@@ -85,11 +87,13 @@ class Catalog:
         base = self.local.get(row.base or row.id)
         return Specialized(base, meta, dict(row.defaults))
 
-    def versions(self, cell_id: str) -> list[Cell]:
+    def versions(self, cell_id: str, fresh: bool = False) -> list[Cell]:
         found: list[Cell] = []
         with suppress(NotFound):
             found.append(self.local.get(cell_id))
-        found.extend(self._build(row) for row in self._registered(cell_id))
+        found.extend(self._build(row) for row in self._registered(cell_id, fresh))
+        if not found and not fresh:
+            return self.versions(cell_id, fresh=True)
         if not found:
             known = sorted({c.meta.id for c in self.cells()})
             raise NotFound(f"no cell {cell_id!r}; known: {', '.join(known)}")
@@ -105,9 +109,10 @@ class Catalog:
         versions = self.versions(cell_id)
         if version is None:
             return versions[-1]
-        for cell in versions:
-            if cell.meta.version == version:
-                return cell
+        for attempt in (versions, self.versions(cell_id, fresh=True)):
+            for cell in attempt:
+                if cell.meta.version == version:
+                    return cell
         known = ", ".join(c.meta.version for c in versions)
         raise NotFound(f"cell {cell_id!r} has no version {version}; versions: {known}")
 
