@@ -9,7 +9,19 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tzzr import __version__
-from tzzr.api import blobs, entries, flows, grace, ingest, ledger, problems, runs, web
+from tzzr.api import (
+    blobs,
+    entries,
+    flows,
+    grace,
+    ingest,
+    ledger,
+    problems,
+    runs,
+    sentinel,
+    web,
+)
+from tzzr.sentinel.metrics import Metrics
 from tzzr.services import Services
 
 SWEEP_SECONDS = 30.0
@@ -30,11 +42,28 @@ async def _sweep_enrichments(services: Services) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
 
 
+async def _watch(services: Services) -> None:
+    """SENTINEL's alert rules, every TZZR_ALERT_INTERVAL seconds."""
+    import logging
+
+    from tzzr.sentinel.alerts import evaluate
+
+    while True:
+        await asyncio.sleep(services.settings.alert_interval)
+        try:
+            await asyncio.to_thread(evaluate, services)
+        except Exception:
+            logging.getLogger("tzzr.sentinel").exception("evaluating the alert rules failed")
+
+
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(services.jobs.recover)
         sweeper = asyncio.create_task(_sweep_enrichments(services))
+        watcher = (
+            asyncio.create_task(_watch(services)) if services.settings.alert_interval > 0 else None
+        )
         sealer = None
         if services.settings.block_interval > 0:
             from tzzr.ledger import sealer as auto
@@ -42,6 +71,8 @@ def create_app(services: Services) -> FastAPI:
             sealer = asyncio.create_task(auto.run(services))
         yield
         sweeper.cancel()
+        if watcher is not None:
+            watcher.cancel()
         if sealer is not None:
             sealer.cancel()
         services.close()
@@ -54,6 +85,8 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics = Metrics(services)
+    app.state.metrics.install(app)
     problems.install(app)
     app.include_router(ingest.router)
     app.include_router(entries.router)
@@ -62,6 +95,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(grace.router)
     app.include_router(runs.router)
     app.include_router(flows.router)
+    app.include_router(sentinel.router)
     app.include_router(web.router)
     app.mount("/app/static", web.static_files(), name="static")
 

@@ -106,12 +106,15 @@ def serve(
             soft_wrap=True,
         )
     try:
+        from tzzr.sentinel.logs import log_config
+
         uvicorn.run(
             create_app(services),
             host=settings.host,
             port=settings.port,
             access_log=access_log,
             log_level="info",
+            log_config=log_config(settings.log_format),
             timeout_graceful_shutdown=10,
         )
     finally:
@@ -146,7 +149,11 @@ def worker(
         raise fail(f"unknown queue(s) {', '.join(unknown) or '(none)'}; queues: cpu, gpu", 2)
     settings = Settings()
     count = concurrency or settings.worker_concurrency
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import logging.config
+
+    from tzzr.sentinel.logs import log_config
+
+    logging.config.dictConfig(log_config(settings.log_format))
     Services.build(settings).close()  # migrate and check the configuration first
     pool = WorkerPool(settings, names, count, parent_pid)
     err.print(f"Worker {pool.name}: {count} process(es) on {', '.join(names)}")

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     run_retry_seconds: float = Field(default=2.0, ge=0)
     enrich_window: float = Field(default=86400.0, gt=0)
 
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    metrics_token: str | None = None
+    ntfy_url: str = ""
+    ntfy_token: str | None = None
+    alert_interval: float = Field(default=30.0, ge=0)
+    alert_window_seconds: float = Field(default=900.0, gt=0)
+    alert_failure_rate: float = Field(default=0.2, gt=0, le=1)
+    alert_queue_lag_seconds: float = Field(default=600.0, gt=0)
+    alert_latency_ms: float = Field(default=60000.0, gt=0)
+    alert_disk_free_ratio: float = Field(default=0.05, ge=0, lt=1)
+
     @field_validator("home")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

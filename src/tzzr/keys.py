@@ -117,6 +117,17 @@ class Keys:
             return None
         return found[1]
 
+    def _failed(self, reason: str, key_id: str) -> None:
+        from tzzr.sentinel.events import emit_now
+
+        emit_now(
+            self._engine,
+            "auth_failure",
+            severity="warning",
+            subject=key_id[:32] or None,
+            data={"reason": reason},
+        )
+
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             raise Unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
@@ -135,8 +146,10 @@ class Keys:
         stored = row.key_hash if row is not None else _DUMMY_HASH
         matches = hmac.compare_digest(stored, _hash(token))
         if row is None or not matches:
+            self._failed("invalid key", key_id)
             raise Unauthorized("invalid API key")
         if row.revoked_at is not None:
+            self._failed("revoked key", key_id)
             raise Unauthorized("this API key was revoked; ask an admin for a new one")
         principal = Principal(key_id, row.role, InstanceInfo.from_row(row))
         if self._cache_seconds > 0:

@@ -17,6 +17,7 @@ from tzzr.db.models import Enrichment, EnrichmentVersion, Entry, Execution, Inst
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.log import Ledger
+from tzzr.sentinel.events import emit
 
 Clock = Callable[[], datetime]
 STATES = ("pending", "enriched", "expired")
@@ -214,6 +215,14 @@ class Mason:
                     leaf_index=leaf,
                 )
             )
+            emit(
+                conn,
+                "enrichment",
+                h_instancia=instance.h_instancia,
+                subject=h_entrada,
+                data={"fieldsHash": digest, "leafIndex": leaf, "keyId": key_id},
+                ts=now,
+            )
             if row.state == "pending":  # enriched: to FELDMAN at once
                 conn.execute(
                     update(Enrichment)
@@ -267,4 +276,12 @@ class Mason:
                     .values(state="expired", closed_at=now)
                 )
                 self._consolidate(conn, item.h_instancia, item.h_entrada)
+                emit(
+                    conn,
+                    "enrichment",
+                    h_instancia=item.h_instancia,
+                    subject=item.h_entrada,
+                    data={"state": "expired"},
+                    ts=now,
+                )
         return len(due)

@@ -66,9 +66,7 @@ class Catalog:
         self.local = local
         self._cache: tuple[float, list[RegisteredCell]] | None = None
 
-    def _registered(
-        self, cell_id: str | None = None, fresh: bool = False
-    ) -> list[RegisteredCell]:
+    def _registered(self, cell_id: str | None = None, fresh: bool = False) -> list[RegisteredCell]:
         """Cells registered over HTTP, read at most every CACHE_SECONDS (and again on
         a miss, so that a cell registered by another process a moment ago is found)."""
         cached = self._cache

@@ -362,3 +362,40 @@ class EnrichmentVersion(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class SentinelEvent(Base):
+    """SENTINEL: what happened (the plan's `sentinel_events`)."""
+
+    __tablename__ = "sentinel_events"
+    __table_args__ = (
+        Index("ix_sentinel_events_ts", "ts"),
+        Index("ix_sentinel_events_kind_ts", "kind", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+    h_instancia: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+
+
+class SentinelAlert(Base):
+    """SENTINEL: a rule that fired (the plan's `sentinel_alerts`); one open per rule."""
+
+    __tablename__ = "sentinel_alerts"
+    __table_args__ = (Index("ix_sentinel_alerts_rule_state", "rule", "state"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)

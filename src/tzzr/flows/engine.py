@@ -33,6 +33,7 @@ from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import RunInput, params_hash
+from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.flows")
 PREFIX = "x:"  # queue messages for executions: "x:<id>" (runs are bare ids)
@@ -545,6 +546,21 @@ class Alfred:
         ).rowcount
         if not changed:
             raise _Superseded
+        emit(
+            conn,
+            "flow_decision",
+            severity="info" if status == "done" else "error",
+            h_instancia=row.h_instancia,
+            subject=row.h_entrada or row.id,
+            data={
+                "execution": row.id,
+                "flow": row.flow_id,
+                "status": status,
+                "outcome": outcome,
+                "error": error,
+            },
+            ts=now,
+        )
         if row.h_entrada is not None:
             if outcome == "ok":
                 self._set_entry(conn, row, "consolidated")

@@ -19,6 +19,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
+from tzzr.sentinel.events import emit, emit_now
 
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 DIGEST_HEADER = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
@@ -150,6 +151,18 @@ class IngestService:
                     )
                     .returning(Entry.id)
                 ).scalar_one()
+                emit(
+                    conn,
+                    "ingest",
+                    h_instancia=instance.h_instancia,
+                    subject=address,
+                    data={
+                        "files": len(files),
+                        "bytes": sum(f.blob.size for f in files),
+                        "state": state,
+                    },
+                    ts=created_at,
+                )
                 if files:
                     conn.execute(
                         insert(EntryFile),
@@ -160,6 +173,9 @@ class IngestService:
                     )
         except IntegrityError:
             if self._exists(instance, address):
+                emit_now(
+                    self._engine, "duplicate", h_instancia=instance.h_instancia, subject=address
+                )
                 raise Duplicate(address, instance.h_instancia) from None
             raise
         if execution is not None and self.router is not None:

@@ -118,6 +118,7 @@ def audit(
 ) -> None:
     """Recompute everything from stored entries and blobs; exit 1 on any discrepancy."""
     from tzzr.ledger.audit import audit as run
+    from tzzr.sentinel.events import emit_now
 
     services = build_services()
     targets = _targets(services, instance)
@@ -140,6 +141,17 @@ def audit(
         for target in targets:
             tasks.clear()
             findings = run(services, target, blobs=blobs, progress=report)
+            emit_now(
+                services.engine,
+                "audit_result",
+                severity="info" if not findings else "critical",
+                h_instancia=target.h_instancia,
+                data={
+                    "problems": len(findings),
+                    "blobs": blobs,
+                    "first": str(findings[0]) if findings else None,
+                },
+            )
             for finding in findings:
                 print(f"{target.name}\t{finding}")
             problems += len(findings)

@@ -232,6 +232,15 @@ class Ledger:
             conn.execute(
                 insert(LedgerBlock).values(h_instancia=h, **{c: getattr(block, c) for c in columns})
             )
+            from tzzr.sentinel.events import emit
+
+            emit(
+                conn,
+                "block_sealed",
+                h_instancia=h,
+                subject=str(number),
+                data={"leaves": head - old_size, "treeSize": head, "root": tree_root.hex()},
+            )
         if self._publish_to is not None:
             try:
                 self.publish(instance, self._publish_to, start=block.first_index)

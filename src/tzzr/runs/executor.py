@@ -24,6 +24,7 @@ from tzzr.db.models import Instance, Run, RunArtifact
 from tzzr.errors import NotFound, TzzrError
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
+from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.worker")
 
@@ -116,6 +117,15 @@ class Executor:
                 _CLAIM,
                 {"rid": run_id, "worker": self.worker, "now": now, "lease": self._lease(now)},
             ).first()
+            if row is not None:
+                emit(
+                    conn,
+                    "run_started",
+                    h_instancia=row.h_instancia,
+                    subject=run_id,
+                    data={"cell": row.cell_id, "attempt": row.attempt, "worker": self.worker},
+                    ts=now,
+                )
         if row is None:
             return "skipped"  # cancelled, finished, or a repeated message
         queued_ms = (now - row.created_at).total_seconds() * 1000
@@ -225,6 +235,20 @@ class Executor:
             changed = conn.execute(statement, {"rid": row.id, "at": row.attempt}).rowcount
             if not changed:
                 raise _Superseded
+            emit(
+                conn,
+                "run_done" if status == "done" else "run_failed",
+                severity="info" if status == "done" else "error",
+                h_instancia=row.h_instancia,
+                subject=row.id,
+                data={
+                    "cell": row.cell_id,
+                    "status": status,
+                    "latencyMs": (values.get("metrics") or {}).get("latencyMs"),
+                    "error": values.get("error"),
+                },
+                ts=now,
+            )
             if artifacts:
                 conn.execute(insert(RunArtifact), [{"run_id": row.id, **a} for a in artifacts])
         return status

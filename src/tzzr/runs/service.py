@@ -24,6 +24,7 @@ from tzzr.db.models import Run
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from tzzr.instances import InstanceInfo
 from tzzr.runs.queue import RunQueue
+from tzzr.sentinel.events import emit
 from tzzr.types import is_hex_digest
 
 TERMINAL = ("done", "failed", "cancelled", "timed_out")
@@ -208,6 +209,17 @@ class Runs:
         try:
             with write_transaction(self._engine) as conn:
                 conn.execute(insert(Run).values(**values))
+                emit(
+                    conn,
+                    "run_queued" if values["status"] == "queued" else "run_done",
+                    h_instancia=instance.h_instancia,
+                    subject=run_id,
+                    data={
+                        "cell": cell.meta.id,
+                        "version": cell.meta.version,
+                        "reused": values["status"] == "done",
+                    },
+                )
         except IntegrityError as exc:
             raise Conflict(f"run id {run_id!r} is taken; choose another or omit it") from exc
         if values["status"] == "queued":

@@ -1,4 +1,4 @@
-"""Cell runs, cells registered over HTTP, jobs; flows, executions and MASON.
+"""Cell runs, cells registered over HTTP, jobs; flows, executions, MASON; SENTINEL.
 
 Revision ID: 0003
 Revises: 0002
@@ -162,9 +162,39 @@ def upgrade() -> None:
     op.create_index(
         "ix_enrichment_versions_entry", "enrichment_versions", ["h_instancia", "h_entrada"]
     )
+    big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "sentinel_events",
+        sa.Column("id", big_id, primary_key=True, autoincrement=True),
+        sa.Column("ts", UTCDateTime, nullable=False),
+        sa.Column("h_instancia", sa.String(64), nullable=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("subject", sa.String(128), nullable=True),
+        sa.Column("data", JSONDoc, nullable=False),
+    )
+    op.create_index("ix_sentinel_events_ts", "sentinel_events", ["ts"])
+    op.create_index("ix_sentinel_events_kind_ts", "sentinel_events", ["kind", "ts"])
+    op.create_table(
+        "sentinel_alerts",
+        sa.Column("id", big_id, primary_key=True, autoincrement=True),
+        sa.Column("rule", sa.String(64), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("data", JSONDoc, nullable=False),
+        sa.Column("opened_at", UTCDateTime, nullable=False),
+        sa.Column("last_seen", UTCDateTime, nullable=False),
+        sa.Column("acknowledged_at", UTCDateTime, nullable=True),
+        sa.Column("resolved_at", UTCDateTime, nullable=True),
+        sa.Column("notified", sa.Boolean, nullable=False),
+    )
+    op.create_index("ix_sentinel_alerts_rule_state", "sentinel_alerts", ["rule", "state"])
 
 
 def downgrade() -> None:
+    op.drop_table("sentinel_alerts")
+    op.drop_table("sentinel_events")
     op.drop_table("enrichment_versions")
     op.drop_table("enrichments")
     op.drop_table("executions")

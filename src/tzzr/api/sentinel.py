@@ -1,0 +1,73 @@
+"""SENTINEL over HTTP: events, alerts, and `/metrics`."""
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from tzzr.api.deps import require, services
+from tzzr.errors import Unauthorized
+from tzzr.keys import Principal
+from tzzr.sentinel import alerts as rules
+from tzzr.sentinel.events import MAX_LIMIT, query
+from tzzr.sentinel.metrics import CONTENT_TYPE
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(require("read"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+@router.get("/sentinel/events", summary="Events, newest first (filters, cursor)")
+def events(
+    request: Request,
+    principal: Reader,
+    kind: str | None = None,
+    severity: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    subject: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    found, next_cursor = query(
+        services(request).engine,
+        principal.instance.h_instancia,
+        kind=kind,
+        severity=severity,
+        since=since,
+        until=until,
+        subject=subject,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {"events": found, "next_cursor": next_cursor}
+
+
+@router.get("/sentinel/alerts", summary="Alerts, newest first (?state=open)")
+def list_alerts(request: Request, principal: Reader, state: str | None = None) -> dict[str, Any]:
+    return {"alerts": rules.alerts(services(request), state)}
+
+
+@router.post("/sentinel/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin)")
+def acknowledge(request: Request, principal: Admin, alert_id: int) -> dict[str, Any]:
+    return rules.change(services(request), alert_id, "acknowledged")
+
+
+@router.post("/sentinel/alerts/{alert_id}/resolve", summary="Resolve an alert (admin)")
+def resolve(request: Request, principal: Admin, alert_id: int) -> dict[str, Any]:
+    return rules.change(services(request), alert_id, "resolved")
+
+
+@router.get("/metrics", summary="Prometheus metrics (text format)")
+async def metrics(request: Request) -> Response:
+    found = services(request)
+    token = found.settings.metrics_token
+    if token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+            raise Unauthorized("send 'Authorization: Bearer <TZZR_METRICS_TOKEN>'")
+    body = await run_in_threadpool(request.app.state.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

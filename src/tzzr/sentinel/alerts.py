@@ -1,0 +1,324 @@
+"""Alert rules (thresholds in the configuration), evaluated every TZZR_ALERT_INTERVAL
+seconds by the server: an alert opens once per rule while its condition holds, closes by
+itself when it clears, and can be acknowledged or resolved by hand. Critical alerts are
+published to an ntfy topic (POST with Title, Priority and Tags headers)."""
+
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import func, insert, select, update
+
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import Execution, LedgerBlock, LedgerHead, Run, SentinelAlert, SentinelEvent
+from tzzr.errors import Conflict, InvalidInput, NotFound
+from tzzr.sentinel.events import emit
+
+if TYPE_CHECKING:
+    from tzzr.services import Services
+
+log = logging.getLogger("tzzr.sentinel")
+STATES = ("open", "acknowledged", "resolved")
+MIN_RUNS = 5  # the failure rate needs this many finished runs in the window
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: str
+    severity: str
+    message: str
+    data: dict[str, Any]
+
+
+def _failure_rate(services: "Services", now: datetime) -> Firing | None:
+    settings = services.settings
+    since = now - timedelta(seconds=settings.alert_window_seconds)
+    with services.engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(Run.status, func.count())
+                .where(Run.finished_at >= since, Run.status.in_(("done", "failed", "timed_out")))
+                .group_by(Run.status)
+            ).all()
+        )
+    total = sum(counts.values())
+    failed = counts.get("failed", 0) + counts.get("timed_out", 0)
+    if total < MIN_RUNS or failed / total < settings.alert_failure_rate:
+        return None
+    return Firing(
+        "failure_rate",
+        "warning",
+        f"{failed} of {total} runs failed in the last {settings.alert_window_seconds:.0f} s "
+        f"({failed / total:.0%} ≥ {settings.alert_failure_rate:.0%})",
+        {"failed": failed, "total": total},
+    )
+
+
+def _queue_lag(services: "Services", now: datetime) -> Firing | None:
+    with services.engine.connect() as conn:
+        oldest = [
+            conn.execute(select(func.min(Run.created_at)).where(Run.status == "queued")).scalar(),
+            conn.execute(
+                select(func.min(Execution.created_at)).where(Execution.status == "queued")
+            ).scalar(),
+        ]
+    waiting = [value for value in oldest if value is not None]
+    if not waiting:
+        return None
+    lag = (now - min(waiting)).total_seconds()
+    if lag < services.settings.alert_queue_lag_seconds:
+        return None
+    return Firing(
+        "queue_lag",
+        "warning",
+        f"the oldest queued work has waited {lag:.0f} s (is a worker running?)",
+        {"lagSeconds": round(lag)},
+    )
+
+
+def _latency(services: "Services", now: datetime) -> Firing | None:
+    since = now - timedelta(seconds=services.settings.alert_window_seconds)
+    with services.engine.connect() as conn:
+        metrics = conn.execute(
+            select(Run.metrics).where(Run.finished_at >= since, Run.status == "done").limit(5000)
+        ).scalars()
+        latencies = sorted(
+            float(m["latencyMs"]) for m in metrics if m and m.get("latencyMs") is not None
+        )
+    if len(latencies) < MIN_RUNS:
+        return None
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    if p95 < services.settings.alert_latency_ms:
+        return None
+    return Firing(
+        "latency",
+        "warning",
+        f"p95 run latency is {p95:.0f} ms (≥ {services.settings.alert_latency_ms:.0f} ms)",
+        {"p95Ms": p95, "runs": len(latencies)},
+    )
+
+
+def _disk(services: "Services", now: datetime) -> Firing | None:
+    usage = shutil.disk_usage(services.settings.home)
+    free = usage.free / usage.total if usage.total else 1.0
+    if free >= services.settings.alert_disk_free_ratio:
+        return None
+    return Firing(
+        "disk_space",
+        "critical",
+        f"only {free:.1%} of the disk under {services.settings.home} is free "
+        f"({usage.free // 2**20} MiB)",
+        {"freeRatio": round(free, 4), "freeBytes": usage.free},
+    )
+
+
+def _audit(services: "Services", now: datetime) -> Firing | None:
+    since = now - timedelta(seconds=services.settings.alert_window_seconds)
+    with services.engine.connect() as conn:
+        failed = conn.execute(
+            select(SentinelEvent.data, SentinelEvent.h_instancia)
+            .where(
+                SentinelEvent.kind == "audit_result",
+                SentinelEvent.severity == "critical",
+                SentinelEvent.ts >= since,
+            )
+            .order_by(SentinelEvent.id.desc())
+            .limit(1)
+        ).first()
+    if failed is None:
+        return None
+    return Firing(
+        "audit_failure",
+        "critical",
+        f"tzzr audit found {failed.data.get('problems')} problem(s): {failed.data.get('first')}",
+        {"h_instancia": failed.h_instancia, **failed.data},
+    )
+
+
+def _block_overdue(services: "Services", now: datetime) -> Firing | None:
+    interval = services.settings.block_interval
+    if interval <= 0:
+        return None
+    late = []
+    with services.engine.connect() as conn:
+        for instance in services.instances.list():
+            last = conn.execute(
+                select(func.max(LedgerBlock.created_at), func.max(LedgerBlock.tree_size)).where(
+                    LedgerBlock.h_instancia == instance.h_instancia
+                )
+            ).first()
+            head = conn.execute(
+                select(LedgerHead.next_index).where(LedgerHead.h_instancia == instance.h_instancia)
+            ).scalar()
+            since = last[0] if last and last[0] else instance.created_at
+            waiting = services.ledger.pending(instance)
+            if waiting and (now - since).total_seconds() > interval * 1.5 + 60:
+                late.append(
+                    {
+                        "instance": instance.name,
+                        "since": since.isoformat(),
+                        "pending": waiting,
+                        "treeSize": head,
+                    }
+                )
+    if not late:
+        return None
+    names = ", ".join(str(item["instance"]) for item in late)
+    return Firing(
+        "block_overdue",
+        "critical",
+        f"no block sealed when one was due ({names}): is the server's sealer running?",
+        {"instances": late},
+    )
+
+
+RULES = (_failure_rate, _queue_lag, _latency, _disk, _audit, _block_overdue)
+
+
+def alert_json(row: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": row.id,
+        "rule": row.rule,
+        "severity": row.severity,
+        "state": row.state,
+        "message": row.message,
+        "data": row.data,
+        "openedAt": iso(row.opened_at),
+        "lastSeen": iso(row.last_seen),
+        "acknowledgedAt": iso(row.acknowledged_at),
+        "resolvedAt": iso(row.resolved_at),
+        "notified": row.notified,
+    }
+
+
+def publish(services: "Services", alert: Any) -> bool:
+    """POST a critical alert to the ntfy topic; False when it could not be delivered
+    (it is tried again at the next evaluation)."""
+    url = services.settings.ntfy_url
+    if not url:
+        return False
+    headers = {
+        "Title": f"TZZR: {alert.rule.replace('_', ' ')}",
+        "Priority": "urgent" if alert.severity == "critical" else "high",
+        "Tags": f"rotating_light,tzzr,{alert.rule}",
+    }
+    if services.settings.ntfy_token:
+        headers["Authorization"] = f"Bearer {services.settings.ntfy_token}"
+    try:
+        response = httpx.post(url, content=alert.message.encode(), headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        log.warning("ntfy at %s did not answer: %s", url, exc)
+        return False
+    if response.status_code >= 300:
+        log.warning("ntfy at %s answered %s: %s", url, response.status_code, response.text[:200])
+        return False
+    return True
+
+
+def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str, Any]]:
+    """Run every rule once; open, refresh or close alerts; publish critical ones.
+    Returns the alerts that are open now."""
+    now = now or datetime.now(UTC)
+    firing: dict[str, Firing] = {}
+    for rule in RULES:
+        try:
+            found = rule(services, now)
+        except Exception:
+            log.exception("alert rule %s failed", rule.__name__)
+            continue
+        if found is not None:
+            firing[found.rule] = found
+    with write_transaction(services.engine) as conn:
+        active = {
+            row.rule: row
+            for row in conn.execute(
+                select(SentinelAlert).where(SentinelAlert.state.in_(("open", "acknowledged")))
+            ).all()
+        }
+        for name, row in active.items():
+            if name not in firing:  # the condition cleared
+                conn.execute(
+                    update(SentinelAlert)
+                    .where(SentinelAlert.id == row.id)
+                    .values(state="resolved", resolved_at=now, last_seen=now)
+                )
+        for name, found in firing.items():
+            if name in active:
+                conn.execute(
+                    update(SentinelAlert)
+                    .where(SentinelAlert.id == active[name].id)
+                    .values(last_seen=now, message=found.message, data=found.data)
+                )
+                continue
+            conn.execute(
+                insert(SentinelAlert).values(
+                    rule=name,
+                    severity=found.severity,
+                    state="open",
+                    message=found.message,
+                    data=found.data,
+                    opened_at=now,
+                    last_seen=now,
+                    notified=False,
+                )
+            )
+            emit(
+                conn,
+                "alert",
+                severity=found.severity,
+                subject=name,
+                data={"message": found.message},
+                ts=now,
+            )
+    with services.engine.connect() as conn:
+        pending = conn.execute(
+            select(SentinelAlert).where(
+                SentinelAlert.state == "open",
+                SentinelAlert.severity == "critical",
+                SentinelAlert.notified.is_(False),
+            )
+        ).all()
+    for row in pending:
+        if publish(services, row):
+            with write_transaction(services.engine) as conn:
+                conn.execute(
+                    update(SentinelAlert).where(SentinelAlert.id == row.id).values(notified=True)
+                )
+    return alerts(services, "open")
+
+
+def alerts(
+    services: "Services", state: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    query = select(SentinelAlert)
+    if state is not None:
+        if state not in STATES:
+            raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
+        query = query.where(SentinelAlert.state == state)
+    with services.engine.connect() as conn:
+        rows = conn.execute(query.order_by(SentinelAlert.id.desc()).limit(limit)).all()
+    return [alert_json(row) for row in rows]
+
+
+def change(services: "Services", alert_id: int, to: str) -> dict[str, Any]:
+    """Acknowledge (open -> acknowledged) or resolve (open | acknowledged -> resolved)."""
+    now = datetime.now(UTC)
+    allowed = ("open",) if to == "acknowledged" else ("open", "acknowledged")
+    stamp = {"acknowledged_at": now} if to == "acknowledged" else {"resolved_at": now}
+    with write_transaction(services.engine) as conn:
+        row = conn.execute(select(SentinelAlert).where(SentinelAlert.id == alert_id)).first()
+        if row is None:
+            raise NotFound(f"no alert {alert_id}")
+        if row.state not in allowed:
+            raise Conflict(f"alert {alert_id} is {row.state}")
+        conn.execute(
+            update(SentinelAlert).where(SentinelAlert.id == alert_id).values(state=to, **stamp)
+        )
+        row = conn.execute(select(SentinelAlert).where(SentinelAlert.id == alert_id)).one()
+    return alert_json(row)

@@ -1,0 +1,127 @@
+"""Events (the plan's `sentinel_events`): written in the same transaction as what they
+record, so an event exists exactly when the thing happened."""
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from tzzr.db.engine import write_transaction
+from tzzr.db.models import SentinelEvent
+from tzzr.errors import InvalidInput
+
+KINDS = (
+    "ingest",
+    "duplicate",
+    "auth_failure",
+    "run_queued",
+    "run_started",
+    "run_done",
+    "run_failed",
+    "flow_decision",
+    "enrichment",
+    "block_sealed",
+    "audit_result",
+    "alert",
+)
+SEVERITIES = ("info", "warning", "error", "critical")
+MAX_LIMIT = 500
+_INSERT = insert(SentinelEvent)
+
+
+def emit(
+    conn: Connection,
+    kind: str,
+    *,
+    severity: str = "info",
+    h_instancia: str | None = None,
+    subject: str | None = None,
+    data: dict[str, Any] | None = None,
+    ts: datetime | None = None,
+) -> None:
+    """Record an event inside the caller's transaction."""
+    conn.execute(
+        _INSERT,
+        {
+            "ts": ts or datetime.now(UTC),
+            "h_instancia": h_instancia,
+            "kind": kind,
+            "severity": severity,
+            "subject": subject,
+            "data": data or {},
+        },
+    )
+
+
+def emit_now(engine: Engine, kind: str, **values: Any) -> None:
+    """Record an event in a transaction of its own."""
+    with write_transaction(engine, redoable=True) as conn:
+        emit(conn, kind, **values)
+
+
+def event_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "ts": row.ts.isoformat().replace("+00:00", "Z"),
+        "kind": row.kind,
+        "severity": row.severity,
+        "h_instancia": row.h_instancia,
+        "subject": row.subject,
+        "data": row.data,
+    }
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(value.encode()))["before"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("the cursor is not one this server gave", field="cursor") from exc
+
+
+def query(
+    engine: Engine,
+    h_instancia: str,
+    *,
+    kind: str | None = None,
+    severity: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    subject: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first: the instance's events and those of the whole deployment."""
+    statement = select(SentinelEvent).where(
+        (SentinelEvent.h_instancia == h_instancia) | SentinelEvent.h_instancia.is_(None)
+    )
+    if kind is not None:
+        if kind not in KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        statement = statement.where(SentinelEvent.kind == kind)
+    if severity is not None:
+        if severity not in SEVERITIES:
+            raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
+        statement = statement.where(SentinelEvent.severity == severity)
+    if since is not None:
+        statement = statement.where(SentinelEvent.ts >= since)
+    if until is not None:
+        statement = statement.where(SentinelEvent.ts < until)
+    if subject is not None:
+        statement = statement.where(SentinelEvent.subject == subject)
+    before = _cursor(cursor)
+    if before is not None:
+        statement = statement.where(SentinelEvent.id < before)
+    limit = max(1, min(limit, MAX_LIMIT))
+    with engine.connect() as conn:
+        rows = conn.execute(statement.order_by(SentinelEvent.id.desc()).limit(limit + 1)).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = base64.urlsafe_b64encode(
+            json.dumps({"before": rows[-1].id}).encode()
+        ).decode()
+    return [event_json(row) for row in rows], next_cursor

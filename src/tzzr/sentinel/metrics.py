@@ -1,0 +1,124 @@
+"""`/metrics` in Prometheus's text format: `tzzr_` names in base units, no
+high-cardinality labels (routes are templates, statuses are classes). Counters and the
+latency histogram are this server process's; the gauges are read from the database at
+each scrape, so they cover every worker."""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tzzr.db.models import Enrichment, Execution, LedgerBlock, LedgerHead, Run
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from tzzr.services import Services
+
+log = logging.getLogger("tzzr.sentinel")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _Database(Collector):
+    def __init__(self, services: "Services") -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[Metric]:
+        services = self._services
+        with services.engine.connect() as conn:
+            runs = dict(conn.execute(select(Run.status, func.count()).group_by(Run.status)).all())
+            executions = dict(
+                conn.execute(
+                    select(Execution.status, func.count()).group_by(Execution.status)
+                ).all()
+            )
+            leaves = conn.execute(
+                select(func.coalesce(func.sum(LedgerHead.next_index), 0))
+            ).scalar()
+            last_block = conn.execute(select(func.max(LedgerBlock.created_at))).scalar()
+            pending = conn.execute(
+                select(func.count()).select_from(Enrichment).where(Enrichment.state == "pending")
+            ).scalar()
+        family = GaugeMetricFamily("tzzr_runs", "Cell runs by status", labels=["status"])
+        for status in ("queued", "running", "done", "failed", "cancelled", "timed_out"):
+            family.add_metric([status], float(runs.get(status, 0)))
+        yield family
+        family = GaugeMetricFamily(
+            "tzzr_executions", "Flow executions by status", labels=["status"]
+        )
+        for status in ("queued", "running", "done", "failed"):
+            family.add_metric([status], float(executions.get(status, 0)))
+        yield family
+        depth = GaugeMetricFamily(
+            "tzzr_queue_depth", "Messages waiting in the queue", labels=["queue"]
+        )
+        try:
+            for name, count in services.queue.depth().items():
+                depth.add_metric([name], float(count))
+        except Exception:  # the queue unreachable: no sample, the scrape still works
+            log.warning("the queue did not answer for /metrics", exc_info=True)
+        yield depth
+        yield GaugeMetricFamily(
+            "tzzr_ledger_leaves", "Leaves in all ledgers", value=float(leaves or 0)
+        )
+        if last_block is not None:
+            if last_block.tzinfo is None:
+                last_block = last_block.replace(tzinfo=UTC)
+            age = (datetime.now(UTC) - last_block).total_seconds()
+            yield GaugeMetricFamily(
+                "tzzr_seconds_since_last_block", "Seconds since the newest block", value=age
+            )
+        yield GaugeMetricFamily(
+            "tzzr_enrichments_pending", "Items waiting in MASON's window", value=float(pending or 0)
+        )
+
+
+class Metrics:
+    def __init__(self, services: "Services") -> None:
+        self.registry = CollectorRegistry()
+        self.ingests = Counter("tzzr_ingests", "Captures ingested", registry=self.registry)
+        self.duplicates = Counter(
+            "tzzr_duplicates", "Captures refused as already ingested (409)", registry=self.registry
+        )
+        self.latency = Histogram(
+            "tzzr_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_Database(services))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def install(self, app: "FastAPI") -> None:
+        @app.middleware("http")
+        async def _observe(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            # the matched route's template (never the raw path: no unbounded labels)
+            matched = request.scope.get("route")
+            route = str(getattr(matched, "path", "unmatched"))
+            path = request.url.path
+            if route == "/ingest" and request.method == "POST":
+                if response.status_code == 200:
+                    self.ingests.inc()
+                elif response.status_code == 409:
+                    self.duplicates.inc()
+            if path != "/metrics":
+                self.latency.labels(
+                    request.method, route, f"{response.status_code // 100}xx"
+                ).observe(time.perf_counter() - started)
+            return response
