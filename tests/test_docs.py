@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from fastapi.routing import APIRoute
 
 from tzzr.app import create_app
 from tzzr.cli import app as cli_app
@@ -15,15 +14,17 @@ DOCS = Path(__file__).parent.parent / "docs"
 
 
 def test_every_route_is_in_the_api_reference(services: Services) -> None:
+    """Every operation of the OpenAPI document (app.routes holds included routers as
+    wrappers in this FastAPI, so the schema is the complete list)."""
+    import warnings
+
     text = (DOCS / "api.md").read_text()
-    missing = [
-        f"{method} {route.path}"
-        for route in create_app(services).routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for method in sorted(route.methods or ())
-        if f"`{method} {route.path}`" not in text
-    ]
-    assert missing == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GET and HEAD /blobs share an operation id
+        paths = create_app(services).openapi()["paths"]
+    operations = [f"{method.upper()} {path}" for path, item in paths.items() for method in item]
+    assert len(operations) > 50 and "POST /ingest" in operations
+    assert [op for op in operations if f"`{op}`" not in text] == []
 
 
 def test_every_setting_is_in_the_configuration_reference() -> None:

@@ -1,0 +1,90 @@
+// Receipt verification in the browser, independent of the server: the entry's address
+// (RFC 8785 JSON, SHA-256), the leaf, the RFC 9162 inclusion proof, and the Ed25519
+// signature of the C2SP checkpoint, all with WebCrypto. The same checks as `tzzr verify`.
+"use strict";
+
+const enc = new TextEncoder();
+const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (s) => new Uint8Array(s.match(/../g).map((h) => parseInt(h, 16)));
+const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+const concat = (...parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+};
+
+// RFC 8785 for what captures hold: sorted keys (UTF-16 order), ECMAScript numbers.
+function canonical(value) {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+}
+
+const hashLeaf = (bytes) => sha256(concat(new Uint8Array([0]), bytes));
+const hashChildren = (l, r) => sha256(concat(new Uint8Array([1]), l, r));
+
+async function rootFromProof(leafHash, index, size, proof) {
+  if (!(index >= 0 && index < size)) throw new Error(`index ${index} is outside a tree of ${size}`);
+  let fn = index, sn = size - 1, r = leafHash;
+  for (const p of proof) {
+    if (sn === 0) throw new Error("the proof is too long");
+    if (fn & 1 || fn === sn) {
+      r = await hashChildren(p, r);
+      while (!(fn & 1) && fn !== 0) { fn >>= 1; sn >>= 1; }
+    } else {
+      r = await hashChildren(r, p);
+    }
+    fn >>= 1; sn >>= 1;
+  }
+  if (sn !== 0) throw new Error("the proof is too short");
+  return r;
+}
+
+async function openNote(note, verifierKeys) {
+  const cut = note.lastIndexOf("\n\n");
+  if (cut < 0) throw new Error("the checkpoint has no signature block");
+  const body = note.slice(0, cut + 1);
+  const known = new Map();
+  for (const vkey of verifierKeys) {
+    const last = vkey.lastIndexOf("+"), mid = vkey.lastIndexOf("+", last - 1);
+    const name = vkey.slice(0, mid), kid = vkey.slice(mid + 1, last), data = unb64(vkey.slice(last + 1));
+    if (data[0] !== 1) continue; // Ed25519 only
+    known.set(`${name} ${kid}`, { vkey, raw: data.slice(1) });
+  }
+  for (const line of note.slice(cut + 2).split("\n")) {
+    if (!line) continue;
+    const space = line.lastIndexOf(" ");
+    const name = line.slice(2, space), blob = unb64(line.slice(space + 1));
+    const match = known.get(`${name} ${hex(blob.slice(0, 4))}`);
+    if (!match) continue;
+    const key = await crypto.subtle.importKey("raw", match.raw, { name: "Ed25519" }, false, ["verify"]);
+    const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, blob.slice(4), enc.encode(body));
+    if (!ok) throw new Error(`the signature by ${name} is invalid`);
+    const [origin, size, root, ...extensions] = body.slice(0, -1).split("\n");
+    return { origin, size: Number(size), root: unb64(root), extensions, signer: match.vkey };
+  }
+  throw new Error("no signature on the checkpoint is by a known key");
+}
+
+// Throws with the first failure; resolves to what was proven.
+async function verifyReceipt(receipt, trustedKeys) {
+  if (receipt.format !== "tzzr-receipt/1") throw new Error("not a TZZR receipt");
+  const { h_entrada, h_instancia, contenedor } = receipt.entry;
+  const address = hex(await sha256(enc.encode(canonical({ metadata: contenedor.metadata || {}, files: contenedor.files || [] }))));
+  if (address !== h_entrada) throw new Error(`the container hashes to ${address}, not ${h_entrada}`);
+  const leaf = JSON.parse(receipt.leaf);
+  if (canonical(leaf) !== receipt.leaf) throw new Error("the leaf is not canonical JSON");
+  for (const [k, v] of Object.entries({ kind: "entry", ref: h_entrada, hash: h_entrada, instance: h_instancia }))
+    if (leaf[k] !== v) throw new Error(`the leaf's ${k} is ${leaf[k]}, expected ${v}`);
+  const checkpoint = await openNote(receipt.checkpoint, trustedKeys && trustedKeys.length ? trustedKeys : receipt.verifier_keys);
+  if (checkpoint.size !== receipt.tree_size) throw new Error("the checkpoint and the proof disagree on the size");
+  const root = await rootFromProof(await hashLeaf(enc.encode(receipt.leaf)), receipt.leaf_index, receipt.tree_size, receipt.inclusion_proof.map(unhex));
+  if (hex(root) !== hex(checkpoint.root)) throw new Error(`the proof leads to ${hex(root)}, not the signed root ${hex(checkpoint.root)}`);
+  const block = checkpoint.extensions.map((l) => /^tzzr-block (\d+) /.exec(l)).find(Boolean);
+  return { h_entrada, leafIndex: receipt.leaf_index, treeSize: receipt.tree_size, origin: checkpoint.origin, block: block ? Number(block[1]) : null, timestamp: leaf.ts, root: hex(root) };
+}
+
+window.tzzrVerify = { verifyReceipt, canonical, rootFromProof };
