@@ -202,7 +202,9 @@ async function enrich() {
   const schema = item.schema;
   const required = new Set(schema.required || []);
   $("#fields").replaceChildren(...Object.entries(schema.properties || {}).map(([n, s]) => field(n, s, required.has(n))));
-  $("#results").textContent = JSON.stringify(item.results, null, 2).slice(0, 4000);
+  $("#results").textContent = Object.entries(item.results || {})
+    .map(([step, out]) => `${step}: ${out && typeof out.text === "string" ? out.text : JSON.stringify(out).slice(0, 600)}`)
+    .join("\n\n") || "nothing";
   let left = item.secondsLeft;
   const tick = () => {
     if (item.state !== "pending") { say("#deadline", `This item is ${item.state}.`, "muted"); return; }

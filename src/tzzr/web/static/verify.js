@@ -49,8 +49,9 @@ async function openNote(note, verifierKeys) {
   const body = note.slice(0, cut + 1);
   const known = new Map();
   for (const vkey of verifierKeys) {
-    const last = vkey.lastIndexOf("+"), mid = vkey.lastIndexOf("+", last - 1);
-    const name = vkey.slice(0, mid), kid = vkey.slice(mid + 1, last), data = unb64(vkey.slice(last + 1));
+    // name+keyid+base64: names hold no "+", base64 may
+    const first = vkey.indexOf("+"), second = vkey.indexOf("+", first + 1);
+    const name = vkey.slice(0, first), kid = vkey.slice(first + 1, second), data = unb64(vkey.slice(second + 1));
     if (data[0] !== 1) continue; // Ed25519 only
     known.set(`${name} ${kid}`, { vkey, raw: data.slice(1) });
   }
