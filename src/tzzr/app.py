@@ -21,6 +21,7 @@ from tzzr.api import (
     sentinel,
     web,
 )
+from tzzr.sentinel import tracing
 from tzzr.sentinel.metrics import Metrics
 from tzzr.services import Services
 
@@ -85,6 +86,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    tracing.setup(services.settings, "tzzr-server")
     app.state.metrics = Metrics(services)
     app.state.metrics.install(app)
     problems.install(app)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     enrich_window: float = Field(default=86400.0, gt=0)
 
     log_format: str = Field(default="text", pattern="^(text|json)$")
+    otel_exporter: str = Field(default="", pattern="^(|otlp|console)$")
+    otel_endpoint: str = ""
     metrics_token: str | None = None
     ntfy_url: str = ""
     ntfy_token: str | None = None

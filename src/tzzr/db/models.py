@@ -237,6 +237,7 @@ class Run(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     reused_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class RunArtifact(Base):

@@ -33,6 +33,7 @@ from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import RunInput, params_hash
+from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.flows")
@@ -388,7 +389,10 @@ class Alfred:
             data = store.read_all(sha)
             self._input = (sha, data) if len(data) <= 8 * 1024 * 1024 else ("", b"")
         payload = Payload(kind, data, media)
-        with time_limit(self._settings.run_timeout_seconds):
+        with (
+            time_limit(self._settings.run_timeout_seconds),
+            tracing.span(f"cell {cell.meta.id}", run_id=run_id, flow=row.flow_id),
+        ):
             answer = cell.run(CellContext(run_id, lang, params), payload)
         latency = round((time.perf_counter() - started) * 1000, 3)
         result = dict(answer.result)

@@ -24,6 +24,7 @@ from tzzr.db.models import Instance, Run, RunArtifact
 from tzzr.errors import NotFound, TzzrError
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
+from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.worker")
@@ -130,7 +131,10 @@ class Executor:
             return "skipped"  # cancelled, finished, or a repeated message
         queued_ms = (now - row.created_at).total_seconds() * 1000
         interval = self._settings.run_lease_seconds / 3
-        with Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval):
+        with (
+            Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval),
+            tracing.span(f"run {row.cell_id}", row.traceparent, run_id=row.id, attempt=row.attempt),
+        ):
             return self._run(row, queued_ms)
 
     def _run(self, row: Any, queued_ms: float) -> str:
@@ -142,7 +146,10 @@ class Executor:
             store = self._store(row.h_instancia)
             payload = Payload(row.input_type, store.read_all(row.input_sha), row.media_type)
             context = CellContext(row.id, row.lang, dict(row.params))
-            with time_limit(row.timeout_s):
+            with (
+                time_limit(row.timeout_s),
+                tracing.span(f"cell {cell.meta.id}", version=cell.meta.version),
+            ):
                 result = cell.run(context, payload)
             latency = (time.perf_counter() - started) * 1000
             if latency > row.timeout_s * 1000:

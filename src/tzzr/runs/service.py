@@ -24,6 +24,7 @@ from tzzr.db.models import Run
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from tzzr.instances import InstanceInfo
 from tzzr.runs.queue import RunQueue
+from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 from tzzr.types import is_hex_digest
 
@@ -190,6 +191,7 @@ class Runs:
                 getattr(cell, "timeout_s", None) or self._settings.run_timeout_seconds
             ),
             "created_at": now,
+            "traceparent": tracing.carrier(),
         }
         done = self._finished_twin(instance, cell, input_sha, p_hash)
         if done is not None:

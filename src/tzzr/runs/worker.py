@@ -31,6 +31,9 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides
+    from tzzr.sentinel import tracing
+
+    tracing.setup(settings, "tzzr-worker")
     services = Services.build(settings)
     queue = services.queue
     executor = services.executor(name)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tzzr.db.models import Enrichment, Execution, LedgerBlock, LedgerHead, Run
+from tzzr.sentinel import tracing
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -107,7 +108,16 @@ class Metrics:
             request: Request, call_next: Callable[[Request], Awaitable[Response]]
         ) -> Response:
             started = time.perf_counter()
-            response = await call_next(request)
+            if tracing.enabled():
+                with tracing.tracer().start_as_current_span(
+                    f"{request.method} {request.url.path}"
+                ) as current:
+                    response = await call_next(request)
+                    matched = request.scope.get("route")
+                    current.update_name(f"{request.method} {getattr(matched, 'path', '?')}")
+                    current.set_attribute("http.status_code", response.status_code)
+            else:
+                response = await call_next(request)
             # the matched route's template (never the raw path: no unbounded labels)
             matched = request.scope.get("route")
             route = str(getattr(matched, "path", "unmatched"))

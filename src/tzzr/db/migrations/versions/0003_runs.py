@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("error", JSONDoc, nullable=True),
         sa.Column("reused_from", sa.String(64), nullable=True),
         sa.Column("leaf_index", sa.BigInteger, nullable=True),
+        sa.Column("traceparent", sa.String(64), nullable=True),
     )
     op.create_index(
         "ix_runs_reuse",
