@@ -19,6 +19,8 @@ from tzzr.errors import Conflict, InvalidInput, NotFound
 if TYPE_CHECKING:  # jsonschema loads only for instances that have a fields schema
     from jsonschema import Draft202012Validator
 
+    from tzzr.blobs import BlobStore
+
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -126,3 +128,23 @@ class Instances:
                 f"`tzzr instances add {name}`"
             )
         return InstanceInfo.from_row(row)
+
+
+class InstanceStores:
+    """Each instance's view of the blob store, by h_instancia (prefixes cached: an
+    instance's prefix never changes)."""
+
+    def __init__(self, engine: Engine, blobs: "BlobStore") -> None:
+        self._engine = engine
+        self._blobs = blobs
+        self._prefixes: dict[str, str] = {}
+
+    def __call__(self, h_instancia: str) -> "BlobStore":
+        prefix = self._prefixes.get(h_instancia)
+        if prefix is None:
+            with self._engine.connect() as conn:
+                prefix = conn.execute(
+                    select(Instance.blob_prefix).where(Instance.h_instancia == h_instancia)
+                ).scalar_one()
+            self._prefixes[h_instancia] = prefix
+        return self._blobs.scoped(prefix)

@@ -22,12 +22,12 @@ from tzzr.cells.base import CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import Entry, Execution, Instance, Run, RunArtifact
+from tzzr.db.models import Entry, Execution, Run, RunArtifact
 from tzzr.errors import InvalidInput, NotFound, TzzrError
 from tzzr.flows import expr
 from tzzr.flows.spec import FlowSpec, Step, payload_type, render, validate
 from tzzr.flows.store import FlowStore
-from tzzr.instances import InstanceInfo
+from tzzr.instances import InstanceInfo, InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
@@ -124,7 +124,7 @@ class Alfred:
         self._mason = mason
         self._settings = settings
         self._clock = clock
-        self._prefixes: dict[str, str] = {}
+        self._store = InstanceStores(engine, blobs)
         self._known: set[str] = set()  # small result blobs known to be stored
         self._input: tuple[str, bytes] = ("", b"")
 
@@ -255,16 +255,6 @@ class Alfred:
         return row
 
     # -- running (worker side) ----------------------------------------------------------
-    def _store(self, h_instancia: str) -> BlobStore:
-        prefix = self._prefixes.get(h_instancia)
-        if prefix is None:
-            with self._engine.connect() as conn:
-                prefix = conn.execute(
-                    select(Instance.blob_prefix).where(Instance.h_instancia == h_instancia)
-                ).scalar_one()
-            self._prefixes[h_instancia] = prefix
-        return self._blobs.scoped(prefix)
-
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
 

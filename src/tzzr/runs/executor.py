@@ -20,8 +20,9 @@ from tzzr.cells.base import Artifact, CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import Instance, Run, RunArtifact
+from tzzr.db.models import Run, RunArtifact
 from tzzr.errors import NotFound, TzzrError
+from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
 from tzzr.sentinel import tracing
@@ -94,17 +95,7 @@ class Executor:
         self._ledger = ledger
         self._settings = settings
         self.worker = worker
-        self._prefixes: dict[str, str] = {}
-
-    def _store(self, h_instancia: str) -> BlobStore:
-        prefix = self._prefixes.get(h_instancia)
-        if prefix is None:
-            with self._engine.connect() as conn:
-                prefix = conn.execute(
-                    select(Instance.blob_prefix).where(Instance.h_instancia == h_instancia)
-                ).scalar_one()
-            self._prefixes[h_instancia] = prefix
-        return self._blobs.scoped(prefix)
+        self._store = InstanceStores(engine, blobs)
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
