@@ -5,9 +5,10 @@ runs table is the truth, so a lost or repeated message never loses or repeats wo
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+if TYPE_CHECKING:
+    from huey import Huey
 from sqlalchemy.engine import make_url
 
 from tzzr.errors import ConfigError, Unavailable
@@ -26,44 +27,57 @@ class RunQueue:
     """One huey per queue name over the same backend."""
 
     def __init__(self, url: str, prefix: str = "tzzr", names: Iterable[str] = QUEUES) -> None:
+        """Checks the URL now; connects (and imports huey: ~35 MB) on first use, so a
+        server that never queues anything never pays for it."""
         self.url = url
+        self._prefix = prefix
+        self._names = list(names)
         self._handler: Handler = _noop
         self._lock = threading.Lock()
         self._hueys: dict[str, Huey] = {}
         self._tasks: dict[str, Any] = {}
-        parsed = make_url(url) if url.startswith("sqlite") else None
-        for name in names:
+        for name in self._names:
             if name not in QUEUES:
                 raise ConfigError(f"unknown queue {name!r}; queues: {', '.join(QUEUES)}")
+        self._sqlite = make_url(url) if url.startswith("sqlite") else None
+        if self._sqlite is not None and not self._sqlite.database:
+            raise ConfigError("the SQLite queue URL needs a file: sqlite:///path/queue.db")
+        if self._sqlite is None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"unsupported queue URL {url!r}: use sqlite:///path/queue.db or redis://host:port/db"
+            )
+        self.blocking = self._sqlite is None
+
+    def _build(self) -> None:
+        from huey import RedisHuey, SqliteHuey
+
+        for name in self._names:
             huey: Huey
-            if parsed is not None:
-                if not parsed.database:
-                    raise ConfigError("the SQLite queue URL needs a file: sqlite:///path/queue.db")
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if self._sqlite is not None and self._sqlite.database:
+                Path(self._sqlite.database).parent.mkdir(parents=True, exist_ok=True)
                 # fsync off: a message lost to a power loss is queued again by the
                 # reaper (the runs and executions tables are the truth)
                 huey = SqliteHuey(
-                    f"{prefix}_{name}",
-                    filename=parsed.database,
+                    f"{self._prefix}_{name}",
+                    filename=self._sqlite.database,
                     results=False,
                     timeout=30,
                     fsync=False,
                 )
-            elif url.startswith(("redis://", "rediss://", "unix://")):
-                huey = RedisHuey(
-                    f"{prefix}_{name}", url=url, results=False, blocking=True, read_timeout=0.2
-                )
             else:
-                raise ConfigError(
-                    f"unsupported queue URL {url!r}: use sqlite:///path/queue.db or redis://host:port/db"
+                huey = RedisHuey(
+                    f"{self._prefix}_{name}",
+                    url=self.url,
+                    results=False,
+                    blocking=True,
+                    read_timeout=0.2,
                 )
             self._tasks[name] = huey.task(name=TASK)(self._dispatch)
             self._hueys[name] = huey
-        self.blocking = parsed is None
 
     @property
     def names(self) -> list[str]:
-        return list(self._hueys)
+        return list(self._names)
 
     def handle_with(self, handler: Handler) -> None:
         self._handler = handler
@@ -71,7 +85,11 @@ class RunQueue:
     def _dispatch(self, run_id: str) -> None:
         self._handler(run_id)
 
-    def _huey(self, name: str) -> Huey:
+    def _huey(self, name: str) -> "Huey":
+        if not self._hueys:
+            with self._lock:
+                if not self._hueys:
+                    self._build()
         found = self._hueys.get(name)
         if found is None:
             raise ConfigError(f"queue {name!r} is not served here; queues: {', '.join(self.names)}")
@@ -116,14 +134,14 @@ class RunQueue:
     def promote_due(self) -> int:
         """Move scheduled messages (retries with back-off) whose time has come."""
         moved = 0
-        for huey in self._hueys.values():
+        for huey in (self._huey(name) for name in self._names):
             for task in huey.read_schedule():
                 huey.enqueue(task)
                 moved += 1
         return moved
 
     def depth(self) -> dict[str, int]:
-        return {name: int(huey.pending_count()) for name, huey in self._hueys.items()}
+        return {name: int(self._huey(name).pending_count()) for name in self._names}
 
     def describe(self) -> str:
         return (

@@ -5,7 +5,7 @@ each scrape, so they cover every worker."""
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -13,8 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tzzr.db.models import Enrichment, Execution, LedgerBlock, LedgerHead, Run
 from tzzr.sentinel import tracing
@@ -103,32 +102,52 @@ class Metrics:
         return generate_latest(self.registry)
 
     def install(self, app: "FastAPI") -> None:
-        @app.middleware("http")
-        async def _observe(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
+        app.add_middleware(_Observe, metrics=self)
+
+    def observe(self, method: str, scope: Scope, status: int, seconds: float) -> None:
+        # the matched route's template (never the raw path: no unbounded labels)
+        route = str(getattr(scope.get("route"), "path", "unmatched"))
+        if route == "/ingest" and method == "POST":
+            if status == 200:
+                self.ingests.inc()
+            elif status == 409:
+                self.duplicates.inc()
+        if route != "/metrics":
+            self.latency.labels(method, route, f"{status // 100}xx").observe(seconds)
+
+
+class _Observe:
+    """Pure ASGI (no BaseHTTPMiddleware: it would buffer and slow every request and
+    every streamed upload): times each request, and with tracing on, spans it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        method = scope["method"]
+        try:
             if tracing.enabled():
-                with tracing.tracer().start_as_current_span(
-                    f"{request.method} {request.url.path}"
-                ) as current:
-                    response = await call_next(request)
-                    matched = request.scope.get("route")
-                    current.update_name(f"{request.method} {getattr(matched, 'path', '?')}")
-                    current.set_attribute("http.status_code", response.status_code)
+                with tracing.tracer().start_as_current_span(f"{method} {scope['path']}") as span:
+                    try:
+                        await self.app(scope, receive, sending)
+                    finally:
+                        route = getattr(scope.get("route"), "path", "?")
+                        span.update_name(f"{method} {route}")
+                        span.set_attribute("http.status_code", status)
             else:
-                response = await call_next(request)
-            # the matched route's template (never the raw path: no unbounded labels)
-            matched = request.scope.get("route")
-            route = str(getattr(matched, "path", "unmatched"))
-            path = request.url.path
-            if route == "/ingest" and request.method == "POST":
-                if response.status_code == 200:
-                    self.ingests.inc()
-                elif response.status_code == 409:
-                    self.duplicates.inc()
-            if path != "/metrics":
-                self.latency.labels(
-                    request.method, route, f"{response.status_code // 100}xx"
-                ).observe(time.perf_counter() - started)
-            return response
+                await self.app(scope, receive, sending)
+        finally:
+            self.metrics.observe(method, scope, status, time.perf_counter() - started)

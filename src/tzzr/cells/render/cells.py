@@ -1,12 +1,13 @@
 """`render-3d-holocube` and `render-4d-hypercube`: validated parameters, deterministic
 frames, and the outputs (PNG, animated WebP / GIF / APNG, per-frame geometry JSON)."""
 
+from __future__ import annotations
+
 import json
 import math
 import time
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,9 +19,12 @@ from pydantic import (
 
 from tzzr.cells.base import Artifact, CellContext, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
-from tzzr.cells.render import geometry, raster
+from tzzr.cells.render import PLANES_3D, PLANES_4D
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of
+
+if TYPE_CHECKING:  # numpy and Pillow load when a frame is drawn, not when TZZR starts
+    from tzzr.cells.render.geometry import Array
 
 Colour = Field(pattern=r"^#[0-9a-fA-F]{6}$")
 Output = Literal["png", "webp", "gif", "apng", "json"]
@@ -45,7 +49,7 @@ class _Params(BaseModel):
     glow: bool = True
     scanlines: bool = False
     outputs: list[Output] = Field(default_factory=lambda: list(DEFAULT_OUTPUTS), min_length=1)
-    planes: ClassVar[tuple[str, ...]] = geometry.PLANES_3D
+    planes: ClassVar[tuple[str, ...]] = PLANES_3D
 
     @field_validator("angles", "speeds", check_fields=False)
     @classmethod
@@ -58,7 +62,7 @@ class _Params(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _budget(self) -> "_Params":
+    def _budget(self) -> _Params:
         if self.frames * self.size * self.size > MAX_WORK_PIXELS:
             raise ValueError(
                 f"frames x size² is {self.frames * self.size * self.size:,} pixels; the limit "
@@ -82,7 +86,7 @@ class HyperParams(_Params):
     distance4: float = Field(default=3.0, gt=2.05, le=1000)
     angles: dict[str, float] = Field(default_factory=lambda: {"xz": 20.0, "yz": 15.0})
     speeds: dict[str, float] = Field(default_factory=lambda: {"xw": 45.0, "zw": 30.0})
-    planes: ClassVar[tuple[str, ...]] = geometry.PLANES_4D
+    planes: ClassVar[tuple[str, ...]] = PLANES_4D
 
 
 def parse(model: type[_Params], params: dict[str, Any]) -> Any:
@@ -97,8 +101,10 @@ def parse(model: type[_Params], params: dict[str, Any]) -> Any:
         ) from exc
 
 
-def _faces(vertices: geometry.Array) -> list[list[int]]:
+def _faces(vertices: Array) -> list[list[int]]:
     """The six faces of a cube, each as its four vertices in drawing order."""
+    import numpy as np
+
     faces = []
     for axis in range(3):
         for sign in (-1.0, 1.0):
@@ -122,16 +128,22 @@ class _Renderer:
     def check_params(self, params: dict[str, Any]) -> None:
         parse(self.model, params)
 
-    def _project(self, points: geometry.Array, p: Any) -> tuple[geometry.Array, geometry.Array]:
+    def _project(self, points: Array, p: Any) -> tuple[Array, Array]:
+
         raise NotImplementedError
 
     def _reach(self, p: Any) -> float:
         """The largest |xy| any pose can have: the scale keeps every pose in frame
         and is the same for every frame (no breathing)."""
+
         raise NotImplementedError
 
-    def pose(self, p: Any, frame: int) -> tuple[geometry.Array, geometry.Array]:
+    def pose(self, p: Any, frame: int) -> tuple[Array, Array]:
         """2D points in pixels (y down) and each vertex's depth weight (0 far, 1 near)."""
+        import numpy as np
+
+        from tzzr.cells.render import geometry
+
         vertices, _ = geometry.hypercube(self.dimensions)
         angles = geometry.angles_at(frame, p.fps, p.angles, p.speeds)
         rotated = vertices @ geometry.rotation(self.dimensions, angles).T
@@ -142,6 +154,10 @@ class _Renderer:
         return pixels, geometry.depth_weights(depth)
 
     def run(self, context: CellContext, payload: Payload) -> CellResult:
+        import numpy as np
+
+        from tzzr.cells.render import geometry, raster
+
         p = parse(self.model, dict(context.params))
         vertices, edges = geometry.hypercube(self.dimensions)
         faces = _faces(vertices) if getattr(p, "shading", False) else []
@@ -285,10 +301,14 @@ class HolocubeCell(_Renderer):
             ],
         )
 
-    def _project(self, points: geometry.Array, p: Any) -> tuple[geometry.Array, geometry.Array]:
+    def _project(self, points: Array, p: Any) -> tuple[Array, Array]:
+        from tzzr.cells.render import geometry
+
         return geometry.project_3d(points, p.distance)
 
     def _reach(self, p: Any) -> float:
+        from tzzr.cells.render import geometry
+
         return geometry.reach(math.sqrt(3.0), p.distance)
 
 
@@ -319,11 +339,15 @@ class HypercubeCell(_Renderer):
             ],
         )
 
-    def _project(self, points: geometry.Array, p: Any) -> tuple[geometry.Array, geometry.Array]:
+    def _project(self, points: Array, p: Any) -> tuple[Array, Array]:
         """Depth cueing follows w (the 4D depth), as the TAMV plan asks."""
+        from tzzr.cells.render import geometry
+
         in_3d, w = geometry.project_4d(points, p.projection, p.distance4)
         flat, _ = geometry.project_3d(in_3d, p.distance)
         return flat, w
 
     def _reach(self, p: Any) -> float:
+        from tzzr.cells.render import geometry
+
         return geometry.reach(geometry.reach_4d(2.0, p.projection, p.distance4), p.distance)

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from tzzr.cells.render import PLANES_3D as PLANES_3D
+from tzzr.cells.render import PLANES_4D as PLANES_4D
+
 Array = NDArray[np.float64]
 AXES = "xyzw"
-PLANES_3D = ("xy", "xz", "yz")
-PLANES_4D = ("xy", "xz", "xw", "yz", "yw", "zw")
 
 
 def hypercube(dimensions: int) -> tuple[Array, list[tuple[int, int]]]:
