@@ -191,6 +191,13 @@ def test_every_control_is_labelled(page: Any, server: Shape, path: str) -> None:
     assert unlabelled == []
     assert page.locator("nav[aria-label='Main'] a").count() >= 6
     assert page.inner_text("#message") == ""  # no error while loading the page's data
+    if path == "/app/sentinel":  # the charts were drawn: not a blank canvas
+        for chart in ("#chart", "#latency-chart"):
+            assert page.evaluate(
+                f"""() => {{ const c = document.querySelector('{chart}');
+                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                    return new Set(d).size > 3; }}"""
+            )
     shot(page, "page" + path.replace("/", "-"))
 
 

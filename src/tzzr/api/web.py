@@ -169,7 +169,9 @@ def sentinel() -> HTMLResponse:
 <th scope="col">Severity</th><th scope="col">State</th><th scope="col">Message</th></tr>
 </thead><tbody id="alerts"></tbody></table>
 <h2>Throughput</h2><canvas id="chart" width="600" height="120" role="img"
- aria-label="Events per minute over the last hour"></canvas><p id="latency"></p>
+ aria-label="Events per minute over the last hour"></canvas>
+<h2>Run latency</h2><canvas id="latency-chart" width="600" height="140" role="img"
+ aria-label="How many runs finished within each latency band"></canvas><p id="latency"></p>
 <h2>Events</h2><table><thead><tr><th scope="col">When</th><th scope="col">Kind</th>
 <th scope="col">Severity</th><th scope="col">Subject</th></tr></thead>
 <tbody id="events"></tbody></table>""",
