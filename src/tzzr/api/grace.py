@@ -5,15 +5,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import require, services
+from tzzr.api.deps import parse_body, require, services
 from tzzr.cells import Cell
 from tzzr.cells.envelope import RunRequest, load_payload
 from tzzr.cells.grace import execute
-from tzzr.errors import InvalidInput
-from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
 
 router = APIRouter()
@@ -37,15 +34,7 @@ def cell_json(cell: Cell) -> dict[str, Any]:
 )
 async def runsync(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)
-    # Read with a limit before parsing: FastAPI would hold any size in memory first.
-    raw = await read_limited(request.stream(), found.settings.max_json_body_bytes)
-    try:
-        body = RunRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(
-            str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
-        ) from exc
+    body = await parse_body(request, RunRequest)
     store = found.ingest.store_for(principal.instance)
     answer = await run_in_threadpool(
         execute,

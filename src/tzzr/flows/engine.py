@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.canonical import sha256_hex
 from tzzr.cells.base import CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
@@ -32,7 +32,8 @@ from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
 from tzzr.runs.queue import RunQueue
-from tzzr.runs.service import RunInput, params_hash
+from tzzr.runs.results import ResultKeeper
+from tzzr.runs.service import RunInput, params_hash, store_input
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 
@@ -119,13 +120,12 @@ class Alfred:
         self.flows = flows
         self._catalog = catalog
         self._queue = queue
-        self._blobs = blobs
         self._ledger = ledger
         self._mason = mason
         self._settings = settings
         self._clock = clock
         self._store = InstanceStores(engine, blobs)
-        self._known: set[str] = set()  # small result blobs known to be stored
+        self._results = ResultKeeper()
         self._input: tuple[str, bytes] = ("", b"")
 
     # -- starting ---------------------------------------------------------------------
@@ -199,7 +199,13 @@ class Alfred:
             self._entry(instance, h_entrada)  # 404 for another instance's entry
         else:
             assert given is not None and store is not None
-            stored_input = self._keep_input(given, store)
+            sha, _ = store_input(store, given, self._settings.max_json_body_bytes)
+            stored_input = {
+                "sha256": sha,
+                "type": given.type,
+                "media_type": given.media_type,
+                "lang": given.lang,
+            }
         with write_transaction(self._engine) as conn:
             execution_id = self._insert(
                 conn, instance, spec, row.version, h_entrada, stored_input, now
@@ -212,36 +218,6 @@ class Alfred:
                 )
         self.dispatch(execution_id)
         return execution_id
-
-    def _keep_input(self, given: RunInput, store: BlobStore) -> dict[str, Any]:
-        import base64
-        import binascii
-
-        if given.encoding != "base64":
-            if given.encoding == "blob" and store.exists(given.content.lower()):
-                return {
-                    "sha256": given.content.lower(),
-                    "type": given.type,
-                    "media_type": given.media_type,
-                    "lang": given.lang,
-                }
-            raise InvalidInput(
-                "an execution's input is base64, or the digest of a blob of this instance",
-                field="input.encoding",
-            )
-        try:
-            data = base64.b64decode(given.content, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(
-                f"input.content is not valid base64 ({exc})", field="input.content"
-            ) from exc
-        stored = store.put(data)
-        return {
-            "sha256": stored.sha256,
-            "type": given.type,
-            "media_type": given.media_type,
-            "lang": given.lang,
-        }
 
     def _entry(self, instance: InstanceInfo, h_entrada: str) -> Any:
         with self._engine.connect() as conn:
@@ -385,36 +361,7 @@ class Alfred:
         ):
             answer = cell.run(CellContext(run_id, lang, params), payload)
         latency = round((time.perf_counter() - started) * 1000, 3)
-        result = dict(answer.result)
-        artifacts = []
-        for name, art in answer.artifacts.items():
-            digest = sha256_hex(art.data)
-            if not store.exists(digest):
-                store.put(art.data, digest)
-            artifacts.append(
-                {
-                    "name": name,
-                    "sha256": digest,
-                    "media_type": art.media_type,
-                    "size": len(art.data),
-                }
-            )
-        if artifacts:
-            result["artifacts"] = {
-                a["name"]: {
-                    "sha256": a["sha256"],
-                    "mediaType": a["media_type"],
-                    "size": a["size"],
-                    "url": f"/blobs/{a['sha256']}",
-                }
-                for a in artifacts
-            }
-        body = canonical_json(result)
-        digest = sha256_hex(body)
-        if digest not in self._known and not store.exists(digest):
-            store.put(body, digest)
-        if len(body) <= 4096:
-            self._known.add(digest)  # small results repeat: skip the existence check
+        kept = self._results.keep(store, answer)
         metrics: dict[str, Any] = {
             "latencyMs": latency,
             "engine": answer.engine,
@@ -439,16 +386,16 @@ class Alfred:
             "max_attempts": 1,
             "timeout_s": self._settings.run_timeout_seconds,
             "worker": row.worker,
-            "result_sha": digest,
+            "result_sha": kept.sha256,
             "metrics": metrics,
-            "artifacts": artifacts,
+            "artifacts": kept.artifacts,
         }
         outcome = {
             "id": step.id,
             "cell": step.cell,
             "status": "done",
             "runId": run_id,
-            "output": result,
+            "output": kept.result,
             "ms": latency,
         }
         return outcome, run
@@ -710,10 +657,3 @@ class Alfred:
             return list(
                 conn.execute(query.order_by(Execution.created_at.desc()).limit(limit)).all()
             )
-
-
-def _json(data: bytes) -> dict[str, Any]:
-    import json
-
-    loaded = json.loads(data)
-    return loaded if isinstance(loaded, dict) else {"value": loaded}

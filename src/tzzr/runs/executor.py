@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, insert, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.canonical import canonical_json, sha256_hex
-from tzzr.cells.base import Artifact, CellContext, CellFailed, Payload
+from tzzr.cells.base import CellContext, CellFailed, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
@@ -25,6 +24,7 @@ from tzzr.errors import NotFound, TzzrError
 from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
+from tzzr.runs.results import ResultKeeper
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 
@@ -91,11 +91,11 @@ class Executor:
         self._engine = engine
         self._catalog = catalog
         self._queue = queue
-        self._blobs = blobs
         self._ledger = ledger
         self._settings = settings
         self.worker = worker
         self._store = InstanceStores(engine, blobs)
+        self._results = ResultKeeper()
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
@@ -161,23 +161,7 @@ class Executor:
         except Exception as exc:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
-        store = self._store(row.h_instancia)
-        artifacts = [self._keep(store, name, art) for name, art in result.artifacts.items()]
-        answer = dict(result.result)
-        if artifacts:
-            answer["artifacts"] = {
-                a["name"]: {
-                    "sha256": a["sha256"],
-                    "mediaType": a["media_type"],
-                    "size": a["size"],
-                    "url": f"/blobs/{a['sha256']}",
-                }
-                for a in artifacts
-            }
-        body = canonical_json(answer)
-        digest = sha256_hex(body)
-        if not store.exists(digest):  # results repeat (the same answer to many inputs)
-            store.put(body, digest)
+        kept = self._results.keep(self._store(row.h_instancia), result)
         metrics = {
             "latencyMs": round(latency, 2),
             "queueMs": round(queued_ms, 2),
@@ -188,19 +172,9 @@ class Executor:
             "worker": self.worker,
             **{k: v for k, v in result.metrics.items() if k != "latencyMs"},
         }
-        return self._end(row, "done", result_sha=digest, metrics=metrics, artifacts=artifacts)
-
-    @staticmethod
-    def _keep(store: BlobStore, name: str, artifact: Artifact) -> dict[str, Any]:
-        digest = sha256_hex(artifact.data)
-        if not store.exists(digest):
-            store.put(artifact.data, digest)
-        return {
-            "name": name,
-            "sha256": digest,
-            "media_type": artifact.media_type,
-            "size": len(artifact.data),
-        }
+        return self._end(
+            row, "done", result_sha=kept.sha256, metrics=metrics, artifacts=kept.artifacts
+        )
 
     def _end(self, row: Any, status: str, **values: Any) -> str:
         now = datetime.now(UTC)

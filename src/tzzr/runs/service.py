@@ -94,6 +94,38 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def store_input(store: BlobStore, given: RunInput, limit: int) -> tuple[str, int]:
+    """A run's (or an execution's) input as a blob of the instance: its digest and size.
+    base64 is stored; a blob digest must name one the instance has; urls are refused."""
+    if given.encoding == "base64":
+        try:
+            data = base64.b64decode(given.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(
+                f"input.content is not valid base64 ({exc})", field="input.content"
+            ) from exc
+        if len(data) > limit:
+            raise TooLarge(f"the input is larger than the limit of {limit} bytes")
+        stored = store.put(data)
+        return stored.sha256, stored.size
+    if given.encoding == "blob":
+        digest = given.content.lower()
+        if not is_hex_digest(digest):
+            raise InvalidInput(
+                "a blob input's content is the sha256 hex digest of a blob of this instance",
+                field="input.content",
+            )
+        size = store.size(digest)
+        if size is None:
+            raise NotFound(f"no blob {digest} in this instance; ingest it first")
+        return digest, size
+    raise InvalidInput(
+        "url inputs are not fetched by the server (it would reach into your network "
+        "for anyone with a key); ingest the file and send its blob digest",
+        field="input.encoding",
+    )
+
+
 @dataclass
 class Submitted:
     run_id: str
@@ -119,38 +151,6 @@ class Runs:
     def _store(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)
 
-    def _input_bytes(self, instance: InstanceInfo, given: RunInput) -> tuple[str, int]:
-        """Store the input as a blob of the instance; its digest and size."""
-        store = self._store(instance)
-        limit = self._settings.max_json_body_bytes
-        if given.encoding == "base64":
-            try:
-                data = base64.b64decode(given.content, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInput(
-                    f"input.content is not valid base64 ({exc})", field="input.content"
-                ) from exc
-            if len(data) > limit:
-                raise TooLarge(f"the input is larger than the limit of {limit} bytes")
-            stored = store.put(data)
-            return stored.sha256, stored.size
-        if given.encoding == "blob":
-            digest = given.content.lower()
-            if not is_hex_digest(digest):
-                raise InvalidInput(
-                    "a blob input's content is the sha256 hex digest of a blob of this instance",
-                    field="input.content",
-                )
-            size = store.size(digest)
-            if size is None:
-                raise NotFound(f"no blob {digest} in this instance; ingest it first")
-            return digest, size
-        raise InvalidInput(
-            "url inputs are not fetched by the server (it would reach into your network "
-            "for anyone with a key); ingest the file and send its blob digest",
-            field="input.encoding",
-        )
-
     def submit(self, instance: InstanceInfo, cell_id: str, body: RunBody) -> Submitted:
         cell = self.catalog.get(cell_id, body.version)
         given = body.input or RunInput(type="none", encoding="base64", content="")
@@ -170,7 +170,7 @@ class Runs:
             existing = self._row(body.run_id)
             if existing is not None:
                 return self._same_run(existing, instance, cell, body, p_hash)
-        input_sha, _ = self._input_bytes(instance, given)
+        input_sha, _ = store_input(self._store(instance), given, self._settings.max_json_body_bytes)
         run_id = body.run_id or uuid.uuid4().hex
         now = datetime.now(UTC)
         values: dict[str, Any] = {
