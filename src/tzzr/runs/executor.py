@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, insert, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.cells.base import CellContext, CellFailed, Payload
+from tzzr.cells.base import CellContext, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run, RunArtifact
-from tzzr.errors import NotFound, TzzrError
+from tzzr.errors import TzzrError
 from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
@@ -154,9 +154,7 @@ class Executor:
                     "message": f"the run took longer than its {row.timeout_s:g} s limit",
                 },
             )
-        except (CellFailed, NotFound) as exc:
-            return self._end(row, "failed", error=exc.body()["error"])
-        except TzzrError as exc:
+        except TzzrError as exc:  # CellFailed, an unknown cell, a bad parameter: no retry
             return self._end(row, "failed", error=exc.body()["error"])
         except Exception as exc:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
