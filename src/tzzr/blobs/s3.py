@@ -118,6 +118,21 @@ class S3BlobStore(BlobStore):
         finally:
             body.close()
 
+    def _read_whole(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:  # one request, where a HEAD and a ranged GET would be two
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from exc
+            raise
+        body = response["Body"]
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
+
     def _put_named(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
 

@@ -209,7 +209,15 @@ class BlobStore:
         return self._read(key, start, end)
 
     def read_all(self, digest: HexDigest) -> bytes:
-        return b"".join(self.read(digest))
+        return self._read_whole(self.key(digest))
+
+    def _read_whole(self, key: str) -> bytes:
+        """All of a blob's bytes (FileNotFoundError when missing); a backend may do it
+        in one request."""
+        size = self._size(key)
+        if size is None:
+            raise FileNotFoundError(key)
+        return b"".join(self._read(key, 0, size - 1)) if size else b""
 
     def publish(self, path: str, data: bytes) -> str:
         """Named (not content-addressed) bytes under this prefix, for files that other
@@ -221,11 +229,7 @@ class BlobStore:
         return key
 
     def read_named(self, path: str) -> bytes:
-        key = "/".join(p for p in (self.prefix, path) if p)
-        size = self._size(key)
-        if size is None:
-            raise FileNotFoundError(key)
-        return b"".join(self._read(key, 0, size - 1)) if size else b""
+        return self._read_whole("/".join(p for p in (self.prefix, path) if p))
 
     def delete(self, digest: HexDigest) -> None:
         self._delete(self.key(digest))

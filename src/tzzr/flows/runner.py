@@ -1,14 +1,24 @@
 """A worker's side of ALFRED's executions. The steps run in order, each as a cell run
 recorded with a deterministic id (`<execution>-<step>`) in the same transaction as the
 execution's progress: after a kill -9 the execution resumes from its last finished step
-and no finished run is repeated. Then the decision sends the entry to FELDMAN (OK:
+and no recorded run is repeated. Then the decision sends the entry to FELDMAN (OK:
 `consolidated`) or to MASON (incident: `enriching`, with a deadline). A failed step
 fails the execution with its error and sends the entry to MASON: nothing is lost,
-nothing stays `running`."""
+nothing stays `running`.
+
+Group commit: a worker takes the executions waiting in the queue as a batch (as many as
+it can run in about BATCH_SECONDS, learned from the last batches: one at a time for slow
+flows) and runs them in rounds, one step of each per round. The finished steps of a
+round are written in one transaction, and the executions that ended in one durable
+commit, so that fast flows pay for a transaction per round, not per step. An
+execution's next step never starts before its previous one is written; a step of a cell
+that is not known to be fast (its runs here took under FAST_SECONDS) is written at
+once, as are steps waiting longer than GROUP_SECONDS."""
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,9 +47,16 @@ from tzzr.sentinel.events import emit
 log = logging.getLogger("tzzr.flows")
 Dispatch = Callable[[str, float], None]
 
+MAX_BATCH = 32  # executions taken from the queue at once
+BATCH_SECONDS = 0.05  # about how long a batch may keep its executions from other workers
+FAST_SECONDS = 0.005  # a cell whose runs take less may have its steps written in a group
+GROUP_SECONDS = 0.01  # the longest a finished fast step waits to be written
+HOLD_SECONDS = 4 * BATCH_SECONDS  # a batch running longer gives back all but one
+KEEP_FILE_BYTES = 4 * 1024 * 1024  # an execution keeps the files its steps read up to this
+
 _CLAIM = (
     update(Execution)
-    .where(Execution.id == bindparam("eid"), Execution.status == "queued")
+    .where(Execution.id.in_(bindparam("eids", expanding=True)), Execution.status == "queued")
     .values(
         status="running",
         attempt=Execution.attempt + 1,
@@ -58,6 +75,15 @@ _PROGRESS = update(Execution).where(
 _STEP_DONE = _PROGRESS.values(
     steps=bindparam("b_steps"), next_step=bindparam("b_next"), lease_until=bindparam("b_lease")
 )
+_RENEW = _PROGRESS.values(lease_until=bindparam("b_lease"))
+_RELEASE = _PROGRESS.values(
+    status="queued",
+    worker=None,
+    attempt=Execution.attempt - 1,
+    steps=bindparam("b_steps"),
+    next_step=bindparam("b_next"),
+    lease_until=bindparam("b_lease"),
+)
 _CLOSE = _PROGRESS.values(
     status=bindparam("b_status"),
     steps=bindparam("b_steps"),
@@ -69,11 +95,61 @@ _CLOSE = _PROGRESS.values(
     lease_until=None,
 )
 _INSERT_RUN = insert(Run)
+_INSERT_ARTIFACT = insert(RunArtifact)
 EMPTY_SHA = sha256_hex(b"")
 
 
-class _Superseded(Exception):
-    pass
+@dataclass
+class _Live:
+    """An execution a worker holds: where it is and what its steps gave so far."""
+
+    row: Any
+    spec: FlowSpec
+    scope: dict[str, Any]
+    files: list[tuple[str, str, str | None]]
+    steps: list[dict[str, Any]]
+    index: int
+    files_read: dict[str, bytes] = field(default_factory=dict)  # small files, by sha256
+    unwritten: bool = False  # a finished step waits in the group
+    ended: bool = False
+    status: str = "running"
+
+
+@dataclass
+class _Write:
+    """What one execution adds to the next transaction: a finished step (`run`), and
+    for an execution that ends, how (`close`), or a retry later (`retry`)."""
+
+    live: _Live
+    steps: list[dict[str, Any]]
+    next_step: int
+    run: dict[str, Any] | None = None
+    close: dict[str, Any] | None = None
+    retry: tuple[dict[str, Any], float] | None = None
+    release: bool = False  # back to the queue, not attempted (the batch ran long)
+
+
+@dataclass
+class _Speed:
+    """How long this process's executions and cells took, to size batches and groups."""
+
+    per_execution: float = 1.0  # seconds, until measured: a batch of one
+    cells: dict[tuple[str, str | None], float] = field(default_factory=dict)
+
+    def batch(self) -> int:
+        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self.per_execution, 1e-6))))
+
+    def fast(self, step: Step) -> bool:
+        return self.cells.get((step.cell, step.version), 1.0) < FAST_SECONDS
+
+    def cell(self, step: Step, seconds: float) -> None:
+        key = (step.cell, step.version)
+        known = self.cells.get(key)
+        self.cells[key] = seconds if known is None else 0.8 * known + 0.2 * seconds
+
+    def batch_took(self, executions: int, seconds: float) -> None:
+        per = seconds / max(1, executions)
+        self.per_execution = 0.5 * self.per_execution + 0.5 * per
 
 
 class Runner:
@@ -97,24 +173,183 @@ class Runner:
         self.dispatch = dispatch
         self._store = InstanceStores(engine, blobs)
         self._results = ResultKeeper()
-        self._input: tuple[str, bytes] = ("", b"")
+        self.speed = _Speed()
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
 
+    def batch_size(self) -> int:
+        """How many queued executions to take at once (1 until they prove fast)."""
+        return self.speed.batch()
+
     def advance(self, execution_id: str, worker: str) -> str:
+        return self.advance_many([execution_id], worker)[execution_id]
+
+    def advance_many(self, execution_ids: list[str], worker: str) -> dict[str, str]:
+        """Run these executions to their end (or a retry later); each one's status:
+        done, failed, queued (a retry), released (given back to the queue unfinished:
+        the batch ran long), skipped (not queued: another worker has it, or it ended)
+        or discarded (its lease was lost to another worker meanwhile)."""
+        started = time.perf_counter()
         now = datetime.now(UTC)
         with write_transaction(self._engine, redoable=True) as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 _CLAIM,
-                {"eid": execution_id, "worker": worker, "now": now, "lease": self._lease(now)},
-            ).first()
-        if row is None:
-            return "skipped"
+                {"eids": execution_ids, "worker": worker, "now": now, "lease": self._lease(now)},
+            ).all()
+        outcome = dict.fromkeys(execution_ids, "skipped")
+        if not rows:
+            return outcome
+        held: list[_Live] = []
+        writes: list[_Write] = []
+        for row in rows:
+            try:
+                held.append(self._hold(row))
+            except Exception as exc:  # its flow or input is gone: fail it, keep nothing
+                log.warning("execution %s cannot start: %r", row.id, exc)
+                spec = FlowSpec.model_construct(id=row.flow_id)
+                live = _Live(row, spec, {}, [], list(row.steps), 0)
+                error = {"code": "error", "message": f"{type(exc).__name__}: {exc}"}
+                writes.append(self._failed(live, error, f"the execution failed: {exc}"))
+        self._write(writes)
+        with Heartbeat(lambda: self._renew(held), self._settings.run_lease_seconds / 3):
+            self._rounds(held, started)
+        for live in held + [w.live for w in writes]:
+            outcome[live.row.id] = live.status
+        ran = sum(1 for live in held if live.status != "released")
+        self.speed.batch_took(ran, time.perf_counter() - started)
+        return outcome
+
+    def _hold(self, row: Any) -> _Live:
+        spec = self.flows.spec(row.flow_id, row.flow_version)
+        scope, files = self._scope(row)
+        return _Live(row, spec, scope, files, [dict(s) for s in row.steps], row.next_step)
+
+    def _rounds(self, held: list[_Live], started: float) -> None:
+        """One step of each execution a round, until all have ended. A batch that
+        runs past HOLD_SECONDS (its flows turned out slow) keeps the execution at work
+        and gives the others back to the queue, for any worker to take."""
+        group: list[_Write] = []
+        since = 0.0
+        while live_ones := [h for h in held if not h.ended]:
+            for live in live_ones:
+                if live.ended:  # its lease was lost, or it was given back
+                    continue
+                others = [h for h in live_ones if h is not live and not h.ended]
+                if others and time.perf_counter() - started > HOLD_SECONDS:
+                    group.extend(self._give_back(others))
+                    live_ones = [live]
+                    self._write(group)
+                    group = []
+                if live.index >= len(live.spec.steps):  # nothing left: decide
+                    group.append(self._decided(live, None))
+                    continue
+                step = live.spec.steps[live.index]
+                fast = self.speed.fast(step)
+                if group and (
+                    live.unwritten or not fast or time.perf_counter() - since > GROUP_SECONDS
+                ):
+                    self._write(group)
+                    group = []
+                if live.ended:  # its lease was lost meanwhile
+                    continue
+                if not group:
+                    since = time.perf_counter()
+                group.append(self._attempt(live, step))
+                if not fast:
+                    self._write(group)
+                    group = []
+        self._write(group)
+
+    @staticmethod
+    def _give_back(others: Iterable[_Live]) -> list[_Write]:
+        given = []
+        for other in others:
+            if not other.ended:
+                other.ended = True
+                given.append(_Write(other, list(other.steps), other.index, release=True))
+        return given
+
+    def _attempt(self, live: _Live, step: Step) -> _Write:
+        """Run `step` of `live`: what to write."""
+        index = live.index
         try:
-            return self._advance(row)
-        except _Superseded:
-            return "discarded"
+            started = time.perf_counter()
+            done, run = self._step(live, step)
+            self.speed.cell(step, time.perf_counter() - started)
+        except TzzrError as exc:  # CellFailed, a bad parameter: no retry
+            return self._fail_step(live, index, exc.body()["error"])
+        except RunTimedOut:
+            error = {"code": "timed_out", "message": f"step {step.id} took too long"}
+            return self._fail_step(live, index, error)
+        except Exception as exc:
+            log.warning("execution %s step %s: %r", live.row.id, step.id, exc)
+            return self._retry_or_fail(live, index, f"{type(exc).__name__}: {exc}")
+        live.steps[index] = done
+        live.scope[step.id] = done["output"]
+        live.index = index + 1
+        if live.index == len(live.spec.steps):  # the last step and the decision: one write
+            return self._decided(live, run)
+        live.unwritten = True
+        return _Write(live, [dict(s) for s in live.steps], live.index, run=run)
+
+    def _decided(self, live: _Live, run: dict[str, Any] | None) -> _Write:
+        spec = live.spec
+        value = expr.evaluate(expr.parse(spec.decision), live.scope)
+        if not (value is None or isinstance(value, bool | int | float | str)):
+            value = str(value)
+        decision = {
+            "expression": spec.decision,
+            "value": value,
+            "outcome": "ok" if expr.truthy(value) else "incident",
+        }
+        live.ended = True
+        return _Write(
+            live,
+            live.steps,
+            len(live.steps),
+            run=run,
+            close={
+                "status": "done",
+                "decision": decision,
+                "outcome": decision["outcome"],
+                "error": None,
+                "reason": f"flow {spec.id}: the decision {spec.decision!r} was not met",
+            },
+        )
+
+    @staticmethod
+    def _failed(live: _Live, error: dict[str, Any], reason: str) -> _Write:
+        live.ended = True
+        return _Write(
+            live,
+            live.steps,
+            len(live.steps),
+            close={
+                "status": "failed",
+                "decision": None,
+                "outcome": "incident",
+                "error": error,
+                "reason": reason,
+            },
+        )
+
+    def _fail_step(self, live: _Live, index: int, error: dict[str, Any]) -> _Write:
+        steps = live.steps
+        steps[index] = {**steps[index], "status": "failed", "error": error}
+        message = error.get("message", "failed")
+        full = {**error, "step": steps[index]["id"]}
+        return self._failed(live, full, f"step {steps[index]['id']} failed: {message}")
+
+    def _retry_or_fail(self, live: _Live, index: int, message: str) -> _Write:
+        attempt = live.row.attempt
+        if attempt >= self._settings.run_max_attempts:
+            last = f"failed after {attempt} attempts; last: {message}"
+            return self._fail_step(live, index, {"code": "error", "message": last})
+        delay = self._settings.run_retry_seconds * 2 ** (attempt - 1)
+        live.ended = True
+        error = {"code": "error", "message": message, "attempt": attempt}
+        return _Write(live, live.steps, index, retry=(error, delay))
 
     def _scope(self, row: Any) -> tuple[dict[str, Any], list[tuple[str, str, str | None]]]:
         """The decision's names: `entry` (metadata, h_entrada, files) and each finished
@@ -148,54 +383,11 @@ class Runner:
                 scope[step["id"]] = step.get("output", {})
         return scope, files
 
-    def _advance(self, row: Any) -> str:
-        spec = self.flows.spec(row.flow_id, row.flow_version)
-        scope, files = self._scope(row)
-        steps = [dict(s) for s in row.steps]
-        interval = self._settings.run_lease_seconds / 3
-        with Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval):
-            for index in range(row.next_step, len(spec.steps)):
-                step = spec.steps[index]
-                try:
-                    outcome, run = self._step(row, step, scope, files)
-                except TzzrError as exc:  # CellFailed, a bad parameter: no retry
-                    return self._fail_step(row, steps, index, exc.body()["error"])
-                except RunTimedOut:
-                    error = {"code": "timed_out", "message": f"step {step.id} took too long"}
-                    return self._fail_step(row, steps, index, error)
-                except Exception as exc:
-                    log.warning("execution %s step %s: %r", row.id, step.id, exc)
-                    return self._retry_or_fail(row, steps, index, f"{type(exc).__name__}: {exc}")
-                steps[index] = outcome
-                scope[step.id] = outcome["output"]
-                if index + 1 < len(spec.steps):
-                    self._commit(row, index, steps, run, None)
-                else:  # the last step and the decision: one transaction
-                    return self._commit(row, index, steps, run, self._decision(spec, scope))
-        return self._commit(row, len(spec.steps) - 1, steps, None, self._decision(spec, scope))
-
-    @staticmethod
-    def _decision(spec: FlowSpec, scope: dict[str, Any]) -> dict[str, Any]:
-        value = expr.evaluate(expr.parse(spec.decision), scope)
-        if not (value is None or isinstance(value, bool | int | float | str)):
-            value = str(value)
-        return {
-            "expression": spec.decision,
-            "value": value,
-            "outcome": "ok" if expr.truthy(value) else "incident",
-            "reason": f"flow {spec.id}: the decision {spec.decision!r} was not met",
-        }
-
-    def _step(
-        self,
-        row: Any,
-        step: Step,
-        scope: dict[str, Any],
-        files: list[tuple[str, str, str | None]],
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _step(self, live: _Live, step: Step) -> tuple[dict[str, Any], dict[str, Any]]:
         """Run one step as the cell run `<execution>-<step>`; its outcome and the run's
-        record (written by _commit with the execution's progress, in one transaction:
-        so a run that finished is never run again, and none is recorded twice)."""
+        record (written by _write with the execution's progress, in one transaction:
+        so a recorded run is never run again, and none is recorded twice)."""
+        row, scope, files = live.row, live.scope, live.files
         run_id = f"{row.id}-{step.id}"
         store = self._store(row.h_instancia)
         cell = self._catalog.get(step.cell, step.version)
@@ -215,11 +407,12 @@ class Runner:
         started = time.perf_counter()
         if kind == "none":
             data = b""
-        elif self._input[0] == sha:
-            data = self._input[1]  # the steps of an execution often read the same file
+        elif sha in live.files_read:
+            data = live.files_read[sha]  # the steps of an execution often read the same file
         else:
             data = store.read_all(sha)
-            self._input = (sha, data) if len(data) <= 8 * 1024 * 1024 else ("", b"")
+            if len(data) <= KEEP_FILE_BYTES:
+                live.files_read[sha] = data
         payload = Payload(kind, data, media)
         with (
             time_limit(self._settings.run_timeout_seconds),
@@ -266,134 +459,6 @@ class Runner:
         }
         return outcome, run
 
-    def _commit(
-        self,
-        row: Any,
-        index: int,
-        steps: list[dict[str, Any]],
-        run: dict[str, Any] | None,
-        decision: dict[str, Any] | None,
-    ) -> str:
-        """A finished step (its run, attestation leaf and the execution's progress) and,
-        after the last one, the decision and where the entry goes: one transaction."""
-        now = datetime.now(UTC)
-        try:
-            # redoable: a power loss may undo it (the step is then run again); a process
-            # crash never does. The last step, with the decision, is written durably.
-            with write_transaction(self._engine, redoable=decision is None) as conn:
-                if run is not None:
-                    artifacts = run.pop("artifacts")
-                    run.update(created_at=now, started_at=now, finished_at=now)
-                    run["leaf_index"] = self._ledger.append_in(
-                        conn,
-                        row.h_instancia,
-                        "attestation",
-                        run["id"],
-                        run["result_sha"],
-                        now,
-                        {
-                            "cell": run["cell_id"],
-                            "version": run["cell_version"],
-                            "input": run["input_sha"],
-                            "params": run["params_hash"],
-                        },
-                    )
-                    conn.execute(_INSERT_RUN, run)
-                    if artifacts:
-                        conn.execute(
-                            insert(RunArtifact), [{"run_id": run["id"], **a} for a in artifacts]
-                        )
-                if decision is None:
-                    changed = conn.execute(
-                        _STEP_DONE,
-                        {
-                            "eid": row.id,
-                            "at": row.attempt,
-                            "b_steps": steps,
-                            "b_next": index + 1,
-                            "b_lease": self._lease(now),
-                        },
-                    ).rowcount
-                    if not changed:
-                        raise _Superseded
-                    return "running"
-                reason = decision.pop("reason")
-                self._close(
-                    conn, row, steps, "done", decision, decision["outcome"], None, reason, now
-                )
-        except _Superseded:
-            return "discarded"
-        return "done"
-
-    def _close(
-        self,
-        conn: Connection,
-        row: Any,
-        steps: list[dict[str, Any]],
-        status: str,
-        decision: dict[str, Any] | None,
-        outcome: str,
-        error: dict[str, Any] | None,
-        reason: str,
-        now: datetime,
-    ) -> None:
-        changed = conn.execute(
-            _CLOSE,
-            {
-                "eid": row.id,
-                "at": row.attempt,
-                "b_status": status,
-                "b_steps": steps,
-                "b_next": len(steps),
-                "b_decision": decision,
-                "b_outcome": outcome,
-                "b_error": error,
-                "b_finished": now,
-            },
-        ).rowcount
-        if not changed:
-            raise _Superseded
-        emit(
-            conn,
-            "flow_decision",
-            severity="info" if status == "done" else "error",
-            h_instancia=row.h_instancia,
-            subject=row.h_entrada or row.id,
-            data={
-                "execution": row.id,
-                "flow": row.flow_id,
-                "status": status,
-                "outcome": outcome,
-                "error": error,
-            },
-            ts=now,
-        )
-        if row.h_entrada is not None:
-            if outcome == "ok":
-                self._set_entry(conn, row, "consolidated")
-            else:
-                self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, reason)
-                self._set_entry(conn, row, "enriching")
-
-    def _finish(
-        self,
-        row: Any,
-        steps: list[dict[str, Any]],
-        status: str,
-        decision: dict[str, Any] | None,
-        outcome: str,
-        error: dict[str, Any] | None,
-        reason: str,
-    ) -> str:
-        try:
-            with write_transaction(self._engine) as conn:
-                self._close(
-                    conn, row, steps, status, decision, outcome, error, reason, datetime.now(UTC)
-                )
-        except _Superseded:
-            return "discarded"
-        return status
-
     @staticmethod
     def _set_entry(conn: Connection, row: Any, state: str) -> None:
         conn.execute(
@@ -402,61 +467,133 @@ class Runner:
             .values(state=state)
         )
 
-    def _fail_step(
-        self, row: Any, steps: list[dict[str, Any]], index: int, error: dict[str, Any]
-    ) -> str:
-        steps[index] = {**steps[index], "status": "failed", "error": error}
-        message = error.get("message", "failed")
-        full = {**error, "step": steps[index]["id"]}
-        return self._finish(
-            row,
-            steps,
-            "failed",
-            None,
-            "incident",
-            full,
-            f"step {steps[index]['id']} failed: {message}",
-        )
-
-    def _retry_or_fail(
-        self, row: Any, steps: list[dict[str, Any]], index: int, message: str
-    ) -> str:
-        if row.attempt >= self._settings.run_max_attempts:
-            return self._fail_step(
-                row,
-                steps,
-                index,
-                {
-                    "code": "error",
-                    "message": f"failed after {row.attempt} attempts; last: {message}",
-                },
-            )
-        delay = self._settings.run_retry_seconds * 2 ** (row.attempt - 1)
-        with write_transaction(self._engine) as conn:
-            changed = conn.execute(
-                _PROGRESS.values(
-                    status="queued",
-                    worker=None,
-                    error={"code": "error", "message": message, "attempt": row.attempt},
-                    lease_until=datetime.now(UTC)
-                    + timedelta(seconds=delay + 10 * self._settings.run_lease_seconds),
-                ),
-                {"eid": row.id, "at": row.attempt},
-            ).rowcount
-        if changed:
-            self.dispatch(row.id, delay)
-            return "queued"
-        return "discarded"
-
-    def heartbeat(self, execution_id: str, attempt: int) -> bool:
+    def _write(self, group: list[_Write]) -> None:
+        """One transaction: each execution's progress (guarded by its attempt: one
+        whose lease was lost writes nothing), the runs of its finished steps with their
+        attestation leaves, and for those that end, the decision and where the entry
+        goes. Durable when something ends; redoable when only steps finished."""
+        if not group:
+            return
         now = datetime.now(UTC)
-        with write_transaction(self._engine) as conn:
-            return bool(
-                conn.execute(
-                    _PROGRESS.values(lease_until=self._lease(now)),
-                    {"eid": execution_id, "at": attempt},
-                ).rowcount
+        ending = any(w.close is not None or w.retry is not None or w.release for w in group)
+        with write_transaction(self._engine, redoable=not ending) as conn:
+            kept = [w for w in group if self._progress(conn, w, now)]
+            runs = [w.run for w in kept if w.run is not None]
+            by_instance: dict[str, list[dict[str, Any]]] = {}
+            for run in runs:
+                run.update(created_at=now, started_at=now, finished_at=now)
+                by_instance.setdefault(run["h_instancia"], []).append(run)
+            for h_instancia, mine in by_instance.items():
+                first = self._ledger.append_all_in(
+                    conn,
+                    h_instancia,
+                    [
+                        (
+                            "attestation",
+                            run["id"],
+                            run["result_sha"],
+                            now,
+                            {
+                                "cell": run["cell_id"],
+                                "version": run["cell_version"],
+                                "input": run["input_sha"],
+                                "params": run["params_hash"],
+                            },
+                        )
+                        for run in mine
+                    ],
+                )
+                for offset, run in enumerate(mine):
+                    run["leaf_index"] = first + offset
+            if runs:
+                artifacts = [{"run_id": r["id"], **a} for r in runs for a in r.pop("artifacts")]
+                conn.execute(_INSERT_RUN, runs)
+                if artifacts:
+                    conn.execute(_INSERT_ARTIFACT, artifacts)
+        for write in group:
+            write.live.unwritten = False
+            if write.live.status in ("queued", "released"):
+                self.dispatch(write.live.row.id, write.retry[1] if write.retry else 0)
+
+    def _progress(self, conn: Connection, write: _Write, now: datetime) -> bool:
+        """The execution's own row; False (and the execution let go) when another
+        worker holds it now."""
+        live, row = write.live, write.live.row
+        params: dict[str, Any] = {"eid": row.id, "at": row.attempt}
+        if write.release:
+            statement = _RELEASE
+            lease = now + timedelta(seconds=10 * self._settings.run_lease_seconds)
+            params.update(b_steps=write.steps, b_next=write.next_step, b_lease=lease)
+            status = "released"
+        elif write.retry is not None:
+            error, delay = write.retry
+            lease = now + timedelta(seconds=delay + 10 * self._settings.run_lease_seconds)
+            statement = _PROGRESS.values(
+                status="queued", worker=None, error=error, lease_until=lease
             )
+            status = "queued"
+        elif write.close is not None:
+            close = write.close
+            statement = _CLOSE
+            params.update(
+                b_status=close["status"],
+                b_steps=write.steps,
+                b_next=write.next_step,
+                b_decision=close["decision"],
+                b_outcome=close["outcome"],
+                b_error=close["error"],
+                b_finished=now,
+            )
+            status = close["status"]
+        else:
+            statement = _STEP_DONE
+            params.update(b_steps=write.steps, b_next=write.next_step, b_lease=self._lease(now))
+            status = "running"
+        if not conn.execute(statement, params).rowcount:
+            live.ended, live.status = True, "discarded"
+            return False
+        live.status = status
+        if write.close is not None:
+            self._closed(conn, row, write.close, now)
+        return True
+
+    def _closed(self, conn: Connection, row: Any, close: dict[str, Any], now: datetime) -> None:
+        """An execution ended: its event, and its entry to FELDMAN or to MASON."""
+        emit(
+            conn,
+            "flow_decision",
+            severity="info" if close["status"] == "done" else "error",
+            h_instancia=row.h_instancia,
+            subject=row.h_entrada or row.id,
+            data={
+                "execution": row.id,
+                "flow": row.flow_id,
+                "status": close["status"],
+                "outcome": close["outcome"],
+                "error": close["error"],
+            },
+            ts=now,
+        )
+        if row.h_entrada is not None:
+            if close["outcome"] == "ok":
+                self._set_entry(conn, row, "consolidated")
+            else:
+                self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, close["reason"])
+                self._set_entry(conn, row, "enriching")
+
+    def _renew(self, held: list[_Live]) -> bool:
+        """The heartbeat: renew the leases of the executions still at work; one whose
+        lease was lost is let go. False when none is left."""
+        working = [h for h in held if not h.ended]
+        if not working:
+            return False
+        lease = self._lease(datetime.now(UTC))
+        with write_transaction(self._engine, redoable=True) as conn:
+            for live in working:
+                params = {"eid": live.row.id, "at": live.row.attempt, "b_lease": lease}
+                if not conn.execute(_RENEW, params).rowcount:
+                    live.ended, live.status = True, "discarded"
+        return True
 
     def reap(self) -> list[str]:
         """Running executions whose worker died, and queued ones whose message was

@@ -6,6 +6,7 @@ counter; sealing reads the new leaves' hashes once, writes the tiles they change
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -85,23 +86,8 @@ class Ledger:
     def append_many(self, h_instancia: str, records: list[tuple[str, str, str, datetime]]) -> int:
         """Queue many (kind, ref, hash, ts) leaves in one transaction; first index."""
         with write_transaction(self._engine) as conn:
-            first = self._reserve(conn, h_instancia, len(records))
-            rows = []
-            for offset, (kind, ref, digest, ts) in enumerate(records):
-                data = leaf_bytes(kind, h_instancia, ref, digest, ts)
-                rows.append(
-                    {
-                        "h_instancia": h_instancia,
-                        "idx": first + offset,
-                        "kind": kind,
-                        "ref": ref,
-                        "data": data,
-                        "leaf_hash": hash_leaf(data),
-                        "created_at": ts,
-                    }
-                )
-            conn.execute(insert(LedgerLeaf), rows)
-        return first
+            leaves = [(kind, ref, digest, ts, None) for kind, ref, digest, ts in records]
+            return self.append_all_in(conn, h_instancia, leaves)
 
     def append_in(
         self,
@@ -115,21 +101,33 @@ class Ledger:
     ) -> int:
         """Queue one leaf inside the caller's transaction (so that it is written with
         the record it attests, or not at all); its index."""
-        index = self._reserve(conn, h_instancia, 1)
-        data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
-        conn.execute(
-            _INSERT_LEAF,
-            {
-                "h_instancia": h_instancia,
-                "idx": index,
-                "kind": kind,
-                "ref": ref,
-                "data": data,
-                "leaf_hash": hash_leaf(data),
-                "created_at": ts,
-            },
-        )
-        return index
+        return self.append_all_in(conn, h_instancia, [(kind, ref, digest, ts, extra)])
+
+    def append_all_in(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        records: Sequence[tuple[str, str, str, datetime, dict[str, Any] | None]],
+    ) -> int:
+        """Queue many (kind, ref, hash, ts, extra) leaves of one instance inside the
+        caller's transaction: one reservation, one statement; the first index."""
+        first = self._reserve(conn, h_instancia, len(records))
+        rows = []
+        for offset, (kind, ref, digest, ts, extra) in enumerate(records):
+            data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
+            rows.append(
+                {
+                    "h_instancia": h_instancia,
+                    "idx": first + offset,
+                    "kind": kind,
+                    "ref": ref,
+                    "data": data,
+                    "leaf_hash": hash_leaf(data),
+                    "created_at": ts,
+                }
+            )
+        conn.execute(_INSERT_LEAF, rows)
+        return first
 
     def _append_waiting_entries(self, conn: Connection, h: str) -> int:
         """Give every entry that waits for its leaf (leaf_index NULL: the plan's

@@ -110,13 +110,19 @@ class RunQueue:
         """The next message of queue `name`, or None (Redis blocks briefly)."""
         return self._huey(name).dequeue()
 
-    def take_any(self, names: list[str]) -> tuple[str, Any] | None:
+    def take_any(self, names: list[str], wait: bool = True) -> tuple[str, Any] | None:
         """The next message of any of `names` (queue name, message), or None. On Redis,
-        one BRPOP over all the queues' keys blocks briefly."""
+        one BRPOP over all the queues' keys blocks briefly (unless `wait` is false)."""
         if self.blocking:
             storages = {self._huey(n).storage.queue_key: n for n in names}
             conn = self._huey(names[0]).storage.conn
-            popped = conn.brpop(list(storages), timeout=0.2)
+            if wait:
+                popped = conn.brpop(list(storages), timeout=0.2)
+            else:
+                popped = next(
+                    ((key, data) for key in storages if (data := conn.rpop(key)) is not None),
+                    None,
+                )
             if not popped:
                 return None
             key, data = popped
@@ -127,6 +133,11 @@ class RunQueue:
             if message is not None:
                 return name, message
         return None
+
+    @staticmethod
+    def payload(message: Any) -> str:
+        """What a message carries: a run id, or `x:` and an execution id."""
+        return str(message.args[0])
 
     def execute(self, name: str, message: Any) -> None:
         self._huey(name).execute(message)

@@ -20,14 +20,16 @@ class Kept:
 
 class ResultKeeper:
     def __init__(self) -> None:
-        self._known: set[str] = set()  # small result blobs known to be stored
+        # small result blobs known to be stored, by (the instance's prefix, sha256)
+        self._known: set[tuple[str, str]] = set()
 
     def _put(self, store: BlobStore, data: bytes) -> str:
         digest = sha256_hex(data)
-        if digest not in self._known and not store.exists(digest):
+        key = (store.prefix, digest)
+        if key not in self._known and not store.exists(digest):
             store.put(data, digest)
         if len(data) <= SMALL:
-            self._known.add(digest)  # skip the existence check next time
+            self._known.add(key)  # skip the existence check next time
         return digest
 
     def keep(self, store: BlobStore, answer: CellResult) -> Kept:

@@ -11,10 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tzzr.config import Settings
 from tzzr.flows.engine import PREFIX
+
+if TYPE_CHECKING:
+    from tzzr.flows.engine import Alfred
+    from tzzr.runs.queue import RunQueue
 
 log = logging.getLogger("tzzr.worker")
 SUPERVISE_SECONDS = 0.25
@@ -51,7 +55,7 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
         while not stop.is_set():
             taken = queue.take_any(names)
             if taken is not None:
-                queue.execute(*taken)
+                _work(queue, alfred, names, taken, name)
             if taken is not None or queue.blocking:
                 idle = 0.002
             else:
@@ -59,6 +63,27 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
                 idle = min(idle * 2, IDLE_MAX_SECONDS)
     finally:
         services.close()
+
+
+def _work(queue: "RunQueue", alfred: "Alfred", names: list[str], taken: Any, name: str) -> None:
+    """A run's message is executed by itself; an execution's comes with the others
+    waiting behind it (as many as ALFRED runs in one batch: flows/runner.py)."""
+    executions: list[str] = []
+    while taken is not None:
+        payload = queue.payload(taken[1])
+        if not payload.startswith(PREFIX):
+            break
+        executions.append(payload[len(PREFIX) :])
+        taken = None
+        if len(executions) < alfred.runner.batch_size():
+            taken = queue.take_any(names, wait=False)
+    if executions:
+        try:
+            alfred.runner.advance_many(executions, name)
+        except Exception:  # the database went away: the reaper queues them again
+            log.exception("running executions %s failed", ", ".join(executions))
+    if taken is not None:
+        queue.execute(*taken)
 
 
 class WorkerPool:
