@@ -43,12 +43,7 @@ def _child(settings: Settings, queues: Sequence[str], name: str) -> None:
     executor = services.executor(name)
     alfred = services.alfred
 
-    def handle(message: str) -> object:
-        if message.startswith(PREFIX):
-            return alfred.advance(message[len(PREFIX) :], name)
-        return executor.execute(message)
-
-    queue.handle_with(handle)
+    queue.handle_with(executor.execute)  # runs; executions go to ALFRED by _work
     idle = 0.002
     try:
         names = list(queues)
