@@ -236,3 +236,26 @@ def test_each_instance_keeps_its_own_copy_of_a_result(built: Services) -> None:
         ids.append(services.alfred.start(instance, "noop3", given=given, store=store))
     assert services.alfred.runner.advance_many(ids, "w") == dict.fromkeys(ids, "done")
     assert services.runs.result(other, f"{ids[1]}-c") == b"{}"
+
+
+@pytest.mark.parametrize("built", ["sqlite-s3"], indirect=True)
+def test_a_batch_fetches_its_files_from_s3_at_once_each_to_its_own(built: Services) -> None:
+    services = built
+    services.flows.create(
+        validate(
+            {
+                "id": "echo2",
+                "trigger": {"on": "manual"},
+                "steps": [{"id": s, "cell": "test-echo"} for s in "ab"],
+                "decision": "a.sha256 == b.sha256",
+            }
+        )
+    )
+    ids = start(services, "echo2", 10)
+    outcome = services.alfred.runner.advance_many(ids, "w")
+    for execution_id in [i for i in ids if outcome[i] == "released"]:  # the batch ran long
+        outcome[execution_id] = services.alfred.runner.advance(execution_id, "w")
+    assert outcome == dict.fromkeys(ids, "done")
+    for execution in rows(services, ids).values():  # each step read its own input
+        assert [s["output"]["sha256"] for s in execution.steps] == [execution.input["sha256"]] * 2
+        assert execution.outcome == "ok"

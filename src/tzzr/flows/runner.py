@@ -18,9 +18,10 @@ once, as are steps waiting longer than GROUP_SECONDS."""
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
@@ -53,6 +54,7 @@ FAST_SECONDS = 0.005  # a cell whose runs take less may have its steps written i
 GROUP_SECONDS = 0.01  # the longest a finished fast step waits to be written
 HOLD_SECONDS = 4 * BATCH_SECONDS  # a batch running longer gives back all but one
 KEEP_FILE_BYTES = 4 * 1024 * 1024  # an execution keeps the files its steps read up to this
+FETCH_THREADS = 8  # a batch's files fetched at once from a remote blob store
 
 _CLAIM = (
     update(Execution)
@@ -99,6 +101,15 @@ _INSERT_ARTIFACT = insert(RunArtifact)
 EMPTY_SHA = sha256_hex(b"")
 
 
+class _File(NamedTuple):
+    """A file of the capture (or the given input) as steps read it."""
+
+    sha: str
+    kind: str  # the payload type: image, audio, text, bytes
+    media: str | None
+    size: int | None  # None: a given input (as small as a JSON body)
+
+
 @dataclass
 class _Live:
     """An execution a worker holds: where it is and what its steps gave so far."""
@@ -106,7 +117,7 @@ class _Live:
     row: Any
     spec: FlowSpec
     scope: dict[str, Any]
-    files: list[tuple[str, str, str | None]]
+    files: list[_File]
     steps: list[dict[str, Any]]
     index: int
     files_read: dict[str, bytes] = field(default_factory=dict)  # small files, by sha256
@@ -172,6 +183,8 @@ class Runner:
         self._settings = settings
         self.dispatch = dispatch
         self._store = InstanceStores(engine, blobs)
+        self._remote_blobs = blobs.scheme == "s3"
+        self._fetchers: ThreadPoolExecutor | None = None
         self._results = ResultKeeper()
         self.speed = _Speed()
 
@@ -212,6 +225,7 @@ class Runner:
                 error = {"code": "error", "message": f"{type(exc).__name__}: {exc}"}
                 writes.append(self._failed(live, error, f"the execution failed: {exc}"))
         self._write(writes)
+        self._prefetch(held)
         with Heartbeat(lambda: self._renew(held), self._settings.run_lease_seconds / 3):
             self._rounds(held, started)
         for live in held + [w.live for w in writes]:
@@ -219,6 +233,31 @@ class Runner:
         ran = sum(1 for live in held if live.status != "released")
         self.speed.batch_took(ran, time.perf_counter() - started)
         return outcome
+
+    def _prefetch(self, held: list[_Live]) -> None:
+        """From a remote blob store, a batch's small files are fetched at once: one
+        round trip's wait for all of them, not one each."""
+        wanted: dict[tuple[str, str], list[_Live]] = {}
+        for live in held:
+            for f in live.files:
+                if (f.size or 0) <= KEEP_FILE_BYTES:
+                    wanted.setdefault((live.row.h_instancia, f.sha), []).append(live)
+        if not self._remote_blobs or len(wanted) < 2:
+            return
+        if self._fetchers is None:
+            self._fetchers = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="tzzr-fetch")
+        fetching = [
+            (sha, lives, self._fetchers.submit(self._store(h).read_all, sha))
+            for (h, sha), lives in wanted.items()
+        ]
+        for sha, lives, future in fetching:
+            try:
+                data = future.result()
+            except Exception:  # the step reads it again, and says what is wrong
+                log.debug("prefetching %s failed", sha, exc_info=True)
+                continue
+            for live in lives:
+                live.files_read[sha] = data
 
     def _hold(self, row: Any) -> _Live:
         spec = self.flows.spec(row.flow_id, row.flow_version)
@@ -351,9 +390,9 @@ class Runner:
         error = {"code": "error", "message": message, "attempt": attempt}
         return _Write(live, live.steps, index, retry=(error, delay))
 
-    def _scope(self, row: Any) -> tuple[dict[str, Any], list[tuple[str, str, str | None]]]:
+    def _scope(self, row: Any) -> tuple[dict[str, Any], list[_File]]:
         """The decision's names: `entry` (metadata, h_entrada, files) and each finished
-        step's result; and the capture's files (sha256, payload type, media type)."""
+        step's result; and the capture's files."""
         if row.h_entrada is not None:
             with self._engine.connect() as conn:
                 entry = conn.execute(
@@ -362,7 +401,7 @@ class Runner:
                     )
                 ).scalar_one()
             files = [
-                (f["sha256"], payload_type(f["media_type"]), f["media_type"])
+                _File(f["sha256"], payload_type(f["media_type"]), f["media_type"], f.get("size"))
                 for f in entry.get("files", [])
             ]
             scope: dict[str, Any] = {
@@ -374,7 +413,7 @@ class Runner:
             }
         else:
             given = row.input or {}
-            files = [(given["sha256"], given["type"], given.get("media_type"))]
+            files = [_File(given["sha256"], given["type"], given.get("media_type"), None)]
             scope = {
                 "entry": {"h_entrada": None, "metadata": {"lang": given.get("lang")}, "files": []}
             }
@@ -395,10 +434,10 @@ class Runner:
         if (step.input or ("none" if takes_none else "entry")) == "none":
             sha, kind, media = EMPTY_SHA, "none", None
         else:
-            wanted = [f for f in files if f[1] in cell.accepts] or files
+            wanted = [f for f in files if f.kind in cell.accepts] or files
             if not wanted:
                 raise InvalidInput(f"step {step.id}: the capture has no file for {step.cell}")
-            sha, kind, media = wanted[0]
+            sha, kind, media, _ = wanted[0]
         params = render(step.params, scope)
         lang = (render(step.lang, scope) if step.lang else None) or None
         check = getattr(cell, "check_params", None)
