@@ -516,7 +516,10 @@ class Runner:
         now = datetime.now(UTC)
         ending = any(w.close is not None or w.retry is not None or w.release for w in group)
         with write_transaction(self._engine, redoable=not ending) as conn:
-            kept = [w for w in group if self._progress(conn, w, now)]
+            # in the order of their ids, as the heartbeat renews them: on PostgreSQL
+            # two transactions taking the same rows' locks in another order deadlock
+            ordered = sorted(group, key=lambda w: str(w.live.row.id))
+            kept = [w for w in ordered if self._progress(conn, w, now)]
             runs = [w.run for w in kept if w.run is not None]
             by_instance: dict[str, list[dict[str, Any]]] = {}
             for run in runs:
@@ -551,7 +554,8 @@ class Runner:
                     conn.execute(_INSERT_ARTIFACT, artifacts)
         for write in group:
             write.live.unwritten = False
-            if write.live.status in ("queued", "released"):
+            again = write.retry is not None or write.release
+            if again and write.live.status in ("queued", "released"):
                 self.dispatch(write.live.row.id, write.retry[1] if write.retry else 0)
 
     def _progress(self, conn: Connection, write: _Write, now: datetime) -> bool:
@@ -623,7 +627,7 @@ class Runner:
     def _renew(self, held: list[_Live]) -> bool:
         """The heartbeat: renew the leases of the executions still at work; one whose
         lease was lost is let go. False when none is left."""
-        working = [h for h in held if not h.ended]
+        working = sorted((h for h in held if not h.ended), key=lambda h: str(h.row.id))
         if not working:
             return False
         lease = self._lease(datetime.now(UTC))
