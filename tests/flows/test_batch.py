@@ -39,6 +39,14 @@ def built(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
     services.close()
 
 
+def manual_flow(
+    services: Services, flow_id: str, steps: list[dict[str, Any]], decision: str = "true"
+) -> None:
+    services.flows.create(
+        validate({"id": flow_id, "trigger": {"on": "manual"}, "steps": steps, "decision": decision})
+    )
+
+
 def start(services: Services, flow: str, n: int, tag: str = "") -> list[str]:
     instance = services.instances.get("deck")
     store = services.ingest.store_for(instance)
@@ -123,19 +131,11 @@ def test_a_failure_and_a_retry_stay_their_executions_own(built: Services, tmp_pa
         ("refused", {"fail": "input"}),
         ("flaky", {"fail": "flaky", "succeedOn": 2, "markDir": str(marks)}),
     ):
-        services.flows.create(
-            validate(
-                {
-                    "id": flow_id,
-                    "trigger": {"on": "manual"},
-                    "steps": [
-                        {"id": "a", "cell": "test-echo"},
-                        {"id": "b", "cell": "test-echo", "params": params},
-                    ],
-                    "decision": "b.size == a.size",
-                }
-            )
-        )
+        steps: list[dict[str, Any]] = [
+            {"id": "a", "cell": "test-echo"},
+            {"id": "b", "cell": "test-echo", "params": params},
+        ]
+        manual_flow(services, flow_id, steps, "b.size == a.size")
     fine = start(services, "fine", 2)
     refused = start(services, "refused", 1)
     flaky = start(services, "flaky", 1)
@@ -157,23 +157,9 @@ def test_a_failure_and_a_retry_stay_their_executions_own(built: Services, tmp_pa
 def test_a_lost_lease_drops_only_its_execution(built: Services, tmp_path: Path) -> None:
     services = built
     marks = tmp_path / "marks"
-    services.flows.create(
-        validate(
-            {
-                "id": "slow-b",
-                "trigger": {"on": "manual"},
-                "steps": [
-                    {"id": "a", "cell": "test-echo", "params": {"markDir": str(marks)}},
-                    {
-                        "id": "b",
-                        "cell": "test-echo",
-                        "params": {"markDir": str(marks), "sleepS": 0.05},
-                    },
-                ],
-                "decision": "true",
-            }
-        )
-    )
+    a = {"id": "a", "cell": "test-echo", "params": {"markDir": str(marks)}}
+    b = {"id": "b", "cell": "test-echo", "params": {"markDir": str(marks), "sleepS": 0.05}}
+    manual_flow(services, "slow-b", [a, b])
     lost, kept = start(services, "slow-b", 2)
 
     def steal() -> None:  # another worker claims `lost` while its step b runs
@@ -198,16 +184,7 @@ def test_a_lost_lease_drops_only_its_execution(built: Services, tmp_path: Path) 
 
 def test_a_batch_that_runs_long_gives_the_others_back(built: Services) -> None:
     services = built
-    services.flows.create(
-        validate(
-            {
-                "id": "slow",
-                "trigger": {"on": "manual"},
-                "steps": [{"id": "a", "cell": "test-echo", "params": {"sleepS": 0.3}}],
-                "decision": "true",
-            }
-        )
-    )
+    manual_flow(services, "slow", [{"id": "a", "cell": "test-echo", "params": {"sleepS": 0.3}}])
     ids = start(services, "slow", 4)
     depth = services.queue.depth()["cpu"]
     outcome = services.alfred.runner.advance_many(ids, "w")
@@ -241,16 +218,8 @@ def test_each_instance_keeps_its_own_copy_of_a_result(built: Services) -> None:
 @pytest.mark.parametrize("built", ["sqlite-s3"], indirect=True)
 def test_a_batch_fetches_its_files_from_s3_at_once_each_to_its_own(built: Services) -> None:
     services = built
-    services.flows.create(
-        validate(
-            {
-                "id": "echo2",
-                "trigger": {"on": "manual"},
-                "steps": [{"id": s, "cell": "test-echo"} for s in "ab"],
-                "decision": "a.sha256 == b.sha256",
-            }
-        )
-    )
+    steps = [{"id": s, "cell": "test-echo"} for s in "ab"]
+    manual_flow(services, "echo2", steps, "a.sha256 == b.sha256")
     ids = start(services, "echo2", 10)
     outcome = services.alfred.runner.advance_many(ids, "w")
     for execution_id in [i for i in ids if outcome[i] == "released"]:  # the batch ran long
