@@ -1,6 +1,6 @@
 """A worker's side of ALFRED's executions. The steps run in order, each as a cell run
 recorded with a deterministic id (`<execution>-<step>`) in the same transaction as the
-execution's progress: after a kill -9 the execution resumes from its last finished step
+execution's progress: after a kill -9 the execution resumes from its last recorded step
 and no recorded run is repeated. Then the decision sends the entry to FELDMAN (OK:
 `consolidated`) or to MASON (incident: `enriching`, with a deadline). A failed step
 fails the execution with its error and sends the entry to MASON: nothing is lost,
@@ -13,7 +13,8 @@ round are written in one transaction, and the executions that ended in one durab
 commit, so that fast flows pay for a transaction per round, not per step. An
 execution's next step never starts before its previous one is written; a step of a cell
 that is not known to be fast (its runs here took under FAST_SECONDS) is written at
-once, as are steps waiting longer than GROUP_SECONDS."""
+once, as are steps waiting longer than GROUP_SECONDS. A batch that runs past
+HOLD_SECONDS gives all but one of its executions back to the queue, for any worker."""
 
 import logging
 import time
