@@ -14,48 +14,36 @@ commit, so that fast flows pay for a transaction per round, not per step. An
 execution's next step never starts before its previous one is written; a step of a cell
 that is not known to be fast (its runs here took under FAST_SECONDS) is written at
 once, as are steps waiting longer than GROUP_SECONDS. A batch that runs past
-HOLD_SECONDS gives all but one of its executions back to the queue, for any worker."""
+HOLD_SECONDS gives all but one of its executions back to the queue, for any worker.
+(The pacing: flows/batch.py; one step as a cell run: flows/steps.py.)"""
 
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from tzzr.blobs import BlobStore
-from tzzr.canonical import sha256_hex
-from tzzr.cells.base import CellContext, Payload
 from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, Execution, Run, RunArtifact
-from tzzr.errors import InvalidInput, TzzrError
+from tzzr.errors import TzzrError
 from tzzr.flows import expr
-from tzzr.flows.spec import FlowSpec, Step, payload_type, render
+from tzzr.flows.batch import GROUP_SECONDS, HOLD_SECONDS, Speed
+from tzzr.flows.spec import FlowSpec, Step
+from tzzr.flows.steps import Inputs, Steps
 from tzzr.flows.store import FlowStore
-from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
-from tzzr.runs.executor import Heartbeat, RunTimedOut, time_limit
-from tzzr.runs.results import ResultKeeper
-from tzzr.runs.service import params_hash
-from tzzr.sentinel import tracing
+from tzzr.runs.executor import Heartbeat, RunTimedOut, backoff
 from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.flows")
 Dispatch = Callable[[str, float], None]
-
-MAX_BATCH = 32  # executions taken from the queue at once
-BATCH_SECONDS = 0.05  # about how long a batch may keep its executions from other workers
-FAST_SECONDS = 0.005  # a cell whose runs take less may have its steps written in a group
-GROUP_SECONDS = 0.01  # the longest a finished fast step waits to be written
-HOLD_SECONDS = 4 * BATCH_SECONDS  # a batch running longer gives back all but one
-KEEP_FILE_BYTES = 4 * 1024 * 1024  # an execution keeps the files its steps read up to this
-FETCH_THREADS = 8  # a batch's files fetched at once from a remote blob store
 
 _CLAIM = (
     update(Execution)
@@ -99,16 +87,6 @@ _CLOSE = _PROGRESS.values(
 )
 _INSERT_RUN = insert(Run)
 _INSERT_ARTIFACT = insert(RunArtifact)
-EMPTY_SHA = sha256_hex(b"")
-
-
-class _File(NamedTuple):
-    """A file of the capture (or the given input) as steps read it."""
-
-    sha: str
-    kind: str  # the payload type: image, audio, text, bytes
-    media: str | None
-    size: int | None  # None: a given input (as small as a JSON body)
 
 
 @dataclass
@@ -117,11 +95,9 @@ class _Live:
 
     row: Any
     spec: FlowSpec
-    scope: dict[str, Any]
-    files: list[_File]
+    inputs: Inputs
     steps: list[dict[str, Any]]
     index: int
-    files_read: dict[str, bytes] = field(default_factory=dict)  # small files, by sha256
     unwritten: bool = False  # a finished step waits in the group
     ended: bool = False
     status: str = "running"
@@ -139,29 +115,6 @@ class _Write:
     close: dict[str, Any] | None = None
     retry: tuple[dict[str, Any], float] | None = None
     release: bool = False  # back to the queue, not attempted (the batch ran long)
-
-
-@dataclass
-class _Speed:
-    """How long this process's executions and cells took, to size batches and groups."""
-
-    per_execution: float = 1.0  # seconds, until measured: a batch of one
-    cells: dict[tuple[str, str | None], float] = field(default_factory=dict)
-
-    def batch(self) -> int:
-        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self.per_execution, 1e-6))))
-
-    def fast(self, step: Step) -> bool:
-        return self.cells.get((step.cell, step.version), 1.0) < FAST_SECONDS
-
-    def cell(self, step: Step, seconds: float) -> None:
-        key = (step.cell, step.version)
-        known = self.cells.get(key)
-        self.cells[key] = seconds if known is None else 0.8 * known + 0.2 * seconds
-
-    def batch_took(self, executions: int, seconds: float) -> None:
-        per = seconds / max(1, executions)
-        self.per_execution = 0.5 * self.per_execution + 0.5 * per
 
 
 class Runner:
@@ -183,11 +136,8 @@ class Runner:
         self._mason = mason
         self._settings = settings
         self.dispatch = dispatch
-        self._store = InstanceStores(engine, blobs)
-        self._remote_blobs = blobs.scheme == "s3"
-        self._fetchers: ThreadPoolExecutor | None = None
-        self._results = ResultKeeper()
-        self.speed = _Speed()
+        self._steps = Steps(engine, catalog, blobs, settings)
+        self.speed = Speed()
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
@@ -222,11 +172,11 @@ class Runner:
             except Exception as exc:  # its flow or input is gone: fail it, keep nothing
                 log.warning("execution %s cannot start: %r", row.id, exc)
                 spec = FlowSpec.model_construct(id=row.flow_id)
-                live = _Live(row, spec, {}, [], list(row.steps), 0)
+                live = _Live(row, spec, Inputs({}, []), list(row.steps), 0)
                 error = {"code": "error", "message": f"{type(exc).__name__}: {exc}"}
                 writes.append(self._failed(live, error, f"the execution failed: {exc}"))
         self._write(writes)
-        self._prefetch(held)
+        self._steps.prefetch([(live.row.h_instancia, live.inputs) for live in held])
         with Heartbeat(lambda: self._renew(held), self._settings.run_lease_seconds / 3):
             self._rounds(held, started)
         for live in held + [w.live for w in writes]:
@@ -235,35 +185,10 @@ class Runner:
         self.speed.batch_took(ran, time.perf_counter() - started)
         return outcome
 
-    def _prefetch(self, held: list[_Live]) -> None:
-        """From a remote blob store, a batch's small files are fetched at once: one
-        round trip's wait for all of them, not one each."""
-        wanted: dict[tuple[str, str], list[_Live]] = {}
-        for live in held:
-            for f in live.files:
-                if (f.size or 0) <= KEEP_FILE_BYTES:
-                    wanted.setdefault((live.row.h_instancia, f.sha), []).append(live)
-        if not self._remote_blobs or len(wanted) < 2:
-            return
-        if self._fetchers is None:
-            self._fetchers = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="tzzr-fetch")
-        fetching = [
-            (sha, lives, self._fetchers.submit(self._store(h).read_all, sha))
-            for (h, sha), lives in wanted.items()
-        ]
-        for sha, lives, future in fetching:
-            try:
-                data = future.result()
-            except Exception:  # the step reads it again, and says what is wrong
-                log.debug("prefetching %s failed", sha, exc_info=True)
-                continue
-            for live in lives:
-                live.files_read[sha] = data
-
     def _hold(self, row: Any) -> _Live:
         spec = self.flows.spec(row.flow_id, row.flow_version)
-        scope, files = self._scope(row)
-        return _Live(row, spec, scope, files, [dict(s) for s in row.steps], row.next_step)
+        inputs = self._steps.inputs(row)
+        return _Live(row, spec, inputs, [dict(s) for s in row.steps], row.next_step)
 
     def _rounds(self, held: list[_Live], started: float) -> None:
         """One step of each execution a round, until all have ended. A batch that
@@ -315,7 +240,7 @@ class Runner:
         index = live.index
         try:
             started = time.perf_counter()
-            done, run = self._step(live, step)
+            done, run = self._steps.run(live.row, step, live.inputs)
             self.speed.cell(step, time.perf_counter() - started)
         except TzzrError as exc:  # CellFailed, a bad parameter: no retry
             return self._fail_step(live, index, exc.body()["error"])
@@ -326,7 +251,7 @@ class Runner:
             log.warning("execution %s step %s: %r", live.row.id, step.id, exc)
             return self._retry_or_fail(live, index, f"{type(exc).__name__}: {exc}")
         live.steps[index] = done
-        live.scope[step.id] = done["output"]
+        live.inputs.scope[step.id] = done["output"]
         live.index = index + 1
         if live.index == len(live.spec.steps):  # the last step and the decision: one write
             return self._decided(live, run)
@@ -335,7 +260,7 @@ class Runner:
 
     def _decided(self, live: _Live, run: dict[str, Any] | None) -> _Write:
         spec = live.spec
-        value = expr.evaluate(expr.parse(spec.decision), live.scope)
+        value = expr.evaluate(expr.parse(spec.decision), live.inputs.scope)
         if not (value is None or isinstance(value, bool | int | float | str)):
             value = str(value)
         decision = {
@@ -386,118 +311,10 @@ class Runner:
         if attempt >= self._settings.run_max_attempts:
             last = f"failed after {attempt} attempts; last: {message}"
             return self._fail_step(live, index, {"code": "error", "message": last})
-        delay = self._settings.run_retry_seconds * 2 ** (attempt - 1)
+        delay = backoff(self._settings, attempt)
         live.ended = True
         error = {"code": "error", "message": message, "attempt": attempt}
         return _Write(live, live.steps, index, retry=(error, delay))
-
-    def _scope(self, row: Any) -> tuple[dict[str, Any], list[_File]]:
-        """The decision's names: `entry` (metadata, h_entrada, files) and each finished
-        step's result; and the capture's files."""
-        if row.h_entrada is not None:
-            with self._engine.connect() as conn:
-                entry = conn.execute(
-                    select(Entry.contenedor).where(
-                        Entry.h_instancia == row.h_instancia, Entry.h_entrada == row.h_entrada
-                    )
-                ).scalar_one()
-            files = [
-                _File(f["sha256"], payload_type(f["media_type"]), f["media_type"], f.get("size"))
-                for f in entry.get("files", [])
-            ]
-            scope: dict[str, Any] = {
-                "entry": {
-                    "h_entrada": row.h_entrada,
-                    "metadata": entry.get("metadata", {}),
-                    "files": entry.get("files", []),
-                }
-            }
-        else:
-            given = row.input or {}
-            files = [_File(given["sha256"], given["type"], given.get("media_type"), None)]
-            scope = {
-                "entry": {"h_entrada": None, "metadata": {"lang": given.get("lang")}, "files": []}
-            }
-        for step in row.steps:
-            if step.get("status") == "done":
-                scope[step["id"]] = step.get("output", {})
-        return scope, files
-
-    def _step(self, live: _Live, step: Step) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Run one step as the cell run `<execution>-<step>`; its outcome and the run's
-        record (written by _write with the execution's progress, in one transaction:
-        so a recorded run is never run again, and none is recorded twice)."""
-        row, scope, files = live.row, live.scope, live.files
-        run_id = f"{row.id}-{step.id}"
-        store = self._store(row.h_instancia)
-        cell = self._catalog.get(step.cell, step.version)
-        takes_none = "none" in cell.accepts
-        if (step.input or ("none" if takes_none else "entry")) == "none":
-            sha, kind, media = EMPTY_SHA, "none", None
-        else:
-            wanted = [f for f in files if f.kind in cell.accepts] or files
-            if not wanted:
-                raise InvalidInput(f"step {step.id}: the capture has no file for {step.cell}")
-            sha, kind, media, _ = wanted[0]
-        params = render(step.params, scope)
-        lang = (render(step.lang, scope) if step.lang else None) or None
-        check = getattr(cell, "check_params", None)
-        if check is not None:
-            check(params)
-        started = time.perf_counter()
-        if kind == "none":
-            data = b""
-        elif sha in live.files_read:
-            data = live.files_read[sha]  # the steps of an execution often read the same file
-        else:
-            data = store.read_all(sha)
-            if len(data) <= KEEP_FILE_BYTES:
-                live.files_read[sha] = data
-        payload = Payload(kind, data, media)
-        with (
-            time_limit(self._settings.run_timeout_seconds),
-            tracing.span(f"cell {cell.meta.id}", run_id=run_id, flow=row.flow_id),
-        ):
-            answer = cell.run(CellContext(run_id, lang, params), payload)
-        latency = round((time.perf_counter() - started) * 1000, 3)
-        kept = self._results.keep(store, answer)
-        metrics: dict[str, Any] = {
-            "latencyMs": latency,
-            "engine": answer.engine,
-            "model": answer.model,
-            "device": answer.device,
-            **answer.metrics,
-        }
-        run = {
-            "id": run_id,
-            "h_instancia": row.h_instancia,
-            "cell_id": cell.meta.id,
-            "cell_version": cell.meta.version,
-            "queue": "flow",
-            "status": "done",
-            "input_sha": sha,
-            "input_type": kind,
-            "media_type": media,
-            "lang": lang,
-            "params": params,
-            "params_hash": params_hash(params, lang, kind),
-            "attempt": 1,
-            "max_attempts": 1,
-            "timeout_s": self._settings.run_timeout_seconds,
-            "worker": row.worker,
-            "result_sha": kept.sha256,
-            "metrics": metrics,
-            "artifacts": kept.artifacts,
-        }
-        outcome = {
-            "id": step.id,
-            "cell": step.cell,
-            "status": "done",
-            "runId": run_id,
-            "output": kept.result,
-            "ms": latency,
-        }
-        return outcome, run
 
     @staticmethod
     def _set_entry(conn: Connection, row: Any, state: str) -> None:

@@ -24,7 +24,7 @@ from tzzr.errors import TzzrError
 from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
 from tzzr.runs.queue import RunQueue
-from tzzr.runs.results import ResultKeeper
+from tzzr.runs.results import ResultKeeper, answer_metrics, attestation
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 
@@ -161,14 +161,10 @@ class Executor:
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
         kept = self._results.keep(self._store(row.h_instancia), result)
         metrics = {
-            "latencyMs": round(latency, 2),
+            **answer_metrics(result, round(latency, 2)),
             "queueMs": round(queued_ms, 2),
-            "engine": result.engine,
-            "model": result.model,
-            "device": result.device,
             "attempt": row.attempt,
             "worker": self.worker,
-            **{k: v for k, v in result.metrics.items() if k != "latencyMs"},
         }
         return self._end(
             row, "done", result_sha=kept.sha256, metrics=metrics, artifacts=kept.artifacts
@@ -187,20 +183,16 @@ class Executor:
         artifacts = values.pop("artifacts", [])
         with write_transaction(self._engine) as conn:
             if status == "done":
-                values["leaf_index"] = self._ledger.append_in(
-                    conn,
-                    row.h_instancia,
-                    "attestation",
+                leaf = attestation(
                     row.id,
                     values["result_sha"],
                     now,
-                    {
-                        "cell": row.cell_id,
-                        "version": row.cell_version,
-                        "input": row.input_sha,
-                        "params": row.params_hash,
-                    },
+                    row.cell_id,
+                    row.cell_version,
+                    row.input_sha,
+                    row.params_hash,
                 )
+                values["leaf_index"] = self._ledger.append_all_in(conn, row.h_instancia, [leaf])
             statement = _FINISH.values(status=status, finished_at=now, lease_until=None, **values)
             changed = conn.execute(statement, {"rid": row.id, "at": row.attempt}).rowcount
             if not changed:
@@ -228,7 +220,7 @@ class Executor:
         if row.attempt >= row.max_attempts:
             error["message"] = f"failed after {row.attempt} attempts; last: {message}"
             return self._end(row, "failed", error=error)
-        delay = self._settings.run_retry_seconds * 2 ** (row.attempt - 1)
+        delay = backoff(self._settings, row.attempt)
         with write_transaction(self._engine) as conn:
             changed = conn.execute(
                 update(Run)
@@ -287,6 +279,11 @@ class Executor:
                     .values(lease_until=self._lease(now))
                 ).rowcount
             )
+
+
+def backoff(settings: Settings, attempt: int) -> float:
+    """Seconds before retrying after failed attempt number `attempt` (doubling)."""
+    return float(settings.run_retry_seconds * 2 ** (attempt - 1))
 
 
 class Heartbeat:

@@ -2,6 +2,7 @@
 artifacts' addresses) as content-addressed blobs of the run's instance."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tzzr.blobs import BlobStore
@@ -54,3 +55,29 @@ class ResultKeeper:
                 for a in artifacts
             }
         return Kept(result, self._put(store, canonical_json(result)), artifacts)
+
+
+def answer_metrics(answer: CellResult, latency_ms: float) -> dict[str, Any]:
+    """A run's metrics: the measured latency, what answered, and the cell's own figures."""
+    return {
+        "latencyMs": latency_ms,
+        "engine": answer.engine,
+        "model": answer.model,
+        "device": answer.device,
+        **{k: v for k, v in answer.metrics.items() if k != "latencyMs"},
+    }
+
+
+def attestation(
+    run_id: str,
+    result_sha: str,
+    ts: datetime,
+    cell: str,
+    version: str,
+    input_sha: str,
+    params: str,
+) -> tuple[str, str, str, datetime, dict[str, Any]]:
+    """The `attestation` leaf of a finished run, as Ledger.append_all_in takes it: which
+    cell version turned which input and params into which result."""
+    extra = {"cell": cell, "version": version, "input": input_sha, "params": params}
+    return "attestation", run_id, result_sha, ts, extra
