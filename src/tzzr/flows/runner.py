@@ -40,6 +40,7 @@ from tzzr.flows.store import FlowStore
 from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, backoff
+from tzzr.runs.results import attestation
 from tzzr.sentinel.events import emit
 
 log = logging.getLogger("tzzr.flows")
@@ -348,17 +349,14 @@ class Runner:
                     conn,
                     h_instancia,
                     [
-                        (
-                            "attestation",
+                        attestation(
                             run["id"],
                             run["result_sha"],
                             now,
-                            {
-                                "cell": run["cell_id"],
-                                "version": run["cell_version"],
-                                "input": run["input_sha"],
-                                "params": run["params_hash"],
-                            },
+                            run["cell_id"],
+                            run["cell_version"],
+                            run["input_sha"],
+                            run["params_hash"],
                         )
                         for run in mine
                     ],
