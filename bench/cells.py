@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageDraw, ImageFont
 
+from drain import seconds_each
 from tzzr.cells import CellContext, Payload
 from tzzr.cells.asr import AsrCell
 from tzzr.cells.ocr import OcrCell
@@ -140,8 +141,6 @@ def _drain(
     work: Path, url: str, label: str, workers: int, cell: str, jobs: int, params: dict[str, float]
 ) -> float:
     """Queue `jobs` runs, start `workers` worker processes, and time them through."""
-    from sqlalchemy import func, select
-
     from tzzr.config import Settings
     from tzzr.db.models import Run
     from tzzr.runs.service import RunBody, RunInput
@@ -167,31 +166,9 @@ def _drain(
     ]
     for body in bodies:  # queued before the workers start: throughput, not latency
         services.runs.submit(instance, cell, body)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tzzr", "worker", "--concurrency", str(workers)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        with services.engine.connect() as conn:
-            first = None
-            while True:
-                done = conn.execute(
-                    select(func.count()).select_from(Run).where(Run.status == "done")
-                ).scalar_one()
-                if first is None and done > 0:
-                    first, at_first = time.perf_counter(), done
-                if done >= jobs:
-                    break
-                time.sleep(0.005)
-                conn.rollback()
-        assert first is not None
-        elapsed = time.perf_counter() - first
-        per_job = elapsed / max(1, jobs - at_first)
+        per_job = seconds_each(services.engine, Run.status, jobs, workers, env, 0.005)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
         services.close()
     return per_job
 

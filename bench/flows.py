@@ -9,13 +9,12 @@ directly in a loop, with nothing recorded."""
 import argparse
 import base64
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from drain import seconds_each
 
 FLOW = {
     "id": "noop3",
@@ -77,8 +76,6 @@ def scale_out_env(work: Path) -> dict[str, str] | None:
 
 def drain(home: Path, extra: dict[str, str], workers: int, executions: int) -> float:
     """Queue `executions`, start `workers` worker processes, time them through."""
-    from sqlalchemy import func, select
-
     from tzzr.config import Settings
     from tzzr.db.models import Execution
     from tzzr.flows.spec import validate
@@ -102,31 +99,9 @@ def drain(home: Path, extra: dict[str, str], workers: int, executions: int) -> f
             type="bytes", encoding="base64", content=base64.b64encode(b"%d" % i).decode()
         )
         services.alfred.start(instance, "noop3", given=given, store=store)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tzzr", "worker", "--concurrency", str(workers)],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        first: float | None = None
-        at_first = 0
-        with services.engine.connect() as conn:
-            while True:
-                done = conn.execute(
-                    select(func.count()).select_from(Execution).where(Execution.status == "done")
-                ).scalar_one()
-                if first is None and done > 0:
-                    first, at_first = time.perf_counter(), done
-                if done >= executions:
-                    break
-                time.sleep(0.01)
-                conn.rollback()
-        assert first is not None
-        return (time.perf_counter() - first) / max(1, executions - at_first)
+        return seconds_each(services.engine, Execution.status, executions, workers, env, 0.01)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
         services.close()
 
 
