@@ -60,6 +60,12 @@ def signin() -> HTMLResponse:
     )
 
 
+def _table(body_id: str, *columns: str) -> str:
+    """A table the app fills: its column headers, and an empty body with `body_id`."""
+    heads = "".join(f'<th scope="col">{column}</th>' for column in columns)
+    return f'<table><thead><tr>{heads}</tr></thead><tbody id="{body_id}"></tbody></table>'
+
+
 @router.get("/app/capture", summary="Capture: a photo, audio or files, with notes (HTML)")
 def capture() -> HTMLResponse:
     return _page(
@@ -86,9 +92,7 @@ def inbox() -> HTMLResponse:
     return _page(
         "inbox",
         "Inbox",
-        """<p id="count"></p><table><thead><tr><th scope="col">Entry</th>
-<th scope="col">State</th><th scope="col">Files</th><th scope="col">Captured</th></tr>
-</thead><tbody id="entries"></tbody></table>""",
+        '<p id="count"></p>' + _table("entries", "Entry", "State", "Files", "Captured"),
     )
 
 
@@ -127,9 +131,8 @@ def ledger() -> HTMLResponse:
 <p id="verdict" role="status" aria-live="polite"></p>
 <p class="muted">The receipt's container hash, leaf, inclusion proof and checkpoint
 signature are checked here with WebCrypto, not by the server.</p></form>
-<h2>Blocks</h2><table><thead><tr><th scope="col">Block</th><th scope="col">Leaves</th>
-<th scope="col">Tree size</th><th scope="col">Root</th><th scope="col">Sealed</th></tr>
-</thead><tbody id="blocks"></tbody></table>""",
+<h2>Blocks</h2>"""
+        + _table("blocks", "Block", "Leaves", "Tree size", "Root", "Sealed"),
         scripts=("verify.js", "app.js"),
     )
 
@@ -139,11 +142,9 @@ def cells() -> HTMLResponse:
     return _page(
         "cells",
         "Cells and runs",
-        """<table><thead><tr><th scope="col">Cell</th><th scope="col">Version</th>
-<th scope="col">Module</th><th scope="col">What it does</th></tr></thead>
-<tbody id="cells"></tbody></table><h2>Recent runs</h2><table><thead><tr>
-<th scope="col">Run</th><th scope="col">Cell</th><th scope="col">Status</th>
-<th scope="col">Latency</th></tr></thead><tbody id="runs"></tbody></table>""",
+        _table("cells", "Cell", "Version", "Module", "What it does")
+        + "<h2>Recent runs</h2>"
+        + _table("runs", "Run", "Cell", "Status", "Latency"),
     )
 
 
@@ -152,11 +153,9 @@ def flows() -> HTMLResponse:
     return _page(
         "flows",
         "Flows and executions",
-        """<table><thead><tr><th scope="col">Flow</th><th scope="col">Version</th>
-<th scope="col">Steps</th><th scope="col">Decision</th></tr></thead>
-<tbody id="flows"></tbody></table><h2>Executions</h2><table><thead><tr>
-<th scope="col">Execution</th><th scope="col">Flow</th><th scope="col">Status</th>
-<th scope="col">Outcome</th></tr></thead><tbody id="executions"></tbody></table>""",
+        _table("flows", "Flow", "Version", "Steps", "Decision")
+        + "<h2>Executions</h2>"
+        + _table("executions", "Execution", "Flow", "Status", "Outcome"),
     )
 
 
@@ -165,16 +164,15 @@ def sentinel() -> HTMLResponse:
     return _page(
         "sentinel",
         "SENTINEL",
-        """<h2>Alerts</h2><table><thead><tr><th scope="col">Rule</th>
-<th scope="col">Severity</th><th scope="col">State</th><th scope="col">Message</th></tr>
-</thead><tbody id="alerts"></tbody></table>
+        "<h2>Alerts</h2>"
+        + _table("alerts", "Rule", "Severity", "State", "Message")
+        + """
 <h2>Throughput</h2><canvas id="chart" width="600" height="120" role="img"
  aria-label="Events per minute over the last hour"></canvas>
 <h2>Run latency</h2><canvas id="latency-chart" width="600" height="140" role="img"
  aria-label="How many runs finished within each latency band"></canvas><p id="latency"></p>
-<h2>Events</h2><table><thead><tr><th scope="col">When</th><th scope="col">Kind</th>
-<th scope="col">Severity</th><th scope="col">Subject</th></tr></thead>
-<tbody id="events"></tbody></table>""",
+<h2>Events</h2>"""
+        + _table("events", "When", "Kind", "Severity", "Subject"),
     )
 
 
