@@ -63,20 +63,25 @@ def s3_bucket() -> tuple[str, str]:
     return endpoint, bucket
 
 
+def s3_settings() -> dict[str, str]:
+    """Settings for a fresh bucket on the test S3 API server."""
+    endpoint, bucket = s3_bucket()
+    return {
+        "blob_url": f"s3://{bucket}",
+        "s3_endpoint_url": endpoint,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+    }
+
+
 def make_settings(home: Path, backend: str = "sqlite-local", **extra: Any) -> Settings:
     db, blob = backend.split("-")
     values: dict[str, Any] = {"home": home, **extra}
     if db == "postgresql":
         values["database_url"] = postgres_database()
     if blob == "s3":
-        endpoint, bucket = s3_bucket()
-        values.update(
-            blob_url=f"s3://{bucket}",
-            s3_endpoint_url=endpoint,
-            s3_region="us-east-1",
-            s3_access_key_id="test",
-            s3_secret_access_key="test",
-        )
+        values.update(s3_settings())
     elif blob == "memory":
         values["blob_url"] = "memory://"
     return Settings(**values)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Live, need, postgres_database, running, s3_bucket
+from tests.conftest import Live, need, postgres_database, running, s3_settings
 from tzzr.config import Settings
 
 SHAPES = ["sqlite", "redis"]
@@ -34,14 +34,7 @@ def shape_env(shape: str, home: Path) -> dict[str, str]:
         env["TZZR_QUEUE_URL"] = need("TZZR_TEST_REDIS_URL", "Redis")
         env["TZZR_DATABASE_URL"] = postgres_database()
     if shape == "scaleout":  # PostgreSQL, Redis and an S3 API server: many machines
-        endpoint, bucket = s3_bucket()
-        env.update(
-            TZZR_BLOB_URL=f"s3://{bucket}",
-            TZZR_S3_ENDPOINT_URL=endpoint,
-            TZZR_S3_REGION="us-east-1",
-            TZZR_S3_ACCESS_KEY_ID="test",
-            TZZR_S3_SECRET_ACCESS_KEY="test",
-        )
+        env.update({f"TZZR_{key.upper()}": value for key, value in s3_settings().items()})
     return env
 
 
