@@ -10,6 +10,7 @@ Values: strings ("…" or '…'), numbers, true, false, null, paths (`step.field
 Operators: == != < <= > >= matches (a regular expression search) contains in, and, or,
 not. A path that does not exist is null (`exists(path)` tells them apart)."""
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -184,7 +185,9 @@ class _Parser:
         return Node("path", tuple(path))
 
 
+@functools.lru_cache(maxsize=512)
 def parse(source: str) -> Node:
+    """The expression's tree (immutable, so each decision is parsed once per process)."""
     return _Parser(source).parse()
 
 
