@@ -201,10 +201,10 @@ class Runner:
             for live in live_ones:
                 if live.ended:  # its lease was lost, or it was given back
                     continue
-                others = [h for h in live_ones if h is not live and not h.ended]
-                if others and time.perf_counter() - started > HOLD_SECONDS:
+                if time.perf_counter() - started > HOLD_SECONDS and (
+                    others := [h for h in live_ones if h is not live and not h.ended]
+                ):
                     group.extend(self._give_back(others))
-                    live_ones = [live]
                     self._write(group)
                     group = []
                 if live.index >= len(live.spec.steps):  # nothing left: decide
