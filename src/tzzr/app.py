@@ -14,8 +14,10 @@ from tzzr.api import (
     entries,
     flows,
     grace,
+    headers,
     ingest,
     ledger,
+    openapi,
     problems,
     runs,
     sentinel,
@@ -89,7 +91,9 @@ def create_app(services: Services) -> FastAPI:
     tracing.setup(services.settings, "tzzr-server")
     app.state.metrics = Metrics(services)
     app.state.metrics.install(app)
+    app.add_middleware(headers.SecurityHeaders)
     problems.install(app)
+    openapi.install(app)
     app.include_router(ingest.router)
     app.include_router(entries.router)
     app.include_router(blobs.router)

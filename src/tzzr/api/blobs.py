@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from tzzr.api.deps import require, services
+from tzzr.api.headers import stored_content_headers
 from tzzr.errors import NotFound, RangeNotSatisfiable
 from tzzr.keys import Principal
 
@@ -37,7 +38,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-@router.api_route("/blobs/{sha256}", methods=["GET", "HEAD"], summary="A blob's bytes")
+# Two routes, not one with two methods: each method needs its own operation id.
+@router.head("/blobs/{sha256}", summary="A blob's size and type")
+@router.get("/blobs/{sha256}", summary="A blob's bytes")
 def get_blob(
     request: Request, principal: Annotated[Principal, Depends(require("read"))], sha256: str
 ) -> Response:
@@ -51,6 +54,8 @@ def get_blob(
         "Accept-Ranges": "bytes",
         "ETag": f'"{sha256}"',
         "Cache-Control": "private, max-age=31536000, immutable",
+        # the uploader chose the media type: HTML or SVG must not run on this origin
+        **stored_content_headers(ref.media_type, sha256),
     }
     try:
         span = parse_range(request.headers.get("range"), size)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
 from tzzr.api.grace import cell_json
+from tzzr.api.headers import stored_content_headers
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.specialize import SpecializeBody, specialize
@@ -135,7 +136,10 @@ async def cell_visualization(
     found = services(request)
     cell = found.catalog.get(cell_id)
     data, media_type = await run_in_threadpool(found.visualizer.render, cell, sample_id)
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    # a cell chose the media type (a plug-in's, not ours): the same rule as for blobs
+    headers = {"Cache-Control": "private, max-age=3600"}
+    headers.update(stored_content_headers(media_type, "sample"))
+    return Response(data, media_type=media_type, headers=headers)
 
 
 @router.post(

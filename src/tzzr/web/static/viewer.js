@@ -79,6 +79,8 @@ function controls() {
   draw();
 }
 
+// the form only holds controls: Enter in it must not navigate (no inline handler: CSP)
+form.addEventListener("submit", (event) => event.preventDefault());
 form.cell.addEventListener("change", () => { frame = 0; controls(); });
 form.projection.addEventListener("change", draw);
 document.getElementById("play").addEventListener("click", (event) => {
