@@ -9,6 +9,7 @@ from typing import Any
 class TzzrError(Exception):
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds; sent as Retry-After when set
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -87,3 +88,24 @@ class Unavailable(TzzrError):
 
     status = 503
     code = "unavailable"
+
+
+class TooManyRequests(TzzrError):
+    """A rate limit or a concurrency bound was reached; try again after `retry_after`."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(Unavailable):
+    """The server could not finish this request in time; the work may go on."""
+
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
