@@ -48,7 +48,7 @@ def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         requests: list[str] = []
         tab.on("request", lambda request: requests.append(request.url))
         tab.goto(f"{live.url}/app/viewer?still")
-        tab.wait_for_function("window.tzzrViewer !== undefined")
+        tab.wait_for_function("() => window.tzzrViewer !== undefined")
         yield Viewer(tab, live, requests)
         browser.close()
 

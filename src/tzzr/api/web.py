@@ -83,7 +83,8 @@ def capture() -> HTMLResponse:
 <progress id="progress" max="1" value="0" hidden aria-label="Upload progress"></progress>
 <button type="submit">Send</button>
 <p id="result" role="status" aria-live="polite"></p></form>
-<p id="outbox" aria-live="polite"></p>""",
+<p id="outbox" aria-live="polite"></p>
+<ul id="queued" class="outbox" aria-label="Captures not yet sent"></ul>""",
     )
 
 

@@ -9,6 +9,14 @@ const params = new URLSearchParams(location.search);
 
 function key() { return localStorage.getItem(KEY); }
 
+// A value from the address bar goes into fetch paths only as a digest: a link with
+// "../api/admin…" or "x?y" in it must not steer this page's requests (with the key).
+const DIGEST = /^[0-9a-f]{64}$/;
+function digest(value, what = "entry id") {
+  if (typeof value === "string" && DIGEST.test(value)) return value;
+  throw new Error(`This ${what} is not valid: it must be 64 hexadecimal digits (0-9, a-f), as the inbox links give it.`);
+}
+
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${key()}`, ...(options.headers || {}) };
   const response = await fetch(path, { ...options, headers });
@@ -46,18 +54,26 @@ async function signin() {
     const response = await fetch("/entries?limit=1", { headers: { Authorization: `Bearer ${given}` } });
     if (!response.ok) { say("#message", "That key was not accepted.", "error"); return; }
     localStorage.setItem(KEY, given);
-    location.href = "/app/inbox";
+    // captures that waited for a valid key are one Retry away
+    location.href = (await queued()).length ? "/app/capture" : "/app/inbox";
   });
 }
 
-// -- capture, with an offline outbox in IndexedDB ---------------------------------------
+// -- capture, with an outbox in IndexedDB --------------------------------------------------
+// A capture leaves the outbox only when the server has it: 200, or 409 (already there).
+// Offline, a 5xx, a 408 or a 429 are passing troubles: it is retried by itself. Any other
+// answer (a 401 from a revoked key, a 413 over a limit) will not change by retrying, so
+// the capture waits with the server's message until the person fixes it (signs in again)
+// and retries, or discards it: what was captured is never dropped behind their back.
+let opened = null;
 function outbox() {
-  return new Promise((resolve, reject) => {
+  opened = opened || new Promise((resolve, reject) => {
     const request = indexedDB.open("tzzr", 1);
     request.onupgradeneeded = () => request.result.createObjectStore("outbox", { autoIncrement: true });
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
+  return opened;
 }
 async function store(mode, fn) {
   const db = await outbox();
@@ -68,8 +84,17 @@ async function store(mode, fn) {
     tx.onerror = () => reject(tx.error);
   });
 }
+async function queued() { // [{ id, item }], read in one transaction so keys match values
+  const db = await outbox();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction("outbox", "readonly"), s = tx.objectStore("outbox");
+    const ids = s.getAllKeys(), items = s.getAll();
+    tx.oncomplete = () => resolve(ids.result.map((id, i) => ({ id, item: items.result[i] })));
+    tx.onerror = () => reject(tx.error);
+  });
+}
 
-function upload(capture, onProgress) {
+function upload(capture, onProgress = () => {}) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     form.append("metadata", JSON.stringify(capture.metadata));
@@ -78,23 +103,83 @@ function upload(capture, onProgress) {
     xhr.open("POST", "/ingest");
     xhr.setRequestHeader("Authorization", `Bearer ${key()}`);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onload = () => resolve({ status: xhr.status, body: JSON.parse(xhr.responseText || "{}") });
+    xhr.onload = () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText || "{}"); } catch { /* a proxy's HTML page */ }
+      resolve({ status: xhr.status, body });
+    };
     xhr.onerror = () => reject(new Error("offline"));
     xhr.send(form);
   });
 }
 
-async function flush() {
-  const waiting = await store("readonly", (s) => s.getAll());
-  const keys = await store("readonly", (s) => s.getAllKeys());
-  for (let i = 0; i < waiting.length; i++) {
-    try {
-      const answer = await upload(waiting[i], () => {});
-      if (answer.status === 200 || answer.status === 409 || answer.status < 500) await store("readwrite", (s) => s.delete(keys[i]));
-    } catch { break; } // still offline
+function fate(status) {
+  if (status === 200 || status === 409) return "sent";
+  if (status >= 500 || status === 408 || status === 429 || status === 0) return "later";
+  return "held";
+}
+function refusal(answer) {
+  return { status: answer.status, error: (answer.body.error && answer.body.error.message) || `the server answered ${answer.status}` };
+}
+
+// One outbox operation at a time: the interval, the online event and a Retry click must
+// not send the same capture twice at once.
+let line = Promise.resolve();
+function serially(task) {
+  const run = line.then(task);
+  line = run.catch(() => {});
+  return run;
+}
+
+// Sends one stored capture and records what became of it; throws when offline.
+async function send(id, item) {
+  const answer = await upload(item);
+  const outcome = fate(answer.status);
+  if (outcome === "sent") await store("readwrite", (s) => s.delete(id));
+  else if (outcome === "held") await store("readwrite", (s) => s.put({ ...item, ...refusal(answer) }, id));
+  return outcome;
+}
+
+const flush = () => serially(async () => {
+  for (const { id, item } of await queued()) {
+    if (item.error) continue; // waits for the person: retrying alone would get the same answer
+    try { await send(id, item); } catch { break; } // still offline
   }
-  const left = (await store("readonly", (s) => s.getAllKeys())).length;
-  say("#outbox", left ? `${left} capture(s) waiting to be sent; retried when you are back online.` : "", "muted");
+  await showOutbox();
+});
+
+const retry = (id) => serially(async () => {
+  const item = await store("readonly", (s) => s.get(id));
+  if (!item) return;
+  const { error, status, ...fresh } = item;
+  await store("readwrite", (s) => s.put(fresh, id)); // offline now: it goes with the others later
+  try { await send(id, fresh); } catch { say("#outbox", "You are offline: it is sent when you are back.", "muted"); }
+  await showOutbox();
+});
+
+const discard = (id) => serially(async () => {
+  await store("readwrite", (s) => s.delete(id));
+  await showOutbox();
+});
+
+async function showOutbox() {
+  const waiting = await queued();
+  $("#queued").replaceChildren(...waiting.map(({ id, item }) => {
+    const names = item.files.map((f) => f.name).join(", ") || "no files";
+    const retryButton = el("button", { type: "button", "aria-label": `Retry ${names}`, text: "Retry" });
+    const discardButton = el("button", { type: "button", class: "secondary", "aria-label": `Discard ${names}`, text: "Discard" });
+    retryButton.addEventListener("click", () => retry(id));
+    discardButton.addEventListener("click", () => discard(id));
+    const why = item.error
+      ? el("p", { class: "error", role: "alert", text: `Not sent: ${item.error}` })
+      : el("p", { class: "muted", text: "Waiting to be sent; retried when you are back online." });
+    const fix = item.status === 401 || item.status === 403
+      ? el("a", { href: "/app?expired" }, "Sign in again, then Retry") : "";
+    return el("li", { class: "card", "data-id": String(id) },
+      el("strong", { text: names }), item.metadata.note ? el("span", { class: "muted", text: ` — ${item.metadata.note}` }) : "",
+      why, fix, el("div", {}, retryButton, " ", discardButton));
+  }));
+  say("#outbox", waiting.length ? `${waiting.length} capture(s) waiting to be sent.` : "", "muted");
 }
 
 async function capture() {
@@ -129,19 +214,25 @@ async function capture() {
     $("#progress").hidden = false;
     try {
       const answer = await upload(item, (f) => { $("#progress").value = f; });
+      const outcome = fate(answer.status);
       if (answer.status === 200) {
         say("#result", `Captured: ${answer.body.h_entrada} (${answer.body.state})`, "ok");
         $("#result").dataset.h = answer.body.h_entrada;
       } else if (answer.status === 409) {
         say("#result", `Already captured as ${answer.body.h_entrada}`, "muted");
+      } else if (outcome === "held") {
+        const refused = refusal(answer);
+        await store("readwrite", (s) => s.add({ ...item, ...refused }));
+        say("#result", `Not sent: ${refused.error} — it is kept below: fix it and Retry, or Discard it.`, "error");
       } else {
-        say("#result", answer.body.error ? answer.body.error.message : `error ${answer.status}`, "error");
+        await store("readwrite", (s) => s.add(item));
+        say("#result", `The server could not take it now (${answer.status}): it is kept here and sent later.`, "muted");
       }
     } catch {
       await store("readwrite", (s) => s.add(item));
       say("#result", "You are offline: the capture is kept here and sent when you are back.", "muted");
-      await flush();
     }
+    await showOutbox();
   });
   window.addEventListener("online", flush);
   setInterval(flush, 30000);
@@ -162,7 +253,7 @@ async function inbox() {
 }
 
 async function entry() {
-  const h = params.get("h");
+  const h = digest(params.get("h"), "link's entry id");
   const e = await api(`/entries/${h}`);
   $("#title").textContent = `Entry ${short(h)}`;
   $("#details").textContent = JSON.stringify(e.contenedor, null, 2);
@@ -195,7 +286,7 @@ function field(name, spec, required) {
 }
 
 async function enrich() {
-  const h = params.get("h");
+  const h = digest(params.get("h"), "link's entry id");
   const item = await api(`/enrich/${h}`);
   $("#title").textContent = `Enrich ${short(h)}`;
   say("#reason", item.reason, "muted");
@@ -237,17 +328,20 @@ async function enrich() {
 
 // -- the ledger, verified here ------------------------------------------------------------
 async function ledger() {
+  const given = params.has("h") ? digest(params.get("h"), "link's entry id") : null;
   const blocks = (await api("/bloques")).blocks || [];
   $("#blocks").replaceChildren(...blocks.map((b) => el("tr", {},
     el("td", { text: b.number }), el("td", { text: `${b.first_index}–${b.last_index}` }),
     el("td", { text: b.tree_size }), el("td", {}, el("code", { text: `${b.tree_root.slice(0, 16)}…` })),
     el("td", { text: when(b.created_at) }))));
-  if (params.get("h")) $("#h").value = params.get("h");
+  if (given) $("#h").value = given;
   $("#verify-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    const typed = $("#h").value.trim();
+    if (!DIGEST.test(typed)) { say("#verdict", "An entry id is 64 hexadecimal digits (0-9, a-f).", "error"); return; }
     say("#verdict", "checking…", "muted");
     try {
-      const receipt = await api(`/receipt/${$("#h").value.trim()}`);
+      const receipt = await api(`/receipt/${typed}`);
       const keys = (await api("/ledger/key")).keys.map((k) => k.verifier_key);
       window.tzzrLastReceipt = receipt;
       const proven = await window.tzzrVerify.verifyReceipt(receipt, keys);
@@ -257,7 +351,7 @@ async function ledger() {
       say("#verdict", `INVALID or not sealed: ${error.message}`, "bad");
     }
   });
-  if (params.get("h")) $("#verify-form").requestSubmit();
+  if (given) $("#verify-form").requestSubmit();
 }
 
 // -- cells, flows, SENTINEL ----------------------------------------------------------------
