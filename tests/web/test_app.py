@@ -83,7 +83,7 @@ def test_capture_inbox_enrich_seal_and_verify_in_the_browser(
     page.get_by_label("Take or choose a photo").set_input_files(str(photo))
     page.get_by_label("Notes").fill("whiteboard after the meeting")
     page.get_by_role("button", name="Send").click()
-    page.wait_for_function("document.getElementById('result').dataset.h")
+    page.wait_for_function("() => document.getElementById('result').dataset.h")
     h = page.get_attribute("#result", "data-h")
     assert page.inner_text("#result").startswith("Captured:")
     shot(page, "1-capture")
@@ -106,7 +106,7 @@ def test_capture_inbox_enrich_seal_and_verify_in_the_browser(
     page.get_by_label("Title").fill("Meeting to-do list")
     shot(page, "3-enrich")
     page.get_by_role("button", name="Save").click()
-    page.wait_for_function("document.getElementById('saved').textContent.startsWith('Saved')")
+    page.wait_for_function("() => document.getElementById('saved').textContent.startsWith('Saved')")
     assert "enriched" in page.inner_text("#saved")
     wait_state(server, h, "consolidated")
 
@@ -114,7 +114,7 @@ def test_capture_inbox_enrich_seal_and_verify_in_the_browser(
         assert client.post("/consolidate").json()["block"] is not None
     page.goto(f"{url}/app/ledger?h={h}")
     page.wait_for_function(
-        "['VALID', 'INVALID'].some(v => document.getElementById('verdict').textContent.startsWith(v))"
+        "() => ['VALID', 'INVALID'].some(v => document.getElementById('verdict').textContent.startsWith(v))"
     )
     verdict = page.inner_text("#verdict")
     assert verdict.startswith("VALID"), verdict
@@ -155,12 +155,14 @@ def test_an_offline_capture_waits_in_the_browser_and_is_sent_later(
         ]
     )
     page.get_by_role("button", name="Send").click()
-    page.wait_for_function("document.getElementById('outbox').textContent.includes('waiting')")
+    page.wait_for_function(
+        "() => document.getElementById('outbox').textContent.includes('waiting')"
+    )
     assert "offline" in page.inner_text("#result")
     shot(page, "5-offline")
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("document.getElementById('outbox').textContent === ''")
+    page.wait_for_function("() => document.getElementById('outbox').textContent === ''")
     with server.client() as client:
         after = client.get("/entries", params={"limit": 500}).json()["entries"]
     assert len(after) == before + 1
