@@ -7,6 +7,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from tzzr.api.openapi import schema_ref
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Principal
@@ -47,9 +48,10 @@ async def parse_body(request: Request, model: type[M]) -> M:
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose JSON body `parse_body` reads as `model`."""
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(by_alias=True)}},
+            "content": {"application/json": {"schema": schema_ref(model)}},
         }
     }

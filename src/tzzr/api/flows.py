@@ -9,12 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.openapi import schema_ref
 from tzzr.flows import spec as flow_spec
 from tzzr.flows.engine import execution_json
 from tzzr.flows.store import flow_json
 from tzzr.ingest.forms import read_limited
 from tzzr.keys import Principal
 from tzzr.runs.service import RunInput
+from tzzr.types import PositiveInt64
 
 router = APIRouter()
 Runner = Annotated[Principal, Depends(require("ingest"))]
@@ -25,7 +27,7 @@ YAML_OR_JSON = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": flow_spec.FlowSpec.model_json_schema()},
+            "application/json": {"schema": schema_ref(flow_spec.FlowSpec)},
             "application/yaml": {"schema": {"type": "string"}},
         },
     }
@@ -56,7 +58,7 @@ async def create_flow(request: Request, principal: Admin) -> JSONResponse:
 
 @router.get("/flows/{flow_id}", summary="A flow (?version= for an older one)")
 def get_flow(
-    request: Request, principal: Reader, flow_id: str, version: int | None = None
+    request: Request, principal: Reader, flow_id: str, version: PositiveInt64 | None = None
 ) -> dict[str, Any]:
     return flow_json(services(request).flows.get(flow_id, version))
 

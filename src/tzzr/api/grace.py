@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import parse_body, require, services
+from tzzr.api.deps import body_schema, parse_body, require, services
 from tzzr.cells import Cell
 from tzzr.cells.envelope import RunRequest, load_payload
 from tzzr.cells.grace import execute
@@ -25,12 +25,7 @@ def cell_json(cell: Cell) -> dict[str, Any]:
 @router.post(
     "/grace/runsync",
     summary="Run a cell and wait for its result (contract 2.1)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": RunRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=body_schema(RunRequest),
 )
 async def runsync(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)

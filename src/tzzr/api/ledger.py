@@ -11,6 +11,7 @@ from tzzr.errors import NotFound
 from tzzr.keys import Principal
 from tzzr.ledger import receipt
 from tzzr.ledger.signing import origin
+from tzzr.types import PositiveInt64
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -31,14 +32,14 @@ def list_blocks(
     request: Request,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: PositiveInt64 | None = None,
 ) -> dict[str, Any]:
     blocks = services(request).ledger.blocks(principal.instance, limit, before)
     return {"blocks": [b.as_json() for b in blocks]}
 
 
 @router.get("/bloque/{number}", summary="One block")
-def get_block(request: Request, principal: Reader, number: int) -> dict[str, Any]:
+def get_block(request: Request, principal: Reader, number: PositiveInt64) -> dict[str, Any]:
     return services(request).ledger.block(principal.instance, number).as_json()
 
 
@@ -59,7 +60,7 @@ def get_proof(
     request: Request,
     principal: Reader,
     h_entrada: str,
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: PositiveInt64 | None = None,
 ) -> dict[str, Any]:
     found = services(request)
     entry = found.entries.get(principal.instance, h_entrada)
@@ -71,8 +72,8 @@ def get_proof(
 def get_consistency(
     request: Request,
     principal: Reader,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: PositiveInt64,
+    second: PositiveInt64,
 ) -> dict[str, Any]:
     proof, one, two = services(request).ledger.consistency(principal.instance, first, second)
     return {
@@ -89,7 +90,7 @@ def get_receipt(
     request: Request,
     principal: Reader,
     h_entrada: str,
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    tree_size: PositiveInt64 | None = None,
 ) -> dict[str, Any]:
     found = services(request)
     entry = found.entries.get(principal.instance, h_entrada)

@@ -14,6 +14,7 @@ from tzzr.keys import Principal
 from tzzr.sentinel import alerts as rules
 from tzzr.sentinel.events import MAX_LIMIT, query
 from tzzr.sentinel.metrics import CONTENT_TYPE
+from tzzr.types import PositiveInt64
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -52,12 +53,12 @@ def list_alerts(request: Request, principal: Reader, state: str | None = None) -
 
 
 @router.post("/sentinel/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin)")
-def acknowledge(request: Request, principal: Admin, alert_id: int) -> dict[str, Any]:
+def acknowledge(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
     return rules.change(services(request), alert_id, "acknowledged")
 
 
 @router.post("/sentinel/alerts/{alert_id}/resolve", summary="Resolve an alert (admin)")
-def resolve(request: Request, principal: Admin, alert_id: int) -> dict[str, Any]:
+def resolve(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
     return rules.change(services(request), alert_id, "resolved")
 
 
