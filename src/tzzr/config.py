@@ -1,12 +1,14 @@
 """Settings: `TZZR_*` environment variables, then `$TZZR_HOME/tzzr.toml`, then defaults."""
 
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     otel_exporter: str = Field(default="", pattern="^(|otlp|console)$")
     otel_endpoint: str = ""
     metrics_token: str | None = None
+    remote_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ntfy_url: str = ""
     ntfy_token: str | None = None
     alert_interval: float = Field(default=30.0, ge=0)
@@ -77,6 +80,17 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("remote_allow_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        # An environment variable may be a JSON list or plain "a:1,b:2".
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.database_url:

@@ -23,6 +23,7 @@ from tzzr.keys import Keys
 from tzzr.ledger.log import Ledger
 from tzzr.ledger.signing import SigningKeys
 from tzzr.mason import Mason
+from tzzr.outbound import OutboundPolicy
 from tzzr.runs.executor import Executor
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import Runs
@@ -74,7 +75,7 @@ class Services:
             publish_to=blobs if settings.publish_tiles else None,
         )
         cells = Registry.discover()
-        catalog = Catalog(engine, cells)
+        catalog = Catalog(engine, cells, OutboundPolicy.from_settings(settings))
         queue = RunQueue(settings.queue_url, settings.queue_name)
         now = clock or (lambda: datetime.now(UTC))
         flows = FlowStore(engine)

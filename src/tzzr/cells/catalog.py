@@ -17,6 +17,7 @@ from tzzr.cells.remote import RemoteCell
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import RegisteredCell
 from tzzr.errors import Conflict, InvalidInput, NotFound
+from tzzr.outbound import OutboundPolicy, check_url
 
 
 @dataclass
@@ -61,9 +62,12 @@ def semver_key(version: str) -> tuple[int, ...]:
 
 
 class Catalog:
-    def __init__(self, engine: Engine, local: Registry) -> None:
+    def __init__(
+        self, engine: Engine, local: Registry, policy: OutboundPolicy | None = None
+    ) -> None:
         self._engine = engine
         self.local = local
+        self.policy = policy or OutboundPolicy()
         self._cache: tuple[float, list[RegisteredCell]] | None = None
 
     def _registered(self, cell_id: str | None = None, fresh: bool = False) -> list[RegisteredCell]:
@@ -81,7 +85,7 @@ class Catalog:
     def _build(self, row: RegisteredCell) -> Cell:
         meta = KnowledgeCell.model_validate(row.meta)
         if meta.microservice_url:
-            return RemoteCell(meta, row.module, frozenset(row.accepts), row.token)
+            return RemoteCell(meta, row.module, frozenset(row.accepts), row.token, self.policy)
         base = self.local.get(row.base or row.id)
         return Specialized(base, meta, dict(row.defaults))
 
@@ -139,6 +143,10 @@ class Catalog:
                 "a cell registered over HTTP runs elsewhere: give its microserviceUrl "
                 "(install a package with a tzzr.cells entry point to add local code)",
                 field="microserviceUrl",
+            )
+        if meta.microservice_url:  # https to a public address, or a host the operator lists
+            meta = meta.model_copy(
+                update={"microservice_url": check_url(meta.microservice_url, self.policy)}
             )
         if not accepts:
             raise InvalidInput("name the payload types the cell takes", field="accepts")

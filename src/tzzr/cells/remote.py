@@ -1,13 +1,22 @@
 """A remote cell: the same contract 2.1 envelope, sent over HTTP to another GRACE
-(`{microserviceUrl}/grace/runsync`), e.g. `tzzr grace serve` on a GPU box."""
+(`{microserviceUrl}/grace/runsync`), e.g. `tzzr grace serve` on a GPU box.
+
+Every request goes through `tzzr.outbound`; what the remote answers is never passed on as
+text (errors carry a status, a short reason and at most a well-formed error code)."""
 
 import base64
+import re
 from typing import Any
 
 import httpx
 
 from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
+from tzzr.errors import Unavailable
+from tzzr.outbound import Refused, Answer, OutboundError, OutboundPolicy, send
+
+ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
+HEALTH_LIMIT = 64 * 1024
 
 
 class RemoteUnavailable(Exception):
@@ -16,12 +25,18 @@ class RemoteUnavailable(Exception):
 
 class RemoteCell:
     def __init__(
-        self, meta: KnowledgeCell, module: str, accepts: frozenset[str], token: str | None
+        self,
+        meta: KnowledgeCell,
+        module: str,
+        accepts: frozenset[str],
+        token: str | None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.meta = meta
         self.module = module
         self.accepts = accepts
         self.token = token
+        self.policy = policy or OutboundPolicy()
         self.timeout_s: float | None = None
 
     @property
@@ -45,43 +60,55 @@ class RemoteCell:
             "params": dict(context.params),
         }
         try:
-            response = httpx.post(
-                f"{self.url}/grace/runsync",
-                json={"input": envelope, "id": context.run_id},
+            response = send(
+                self.url,
+                self.policy,
+                "POST",
+                "/grace/runsync",
+                json_body={"input": envelope, "id": context.run_id},
                 headers=self._headers(),
                 timeout=httpx.Timeout(10.0, read=self.timeout_s or 600.0),
             )
-        except httpx.HTTPError as exc:
-            raise RemoteUnavailable(f"{self.url} did not answer: {exc}") from exc
-        if response.status_code >= 500:
-            raise RemoteUnavailable(f"{self.url} answered {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise RemoteUnavailable(f"{self.url} answered something that is not JSON") from exc
-        if response.status_code >= 400:
-            error = answer.get("error", {}) if isinstance(answer, dict) else {}
-            raise CellFailed(
-                f"the remote cell refused the run ({response.status_code}): "
-                f"{error.get('message', response.text[:300])}",
-                field=error.get("field"),
-            )
+        except Refused as exc:
+            if exc.transient:
+                raise RemoteUnavailable(f"{self.url} did not answer: {exc.reason}") from None
+            # Trying again would be refused again: fail the run now.
+            raise Unavailable(f"{self.url} is not reached: {exc.reason}") from None
+        except OutboundError as exc:
+            raise RemoteUnavailable(f"{self.url} did not answer: {exc.reason}") from None
+        if response.status >= 500:
+            raise RemoteUnavailable(f"{self.url} answered {response.status}")
+        answer = _json_object(response)
+        if response.status >= 400:
+            error = answer.get("error") if answer is not None else None
+            raise CellFailed(_refusal(f"answered {response.status}", error))
+        if answer is None:
+            raise RemoteUnavailable(f"{self.url} answered {response.status} with no JSON object")
         if answer.get("status") != "COMPLETED":
-            raise CellFailed(str(answer.get("error") or "the remote cell failed"))
+            output = answer.get("output")
+            error = output.get("error") if isinstance(output, dict) else None
+            raise CellFailed(_refusal("it reported a failure", error))
         output = answer.get("output") or {}
-        metrics = output.get("metrics") or {}
-        result = dict(output.get("result") or {})
+        metrics = (output.get("metrics") or {}) if isinstance(output, dict) else None
+        result = (output.get("result") or {}) if isinstance(output, dict) else None
+        if not isinstance(metrics, dict) or not isinstance(result, dict):
+            raise RemoteUnavailable(f"{self.url} answered 200 with a malformed output")
+        result = dict(result)
+        sent = result.pop("artifacts", None) or {}
+        if not isinstance(sent, dict):
+            raise RemoteUnavailable(f"{self.url} sent malformed artifacts")
         artifacts = {}
-        for name, art in (result.pop("artifacts", None) or {}).items():
+        for name, art in sent.items():
             try:
                 artifacts[name] = Artifact(base64.b64decode(art["base64"]), art["mediaType"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise RemoteUnavailable(f"{self.url} sent a malformed artifact {name!r}") from exc
+            except (KeyError, TypeError, ValueError):
+                raise RemoteUnavailable(f"{self.url} sent a malformed artifact") from None
+        model = metrics.get("model")
         return CellResult(
             result,
-            engine=str(metrics.get("engine") or "remote"),
-            model=metrics.get("model"),
-            device=str(metrics.get("device") or "remote"),
+            engine=str(metrics.get("engine") or "remote")[:100],
+            model=str(model)[:100] if model is not None else None,
+            device=str(metrics.get("device") or "remote")[:100],
             artifacts=artifacts,
             metrics={
                 k: float(v)
@@ -91,10 +118,37 @@ class RemoteCell:
         )
 
     def health(self) -> dict[str, Any]:
+        """`{"status": "ok" | "down", "reason"}`; never the remote's own words."""
         try:
-            response = httpx.get(f"{self.url}/grace/health", headers=self._headers(), timeout=5)
-            ok = response.status_code == 200
-            detail = response.json() if ok else {"status": response.status_code}
-        except (httpx.HTTPError, ValueError) as exc:
-            return {"status": "down", "detail": str(exc)}
-        return {"status": "ok" if ok else "down", "detail": detail}
+            response = send(
+                self.url,
+                self.policy,
+                "GET",
+                "/grace/health",
+                headers=self._headers(),
+                timeout=httpx.Timeout(5.0),
+                limit=HEALTH_LIMIT,
+            )
+        except OutboundError as exc:
+            return {"status": "down", "reason": exc.reason}
+        if response.status != 200:
+            return {"status": "down", "reason": f"answered {response.status}"}
+        if _json_object(response) is None:
+            return {"status": "down", "reason": "answered 200 with no JSON object"}
+        return {"status": "ok", "reason": "answered 200"}
+
+
+def _json_object(response: Answer) -> dict[str, Any] | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _refusal(what: str, error: Any) -> str:
+    """The remote's error code is kept only when it is a plain code (`cell_failed`): it
+    helps an operator, while free text from elsewhere would reach whoever reads the run."""
+    code = error.get("code") if isinstance(error, dict) else None
+    shown = f", code {code}" if isinstance(code, str) and ERROR_CODE.match(code) else ""
+    return f"the remote cell refused the run ({what}{shown})"
