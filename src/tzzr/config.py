@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     publish_tiles: bool = False
     asr_model_dir: Path | None = None
     asr_device: str = Field(default="auto", pattern="^(auto|cpu|cuda)$")
+    cell_max_input_bytes: int = Field(default=256 * MiB, gt=0)
+    ocr_max_pixels: int = Field(default=200_000_000, gt=0)
+    asr_max_seconds: float = Field(default=3600.0, gt=0)
 
     queue_url: str = ""
     queue_name: str = Field(default="tzzr", pattern=r"^[A-Za-z0-9_]{1,64}$")

@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
 from tzzr.cells import Cell
-from tzzr.cells.envelope import RunRequest, load_payload
+from tzzr.cells.envelope import RunRequest
 from tzzr.cells.grace import execute
+from tzzr.cells.limits import payload_loader
 from tzzr.keys import Principal
 
 router = APIRouter()
@@ -35,7 +36,7 @@ async def runsync(request: Request, principal: Runner) -> JSONResponse:
         execute,
         found.cells,
         body.input,
-        lambda envelope: load_payload(envelope, store, found.settings.max_json_body_bytes),
+        payload_loader(found.cells, store, found.settings.cell_max_input_bytes),
         body.id,
     )
     return JSONResponse(answer)

@@ -2,13 +2,15 @@
 
 import base64
 import binascii
+import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tzzr.blobs import BlobStore
 from tzzr.cells.base import CellFailed, Payload
-from tzzr.errors import InvalidInput, NotFound
+from tzzr.errors import InvalidInput, NotFound, TooLarge
 from tzzr.types import is_hex_digest
 
 
@@ -43,9 +45,18 @@ class RunRequest(BaseModel):
     id: str | None = None
 
 
-def load_payload(envelope: Envelope, store: BlobStore | None, max_bytes: int) -> Payload:
+def load_payload(
+    envelope: Envelope,
+    store: BlobStore | None,
+    max_bytes: int,
+    check: Callable[[int], None] | None = None,
+) -> Payload:
     """The payload's bytes. Bad base64 fails the run (CellFailed); a blob that is not
-    in the caller's instance is 404; url payloads are refused until fetching lands."""
+    in the caller's instance is 404; url payloads are refused until fetching lands.
+    Over `max_bytes` is 413, or what `check(size)` raises; a blob's size is checked
+    before it is read."""
+    if check is None:
+        check = functools.partial(_at_most, max_bytes)
     payload = envelope.payload
     if payload.encoding == "base64":
         try:
@@ -64,15 +75,22 @@ def load_payload(envelope: Envelope, store: BlobStore | None, max_bytes: int) ->
             raise InvalidInput(
                 "a blob payload's content is a sha256 hex digest", field="payload.content"
             )
-        if not store.exists(digest):
+        size = store.size(digest)
+        if size is None:
             raise NotFound(f"no blob {digest} in this instance; ingest it first")
+        check(size)
         data = store.read_all(digest)
     else:
         raise InvalidInput(
             "url payloads are not supported yet: send base64 or blob", field="payload.encoding"
         )
-    if len(data) > max_bytes:
-        from tzzr.errors import TooLarge
-
-        raise TooLarge(f"the payload is larger than the limit of {max_bytes} bytes")
+    check(len(data))
     return Payload(payload.type, data, payload.media_type)
+
+
+def _at_most(max_bytes: int, size: int) -> None:
+    if size > max_bytes:
+        raise TooLarge(
+            f"the payload is {size} bytes; the limit is {max_bytes} bytes",
+            field="payload.content",
+        )

@@ -143,9 +143,10 @@ class Alfred:
             self._entry(instance, h_entrada)  # 404 for another instance's entry
         else:
             assert given is not None and store is not None
-            sha, _ = store_input(store, given, self._settings.max_json_body_bytes)
+            sha, size = store_input(store, given, self._settings.max_json_body_bytes)
             stored_input = {
                 "sha256": sha,
+                "size": size,  # each step checks it against its cell's limit before reading
                 "type": given.type,
                 "media_type": given.media_type,
                 "lang": given.lang,

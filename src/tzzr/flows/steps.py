@@ -15,6 +15,7 @@ from tzzr.blobs import BlobStore
 from tzzr.canonical import sha256_hex
 from tzzr.cells.base import CellContext, Payload
 from tzzr.cells.catalog import Catalog
+from tzzr.cells.limits import check_input_size, read_input
 from tzzr.config import Settings
 from tzzr.db.models import Entry
 from tzzr.errors import InvalidInput
@@ -38,7 +39,7 @@ class File(NamedTuple):
     sha: str
     kind: str  # the payload type: image, audio, text, bytes
     media: str | None
-    size: int | None  # None: a given input (as small as a JSON body)
+    size: int | None  # None: not recorded (a given input of an older execution)
 
 
 @dataclass
@@ -86,7 +87,9 @@ class Steps:
             }
         else:
             given = row.input or {}
-            files = [File(given["sha256"], given["type"], given.get("media_type"), None)]
+            files = [
+                File(given["sha256"], given["type"], given.get("media_type"), given.get("size"))
+            ]
             scope = {
                 "entry": {"h_entrada": None, "metadata": {"lang": given.get("lang")}, "files": []}
             }
@@ -101,7 +104,7 @@ class Steps:
         wanted: dict[tuple[str, str], list[Inputs]] = {}
         for h_instancia, inputs in batch:
             for f in inputs.files:
-                if (f.size or 0) <= KEEP_FILE_BYTES:
+                if f.size is not None and f.size <= KEEP_FILE_BYTES:
                     wanted.setdefault((h_instancia, f.sha), []).append(inputs)
         if not self._remote_blobs or len(wanted) < 2:
             return
@@ -127,25 +130,28 @@ class Steps:
         store = self._store(row.h_instancia)
         cell = self._catalog.get(step.cell, step.version)
         takes_none = "none" in cell.accepts
+        size: int | None = 0
         if (step.input or ("none" if takes_none else "entry")) == "none":
             sha, kind, media = EMPTY_SHA, "none", None
         else:
             wanted = [f for f in inputs.files if f.kind in cell.accepts] or inputs.files
             if not wanted:
                 raise InvalidInput(f"step {step.id}: the capture has no file for {step.cell}")
-            sha, kind, media, _ = wanted[0]
+            sha, kind, media, size = wanted[0]
         params = render(step.params, inputs.scope)
         lang = (render(step.lang, inputs.scope) if step.lang else None) or None
         check = getattr(cell, "check_params", None)
         if check is not None:
             check(params)
         started = time.perf_counter()
+        limit = self._settings.cell_max_input_bytes
         if kind == "none":
             data = b""
         elif sha in inputs.read:
             data = inputs.read[sha]  # the steps of an execution often read the same file
+            check_input_size(cell, len(data), limit)
         else:
-            data = store.read_all(sha)
+            data = read_input(store, sha, cell, limit, size)  # size first: refused unread
             if len(data) <= KEEP_FILE_BYTES:
                 inputs.read[sha] = data
         with (

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from tzzr.blobs import BlobStore
 from tzzr.cells.base import CellContext, Payload
 from tzzr.cells.catalog import Catalog
+from tzzr.cells.limits import read_input
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run, RunArtifact
@@ -135,7 +136,9 @@ class Executor:
             if hasattr(cell, "timeout_s"):
                 cell.timeout_s = row.timeout_s
             store = self._store(row.h_instancia)
-            payload = Payload(row.input_type, store.read_all(row.input_sha), row.media_type)
+            limit = self._settings.cell_max_input_bytes
+            data = read_input(store, row.input_sha, cell, limit)  # size first: 413 unread
+            payload = Payload(row.input_type, data, row.media_type)
             context = CellContext(row.id, row.lang, dict(row.params))
             with (
                 time_limit(row.timeout_s),

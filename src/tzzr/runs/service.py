@@ -18,6 +18,7 @@ from tzzr.blobs import BlobStore
 from tzzr.canonical import canonical_json
 from tzzr.cells.base import Cell
 from tzzr.cells.catalog import Catalog
+from tzzr.cells.limits import check_input_size
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run
@@ -170,7 +171,10 @@ class Runs:
             existing = self._row(body.run_id)
             if existing is not None:
                 return self._same_run(existing, instance, cell, body, p_hash)
-        input_sha, _ = store_input(self._store(instance), given, self._settings.max_json_body_bytes)
+        input_sha, size = store_input(
+            self._store(instance), given, self._settings.max_json_body_bytes
+        )
+        check_input_size(cell, size, self._settings.cell_max_input_bytes)  # 413 now, not later
         run_id = body.run_id or uuid.uuid4().hex
         now = datetime.now(UTC)
         values: dict[str, Any] = {
