@@ -172,7 +172,6 @@ class Target:
     host: str
     port: int
     path: str
-    listed: bool
 
     @property
     def url(self) -> str:
@@ -220,15 +219,14 @@ def parse_url(url: str, policy: OutboundPolicy) -> Target:
     port = (443 if scheme == "https" else 80) if parsed.port is None else parsed.port
     if not 0 < port < 65536:
         raise InvalidInput("the microserviceUrl's port must be 1 to 65535", field=FIELD)
-    listed = policy.listed(host, port)
-    if scheme == "http" and not listed:
+    if scheme == "http" and not policy.listed(host, port):
         shown = f"[{host}]" if ":" in host else host
         raise InvalidInput(
             f"the microserviceUrl must use https; plain http is allowed only to hosts the "
             f"operator lists in {SETTING} ({shown}:{port} is not listed)",
             field=FIELD,
         )
-    target = Target(scheme, host, port, parsed.path.rstrip("/"), listed)
+    target = Target(scheme, host, port, parsed.path.rstrip("/"))
     try:
         target.request_url("/grace/runsync")
     except httpx.InvalidURL:
