@@ -91,7 +91,7 @@ def drain(home: Path, extra: dict[str, str], workers: int, executions: int) -> f
     os.environ.update(env)
     services = Services.build(Settings())
     services.bootstrap()
-    services.flows.create(validate(FLOW))
+    services.flows.create(services.instances.get("deck").h_instancia, validate(FLOW))
     instance = services.instances.get("deck")
     store = services.ingest.store_for(instance)
     for i in range(executions):  # distinct inputs: no run is answered from a stored one

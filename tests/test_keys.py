@@ -1,7 +1,8 @@
 import pytest
 from sqlalchemy import text
 
-from tzzr.errors import Forbidden, NotFound, Unauthorized
+from tzzr.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tzzr.keys import Operator, Principal
 from tzzr.services import Services
 
 
@@ -9,9 +10,29 @@ def test_a_key_authenticates_to_its_instance(services: Services) -> None:
     services.instances.add("deck")
     key, key_id = services.keys.create("deck", "ingest")
     principal = services.keys.authenticate(f"Bearer {key}")
+    assert isinstance(principal, Principal)
     assert principal.instance.name == "deck"
     assert principal.role == "ingest"
     assert principal.key_id == key_id
+
+
+def test_an_operator_key_belongs_to_no_instance_and_reads_none(services: Services) -> None:
+    services.instances.add("deck")
+    key, key_id = services.keys.create_operator()
+    operator = services.keys.authenticate(f"Bearer {key}")
+    assert isinstance(operator, Operator) and operator.key_id == key_id
+    operator.require("operator")
+    for permission in ("ingest", "read", "admin"):
+        with pytest.raises(Forbidden, match="reads no instance's data"):
+            operator.require(permission)
+    (listed,) = services.keys.list()
+    assert listed.instance is None and listed.role == "operator"
+    admin_key, _ = services.keys.create("deck", "admin")
+    admin = services.keys.authenticate(f"Bearer {admin_key}")
+    with pytest.raises(Forbidden, match="operator key"):
+        admin.require("operator")
+    with pytest.raises(InvalidInput):
+        services.keys.create("deck", "operator")  # type: ignore[arg-type]
 
 
 def test_keys_are_stored_hashed(services: Services) -> None:

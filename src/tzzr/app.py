@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from tzzr import __version__
 from tzzr.api import (
@@ -18,7 +17,9 @@ from tzzr.api import (
     ingest,
     ledger,
     openapi,
+    operator,
     problems,
+    roles,
     runs,
     sentinel,
     web,
@@ -46,10 +47,11 @@ async def _sweep_enrichments(services: Services) -> None:
 
 
 async def _watch(services: Services) -> None:
-    """SENTINEL's alert rules, every TZZR_ALERT_INTERVAL seconds."""
+    """SENTINEL's alert rules, and the events' retention, every TZZR_ALERT_INTERVAL seconds."""
     import logging
 
     from tzzr.sentinel.alerts import evaluate
+    from tzzr.sentinel.events import prune
 
     while True:
         await asyncio.sleep(services.settings.alert_interval)
@@ -57,6 +59,10 @@ async def _watch(services: Services) -> None:
             await asyncio.to_thread(evaluate, services)
         except Exception:
             logging.getLogger("tzzr.sentinel").exception("evaluating the alert rules failed")
+        try:
+            await asyncio.to_thread(prune, services.engine, services.settings.event_retention_days)
+        except Exception:
+            logging.getLogger("tzzr.sentinel").exception("deleting old events failed")
 
 
 def create_app(services: Services) -> FastAPI:
@@ -94,15 +100,16 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(headers.SecurityHeaders)
     problems.install(app)
     openapi.install(app)
-    app.include_router(ingest.router)
-    app.include_router(entries.router)
-    app.include_router(blobs.router)
-    app.include_router(ledger.router)
-    app.include_router(grace.router)
-    app.include_router(runs.router)
-    app.include_router(flows.router)
-    app.include_router(sentinel.router)
-    app.include_router(web.router)
+    app.include_router(roles.annotate(ingest.router))
+    app.include_router(roles.annotate(entries.router))
+    app.include_router(roles.annotate(blobs.router))
+    app.include_router(roles.annotate(ledger.router))
+    app.include_router(roles.annotate(grace.router))
+    app.include_router(roles.annotate(runs.router))
+    app.include_router(roles.annotate(flows.router))
+    app.include_router(roles.annotate(sentinel.router))
+    app.include_router(roles.annotate(operator.router))
+    app.include_router(roles.annotate(web.router))
     app.mount("/app/static", web.static_files(), name="static")
 
     @app.get("/health", summary="Liveness")
@@ -111,12 +118,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/", summary="What this server offers", include_in_schema=False)
     def root() -> dict[str, Any]:
-        endpoints = [
-            f"{method} {route.path}"
-            for route in app.routes
-            if isinstance(route, APIRoute) and route.include_in_schema
-            for method in sorted(route.methods or ())
-        ]
+        endpoints = [f"{method} {path}" for method, path, _ in roles.operations(app)]
         return {"name": "TZZR", "version": __version__, "endpoints": endpoints}
 
     return app

@@ -73,8 +73,7 @@ def serve(
         overrides["port"] = port
     settings = Settings(**overrides)
     services = Services.build(settings, long_running=True)
-    key = services.bootstrap()
-    services.flows.ensure_defaults()
+    key = services.bootstrap(default_flows=True)
     url = settings.public_url
     err.print(f"[bold]TZZR[/bold] data in {settings.home}")
     err.print(f"Listening on [bold]{url}[/bold]")
@@ -85,8 +84,8 @@ def serve(
         )
         print(key, flush=True)
         err.print(
-            f"Try: curl -H 'Authorization: Bearer {key}' -F metadata='{{\"note\":\"hi\"}}' "
-            f"-F file=@README.md {url}/ingest",
+            'Try: curl -H "Authorization: Bearer $KEY" -F metadata=\'{"note":"hi"}\' '
+            f"-F file=@README.md {url}/ingest  (KEY: the key above)",
             soft_wrap=True,
         )
     else:
@@ -172,7 +171,7 @@ def instances_add(
         ),
     ] = None,
 ) -> None:
-    """Create an instance."""
+    """Create an instance (with its own copy of the shipped flows)."""
     schema = None
     if fields_schema is not None:
         try:
@@ -180,7 +179,7 @@ def instances_add(
         except ValueError as exc:
             raise fail(f"{fields_schema} is not valid JSON: {exc}") from exc
     try:
-        info = build_services().instances.add(name, schema)
+        info = build_services().add_instance(name, schema)
     except TzzrError as exc:
         raise fail(exc.message) from exc
     out.print(f"{info.name}\t{info.h_instancia}")
@@ -225,15 +224,33 @@ def instances_list() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    instance: Annotated[str, typer.Option(help="The instance the key belongs to.")],
-    role: Annotated[str, typer.Option(help="ingest, read or admin.")] = "ingest",
+    instance: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The instance the key belongs to.")
+    ] = None,
+    role: Annotated[str, typer.Option(metavar="ROLE", help="ingest, read or admin.")] = "ingest",
+    operator: Annotated[
+        bool,
+        typer.Option(
+            "--operator",
+            help="An operator key: the server's own tasks (no instance's data). "
+            "Only this command makes one.",
+        ),
+    ] = False,
 ) -> None:
     """Create a key; prints only the key (shown once) on stdout."""
+    if operator == (instance is not None):
+        raise fail("give --instance NAME (with --role), or --operator", 2)
     try:
-        key, key_id = build_services().keys.create(instance, role)  # type: ignore[arg-type]
+        keys = build_services().keys
+        if operator:
+            key, key_id = keys.create_operator()
+        else:
+            assert instance is not None
+            key, key_id = keys.create(instance, role)  # type: ignore[arg-type]
     except TzzrError as exc:
         raise fail(exc.message) from exc
-    err.print(f"key id {key_id} ({role}) for instance {instance}; the key is shown once:")
+    owner = "the server (operator)" if operator else f"instance {instance} ({role})"
+    err.print(f"key id {key_id} for {owner}; the key is shown once:")
     print(key)
 
 
@@ -244,7 +261,7 @@ def keys_list(instance: Annotated[str | None, typer.Option()] = None) -> None:
     for info in build_services().keys.list(instance):
         table.add_row(
             info.key_id,
-            info.instance,
+            info.instance or "-",
             info.role,
             info.created_at.isoformat(),
             info.revoked_at.isoformat() if info.revoked_at else "",
@@ -458,6 +475,9 @@ def grace_serve(
 
 
 def main() -> None:
+    # Everything TZZR writes (the database with the instances' seeds and remote cells'
+    # tokens, signing keys, blobs) is for this user only.
+    os.umask(0o077)
     try:
         app()
     except TzzrError as exc:

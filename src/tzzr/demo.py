@@ -47,8 +47,8 @@ def run(home: Path, say: Say) -> Path:
     settings = Settings(home=home, block_interval=0)
     services = Services.build(settings)
     try:
-        key = services.bootstrap()
-        installed = services.flows.ensure_defaults()
+        key = services.bootstrap(default_flows=True)
+        installed = len(services.flows.live(services.instances.get(DEFAULT_INSTANCE).h_instancia))
         say(f"1. data directory {home}: instance {DEFAULT_INSTANCE!r}, {installed} flows")
         say(f"   admin key (for `tzzr serve` on this directory): {key}")
         entries = []

@@ -37,7 +37,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, entry_id = json.loads(raw)
         return datetime.fromisoformat(stamp), int(entry_id)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] cursor too
         raise InvalidInput(
             "cursor is not one this server issued; pass next_cursor from a previous page",
             field="cursor",
@@ -137,8 +137,7 @@ class EntryReader:
             return BlobRef(sha256, "application/json", None)
         made = conn.execute(
             select(RunArtifact.media_type, RunArtifact.size)
-            .join(Run, Run.id == RunArtifact.run_id)
-            .where(mine, RunArtifact.sha256 == sha256)
+            .where(RunArtifact.h_instancia == instance.h_instancia, RunArtifact.sha256 == sha256)
             .limit(1)
         ).first()
         if made is not None:

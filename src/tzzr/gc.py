@@ -72,9 +72,9 @@ def collect(
                 )
             referenced.update(
                 conn.execute(
-                    select(RunArtifact.sha256)
-                    .join(Run, Run.id == RunArtifact.run_id)
-                    .where(Run.h_instancia == instance.h_instancia)
+                    select(RunArtifact.sha256).where(
+                        RunArtifact.h_instancia == instance.h_instancia
+                    )
                 ).scalars()
             )
         store = blobs.scoped(instance.blob_prefix)

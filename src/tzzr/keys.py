@@ -1,4 +1,6 @@
-"""API keys: shown once, stored as SHA-256, checked in constant time, one instance each.
+"""API keys: shown once, stored as SHA-256, checked in constant time, one instance each
+(ingest, read, admin), or none for an operator key (the server's own tasks; made only
+from the CLI).
 
 A key reads `tzzr_<key_id>_<secret>`; `key_id` is public (it names the key in listings
 and revocations), the secret is 256 random bits, so a plain SHA-256 of the whole key
@@ -26,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"ingest", "read", "admin"}),
 }
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class Principal:
 
     def require(self, permission: str) -> None:
         if permission not in PERMISSIONS.get(self.role, frozenset()):
+            if permission == "operator":
+                raise Forbidden(
+                    "this is the server's own task: it needs an operator key "
+                    "(`tzzr keys create --operator`, on the server)"
+                )
             raise Forbidden(
                 f"this key's role {self.role!r} does not allow {permission!r}; "
                 f"create a key with `tzzr keys create --instance {self.instance.name} "
@@ -44,9 +52,24 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class Operator:
+    """An operator key: what is truly server-wide. It reads no instance's data."""
+
+    key_id: str
+    role: str = "operator"
+
+    def require(self, permission: str) -> None:
+        if permission != "operator":
+            raise Forbidden(
+                "an operator key manages the server and reads no instance's data; "
+                "use a key of the instance (`tzzr keys create --instance NAME --role ROLE`)"
+            )
+
+
+@dataclass(frozen=True)
 class KeyInfo:
     key_id: str
-    instance: str
+    instance: str | None
     role: str
     created_at: datetime
     revoked_at: datetime | None
@@ -64,13 +87,21 @@ class Keys:
         # thread hop. Failures are never cached; a revocation in this process clears
         # it, one from another process takes effect within `cache_seconds`.
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._cache: dict[str, tuple[float, Principal | Operator]] = {}
 
     def create(self, instance_name: str, role: Role = "ingest") -> tuple[str, str]:
         """Returns (key, key_id); the key itself is never stored."""
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
         instance = self._instances.get(instance_name)
+        return self._insert(instance.id, role)
+
+    def create_operator(self) -> tuple[str, str]:
+        """An operator key (belongs to no instance). Only the CLI makes one: no HTTP
+        route can, so no instance admin can raise itself to operator."""
+        return self._insert(None, OPERATOR)
+
+    def _insert(self, instance_id: int | None, role: str) -> tuple[str, str]:
         key_id = secrets.token_hex(6)
         key = f"tzzr_{key_id}_{secrets.token_urlsafe(32)}"
         with write_transaction(self._engine) as conn:
@@ -78,7 +109,7 @@ class Keys:
                 insert(ApiKey).values(
                     key_id=key_id,
                     key_hash=_hash(key),
-                    instance_id=instance.id,
+                    instance_id=instance_id,
                     role=role,
                     created_at=utcnow(),
                 )
@@ -88,7 +119,7 @@ class Keys:
     def list(self, instance_name: str | None = None) -> list[KeyInfo]:
         query = (
             select(ApiKey.key_id, Instance.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)
-            .join(Instance, Instance.id == ApiKey.instance_id)
+            .outerjoin(Instance, Instance.id == ApiKey.instance_id)
             .order_by(ApiKey.id)
         )
         if instance_name is not None:
@@ -108,7 +139,7 @@ class Keys:
         if not done:
             raise NotFound(f"no active key with id {key_id!r}; see `tzzr keys list`")
 
-    def cached(self, authorization: str | None) -> Principal | None:
+    def cached(self, authorization: str | None) -> Principal | Operator | None:
         """The principal for a recently verified key, without touching the database."""
         if not authorization or not self._cache:
             return None
@@ -117,18 +148,7 @@ class Keys:
             return None
         return found[1]
 
-    def _failed(self, reason: str, key_id: str) -> None:
-        from tzzr.sentinel.events import emit_now
-
-        emit_now(
-            self._engine,
-            "auth_failure",
-            severity="warning",
-            subject=key_id[:32] or None,
-            data={"reason": reason},
-        )
-
-    def authenticate(self, authorization: str | None) -> Principal:
+    def authenticate(self, authorization: str | None) -> Principal | Operator:
         if not authorization:
             raise Unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
         scheme, _, token = authorization.partition(" ")
@@ -140,18 +160,21 @@ class Keys:
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(ApiKey.key_hash, ApiKey.role, ApiKey.revoked_at, Instance)
-                .join(Instance, Instance.id == ApiKey.instance_id)
+                .outerjoin(Instance, Instance.id == ApiKey.instance_id)
                 .where(ApiKey.key_id == key_id)
             ).first()
         stored = row.key_hash if row is not None else _DUMMY_HASH
         matches = hmac.compare_digest(stored, _hash(token))
+        # Failures are counted and recorded by tzzr.ratelimit, coalesced per address.
         if row is None or not matches:
-            self._failed("invalid key", key_id)
             raise Unauthorized("invalid API key")
         if row.revoked_at is not None:
-            self._failed("revoked key", key_id)
             raise Unauthorized("this API key was revoked; ask an admin for a new one")
-        principal = Principal(key_id, row.role, InstanceInfo.from_row(row))
+        principal: Principal | Operator = (
+            Operator(key_id)
+            if row.role == OPERATOR
+            else Principal(key_id, row.role, InstanceInfo.from_row(row))
+        )
         if self._cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()

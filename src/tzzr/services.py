@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -17,7 +19,7 @@ from tzzr.entries import EntryReader
 from tzzr.flows.engine import Alfred
 from tzzr.flows.store import FlowStore
 from tzzr.ingest.service import IngestService
-from tzzr.instances import Instances
+from tzzr.instances import InstanceInfo, Instances
 from tzzr.jobs import Jobs
 from tzzr.keys import Keys
 from tzzr.ledger.log import Ledger
@@ -29,6 +31,18 @@ from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import Runs
 
 DEFAULT_INSTANCE = "deck"
+
+
+def secure_home(home: Path) -> None:
+    """The data directory, owner-only (0700): it holds the instances' seeds, signing keys
+    and remote cells' tokens. Closing the directory closes everything in it, even files
+    an older version wrote 0644."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if home.stat().st_mode & 0o077:
+        home.chmod(0o700)
+        for path in home.iterdir():  # the database, the queue, keys/: owner-only as well
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & 0o700)
 
 
 @dataclass
@@ -61,7 +75,7 @@ class Services:
         clock: Callable[[], datetime] | None = None,
     ) -> "Services":
         """`clock` (UTC now) is injectable for tests of the enrichment window."""
-        settings.home.mkdir(parents=True, exist_ok=True)
+        secure_home(settings.home)
         engine = create_db_engine(settings.database_url)
         if long_running:
             migrate_in_child(engine, settings.database_url)
@@ -109,13 +123,26 @@ class Services:
             self.engine, self.catalog, self.queue, self.blobs, self.ledger, self.settings, worker
         )
 
-    def bootstrap(self) -> str | None:
+    def add_instance(
+        self,
+        name: str,
+        fields_schema: dict[str, Any] | None = None,
+        *,
+        default_flows: bool = True,
+    ) -> InstanceInfo:
+        """A new instance, with its own copy of the shipped flows."""
+        info = self.instances.add(name, fields_schema)
+        if default_flows:
+            self.flows.install_defaults(info.h_instancia)
+        return info
+
+    def bootstrap(self, *, default_flows: bool = False) -> str | None:
         """On an empty database, create the `deck` instance and an admin key for it;
         returns that key (shown once), or None when instances already exist."""
         with self.engine.connect() as conn:
             if conn.execute(select(Instance.id).limit(1)).first() is not None:
                 return None
-        self.instances.add(DEFAULT_INSTANCE)
+        self.add_instance(DEFAULT_INSTANCE, default_flows=default_flows)
         key, _ = self.keys.create(DEFAULT_INSTANCE, "admin")
         return key
 

@@ -43,7 +43,10 @@ def manual_flow(
     services: Services, flow_id: str, steps: list[dict[str, Any]], decision: str = "true"
 ) -> None:
     services.flows.create(
-        validate({"id": flow_id, "trigger": {"on": "manual"}, "steps": steps, "decision": decision})
+        services.instances.get("deck").h_instancia,
+        validate(
+            {"id": flow_id, "trigger": {"on": "manual"}, "steps": steps, "decision": decision}
+        ),
     )
 
 
@@ -85,7 +88,7 @@ class Commits:
 @pytest.mark.parametrize("built", ["sqlite-local", "postgresql-local"], indirect=True)
 def test_a_batch_writes_a_round_of_fast_steps_in_one_transaction(built: Services) -> None:
     services = built
-    services.flows.create(validate(NOOP3))
+    services.flows.create(services.instances.get("deck").h_instancia, validate(NOOP3))
     runner = services.alfred.runner
     for warm in start(services, "noop3", 5, "warm"):  # the worker learns the cell is fast
         assert runner.advance(warm, "w") == "done"
@@ -203,8 +206,9 @@ def test_each_instance_keeps_its_own_copy_of_a_result(built: Services) -> None:
     """The same answer in two instances is stored in each one's blobs (a worker's
     cache of stored results must not let the second instance skip its copy)."""
     services = built
-    services.flows.create(validate(NOOP3))
+    services.flows.create(services.instances.get("deck").h_instancia, validate(NOOP3))
     other = services.instances.add("other")
+    services.flows.create(other.h_instancia, validate(NOOP3))
     ids = []
     for name in ("deck", "other"):
         instance = services.instances.get(name)

@@ -28,7 +28,9 @@ def test_an_execution_survives_kill_9_and_resumes(kind: str, tmp_path: Path) -> 
     }
     home = tmp_path / "home"
     with shape_server(kind, home) as server, server.client() as client:
-        server.live.services.flows.create(validate(flow))
+        server.live.services.flows.create(
+            server.live.services.instances.get("deck").h_instancia, validate(flow)
+        )
         h = client.post(
             "/ingest",
             data={"metadata": "{}"},
@@ -84,7 +86,7 @@ def test_kill_9_in_the_middle_of_batches_loses_and_repeats_nothing(
     total = 400
     with shape_server(kind, home) as server, server.client() as client:
         services = server.live.services
-        services.flows.create(validate(flow))
+        services.flows.create(services.instances.get("deck").h_instancia, validate(flow))
         ids = []
         for i in range(total):
             content = base64.b64encode(f"k{i}".encode()).decode()

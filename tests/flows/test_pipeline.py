@@ -40,7 +40,9 @@ def shape(
     home = tmp_path_factory.mktemp(request.param)
     with ExitStack() as stack:
         server = stack.enter_context(shape_server(kind, home))
-        server.live.services.flows.ensure_defaults()
+        server.live.services.flows.install_defaults(
+            server.live.services.instances.get("deck").h_instancia
+        )
         for n in range(workers):  # separate processes, as on separate machines
             stack.enter_context(worker_process(server.env, home / f"worker{n}.log"))
         yield server

@@ -33,7 +33,7 @@ def test_the_deadline_consolidates_an_item_even_across_a_restart(tmp_path: Path)
     clock = Clock()
     services = Services.build(settings, clock=clock)
     key = services.bootstrap()
-    services.flows.create(validate(FLOW))
+    services.flows.create(services.instances.get("deck").h_instancia, validate(FLOW))
     client = TestClient(create_app(services))
     client.headers["Authorization"] = f"Bearer {key}"
     hs = []
@@ -98,7 +98,7 @@ def test_an_enriched_item_goes_to_feldman_at_once_and_the_schema_is_the_instance
     settings = make_settings(tmp_path / "home")
     services = Services.build(settings)
     key = services.bootstrap()
-    services.flows.create(validate(FLOW))
+    services.flows.create(services.instances.get("deck").h_instancia, validate(FLOW))
     services.mason.set_schema(
         "deck",
         {

@@ -84,9 +84,10 @@ def test_a_specialized_version_runs_with_its_defaults(live: Live) -> None:
         )
     assert job["status"] == "done" and job["result"]["defaults"] == {"fail": "input"}
     catalog = live.services.catalog
+    deck = live.services.instances.get("deck").h_instancia
     with pytest.raises(CellFailed, match="refused"):
-        catalog.get("test-echo", "2.0.0").run(CellContext("r"), Payload("bytes", b"x"))
-    plain = catalog.get("test-echo", "1.0.0").run(CellContext("r"), Payload("bytes", b"x"))
+        catalog.get(deck, "test-echo", "2.0.0").run(CellContext("r"), Payload("bytes", b"x"))
+    plain = catalog.get(deck, "test-echo", "1.0.0").run(CellContext("r"), Payload("bytes", b"x"))
     assert plain.result["size"] == 1
 
 

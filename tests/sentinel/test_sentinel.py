@@ -75,6 +75,7 @@ def kinds(client: httpx.Client, **params: Any) -> list[str]:
 def test_every_service_records_events(live: Live) -> None:
     services = live.services
     services.flows.create(
+        services.instances.get("deck").h_instancia,
         validate(
             {
                 "id": "incident",
@@ -82,7 +83,7 @@ def test_every_service_records_events(live: Live) -> None:
                 "steps": [{"id": "a", "cell": "test-echo"}],
                 "decision": "false",
             }
-        )
+        ),
     )
     with live.client() as client:
         h = client.post(
@@ -116,7 +117,6 @@ def test_every_service_records_events(live: Live) -> None:
         for kind in (
             "ingest",
             "duplicate",
-            "auth_failure",
             "run_queued",
             "run_started",
             "run_done",
@@ -129,10 +129,16 @@ def test_every_service_records_events(live: Live) -> None:
             client.get("/sentinel/events", params={"kind": "ingest", "subject": h}).json()["events"]
         )
         assert ingest["data"]["files"] == 1 and ingest["data"]["bytes"] == 4
-        failure = client.get("/sentinel/events", params={"kind": "auth_failure"}).json()["events"][
-            0
-        ]
-        assert failure["severity"] == "warning" and failure["data"]["reason"] == "invalid key"
+        # A failed sign-in belongs to no instance: only an operator reads it.
+        assert not client.get("/sentinel/events", params={"kind": "auth_failure"}).json()["events"]
+        operator, _ = services.keys.create_operator()
+        failure = httpx.get(
+            f"{live.url}/operator/events",
+            params={"kind": "auth_failure"},
+            headers={"Authorization": f"Bearer {operator}"},
+        ).json()["events"][0]
+        assert failure["severity"] == "warning" and failure["data"]["reason"] == "invalid API key"
+        assert failure["data"]["count"] == 1 and failure["data"]["address"] == "127.0.0.1"
         page = client.get("/sentinel/events", params={"limit": 3}).json()
         more = client.get(
             "/sentinel/events", params={"limit": 3, "cursor": page["next_cursor"]}
@@ -171,7 +177,7 @@ def test_alerts_open_publish_to_ntfy_and_close(live: Live, ntfy: Receiver) -> No
         assert post["headers"]["Priority"] == "urgent"
         assert "rotating_light" in post["headers"]["Tags"]
         assert post["headers"]["Authorization"] == "Bearer tk_secret"
-        assert "no block sealed when one was due" in post["body"]
+        assert "no block sealed in deck when one was due" in post["body"]
         evaluate(services, later)  # still firing: no second alert, no second message
         assert len(ntfy.posts) == 1
         assert len(client.get("/sentinel/alerts", params={"state": "open"}).json()["alerts"]) == 2

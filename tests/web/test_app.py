@@ -24,7 +24,9 @@ ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts" / "web"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shape]:
     home = tmp_path_factory.mktemp("web")
     with shape_server("sqlite", home) as shape, worker_process(shape.env, home / "worker.log"):
-        shape.live.services.flows.ensure_defaults()
+        shape.live.services.flows.install_defaults(
+            shape.live.services.instances.get("deck").h_instancia
+        )
         yield shape
 
 

@@ -5,12 +5,12 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
+from tzzr import jsonlimits, ratelimit
 from tzzr.api.openapi import schema_ref
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
-from tzzr.keys import Principal
+from tzzr.keys import Operator, Principal
 from tzzr.services import Services
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,16 +21,36 @@ def services(request: Request) -> Services:
     return found
 
 
+PERMISSION_ATTRIBUTE = "tzzr_permission"  # what api/roles.py reads to write the role table
+
+
+async def _authenticate(request: Request) -> Principal | Operator:
+    return await ratelimit.authenticate(request)  # the key cache, then the database
+
+
 def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A key of an instance whose role allows `permission` (ingest, read, admin)."""
+
     async def dependency(request: Request) -> Principal:
-        keys = services(request).keys
-        header = request.headers.get("authorization")
-        principal = keys.cached(header)
-        if principal is None:
-            principal = await run_in_threadpool(keys.authenticate, header)
-        principal.require(permission)
+        principal = await _authenticate(request)
+        principal.require(permission)  # an operator key is refused here: it has no instance
+        assert isinstance(principal, Principal)
         return principal
 
+    setattr(dependency, PERMISSION_ATTRIBUTE, permission)
+    return dependency
+
+
+def require_operator() -> Callable[[Request], Awaitable[Operator]]:
+    """An operator key: the server's own tasks (made only with `tzzr keys create --operator`)."""
+
+    async def dependency(request: Request) -> Operator:
+        principal = await _authenticate(request)
+        principal.require("operator")
+        assert isinstance(principal, Operator)
+        return principal
+
+    setattr(dependency, PERMISSION_ATTRIBUTE, "operator")
     return dependency
 
 
@@ -39,12 +59,15 @@ async def parse_body(request: Request, model: type[M]) -> M:
     in memory first), validated; 422 naming the first bad field."""
     raw = await read_limited(request.stream(), services(request).settings.max_json_body_bytes)
     try:
-        return model.model_validate_json(raw)
+        parsed = model.model_validate_json(raw)
     except ValidationError as exc:
+        jsonlimits.raise_if_too_deep(exc, raw)
         error = exc.errors()[0]
         raise InvalidInput(
             str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
         ) from exc
+    jsonlimits.check_depth(parsed)  # 422 here, not a RecursionError further on
+    return parsed
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -41,7 +41,8 @@ async def _spec(request: Request) -> flow_spec.FlowSpec:
 
 @router.get("/flows", summary="Flows (the newest version of each)")
 def list_flows(request: Request, principal: Reader) -> dict[str, Any]:
-    return {"flows": [flow_json(row) for row in services(request).flows.live()]}
+    flows = services(request).flows.live(principal.instance.h_instancia)
+    return {"flows": [flow_json(row) for row in flows]}
 
 
 @router.post(
@@ -52,7 +53,9 @@ def list_flows(request: Request, principal: Reader) -> dict[str, Any]:
 )
 async def create_flow(request: Request, principal: Admin) -> JSONResponse:
     spec = await _spec(request)
-    row = await run_in_threadpool(services(request).flows.create, spec)
+    row = await run_in_threadpool(
+        services(request).flows.create, principal.instance.h_instancia, spec
+    )
     return JSONResponse(flow_json(row), status_code=201, headers={"Location": f"/flows/{spec.id}"})
 
 
@@ -60,7 +63,7 @@ async def create_flow(request: Request, principal: Admin) -> JSONResponse:
 def get_flow(
     request: Request, principal: Reader, flow_id: str, version: PositiveInt64 | None = None
 ) -> dict[str, Any]:
-    return flow_json(services(request).flows.get(flow_id, version))
+    return flow_json(services(request).flows.get(principal.instance.h_instancia, flow_id, version))
 
 
 @router.put(
@@ -68,14 +71,17 @@ def get_flow(
 )
 async def update_flow(request: Request, principal: Admin, flow_id: str) -> dict[str, Any]:
     spec = await _spec(request)
-    return flow_json(await run_in_threadpool(services(request).flows.update, flow_id, spec))
+    row = await run_in_threadpool(
+        services(request).flows.update, principal.instance.h_instancia, flow_id, spec
+    )
+    return flow_json(row)
 
 
 @router.delete(
     "/flows/{flow_id}", summary="Delete a flow (admin; its history stays)", status_code=204
 )
 def delete_flow(request: Request, principal: Admin, flow_id: str) -> Response:
-    services(request).flows.delete(flow_id)
+    services(request).flows.delete(principal.instance.h_instancia, flow_id)
     return Response(status_code=204)
 
 
@@ -95,6 +101,8 @@ class ExecuteBody(BaseModel):
 )
 async def execute(request: Request, principal: Runner) -> JSONResponse:
     body = await parse_body(request, ExecuteBody)
+    if body.h_entrada is not None or (body.input is not None and body.input.encoding == "blob"):
+        principal.require("read")  # stored data: an ingest key runs flows on bytes it sends
     found = services(request)
     execution_id = await run_in_threadpool(
         found.alfred.start,

@@ -1,13 +1,14 @@
 """GRACE over HTTP, in RunPod serverless's shapes (`{"input": envelope}` →
 `{"id", "status", "output"}`), and the KnowledgeCell registry (`/api/cells`)."""
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.slots import runsync_slots
 from tzzr.cells import Cell
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.grace import execute
@@ -31,13 +32,17 @@ def cell_json(cell: Cell) -> dict[str, Any]:
 async def runsync(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)
     body = await parse_body(request, RunRequest)
+    if body.input.payload.encoding == "blob":
+        principal.require("read")  # stored data: an ingest key runs cells on bytes it sends
     store = found.ingest.store_for(principal.instance)
-    answer = await run_in_threadpool(
-        execute,
-        found.cells,
-        body.input,
-        payload_loader(found.cells, store, found.settings.cell_max_input_bytes),
-        body.id,
+    answer = await runsync_slots(request).run(
+        functools.partial(
+            execute,
+            found.cells,
+            body.input,
+            payload_loader(found.cells, store, found.settings.cell_max_input_bytes),
+            body.id,
+        )
     )
     return JSONResponse(answer)
 
@@ -49,13 +54,15 @@ def health(request: Request, principal: Reader) -> dict[str, Any]:
 
 @router.get("/api/cells", summary="Registered cells (KnowledgeCell metadata)")
 def list_cells(request: Request, principal: Reader) -> dict[str, Any]:
-    return {"cells": [cell_json(c) for c in services(request).catalog.cells()]}
+    cells = services(request).catalog.cells(principal.instance.h_instancia)
+    return {"cells": [cell_json(c) for c in cells]}
 
 
 @router.get("/api/cells/{cell_id}", summary="One cell")
 def get_cell(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
     catalog = services(request).catalog
+    h_instancia = principal.instance.h_instancia
     return {
-        **cell_json(catalog.get(cell_id)),
-        "versions": [c.meta.version for c in catalog.versions(cell_id)],
+        **cell_json(catalog.get(h_instancia, cell_id)),
+        "versions": [c.meta.version for c in catalog.versions(h_instancia, cell_id)],
     }

@@ -17,10 +17,10 @@ from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.specialize import SpecializeBody, specialize
 from tzzr.keys import Principal
+from tzzr.runs import notify
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
 
 router = APIRouter()
-WAIT_POLL_SECONDS = 0.02
 Runner = Annotated[Principal, Depends(require("ingest"))]
 Reader = Annotated[Principal, Depends(require("read"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
@@ -34,6 +34,8 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 )
 async def run_cell(request: Request, principal: Runner, cell_id: str) -> JSONResponse:
     body = await parse_body(request, RunBody)
+    if body.input is not None and body.input.encoding == "blob":
+        principal.require("read")  # stored data: an ingest key runs cells on bytes it sends
     found = services(request)
     submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell_id, body)
     return JSONResponse(
@@ -63,16 +65,23 @@ async def get_run(
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
 ) -> dict[str, Any]:
     """With `?wait=S`, answer when the run has ended or after S seconds, whichever is
-    first: no polling loop on the client."""
-    runs = services(request).runs
-    deadline = asyncio.get_running_loop().time() + wait
-    while True:
-        row = await run_in_threadpool(runs.get, principal.instance, run_id)
-        if row.status in TERMINAL or asyncio.get_running_loop().time() >= deadline:
-            return run_json(row)
-        if await request.is_disconnected():
-            return run_json(row)
-        await asyncio.sleep(WAIT_POLL_SECONDS)
+    first: no polling loop on the client. The worker that ends the run wakes the wait
+    (runs/notify.py); the run is read again at least every second in case a
+    notification was lost."""
+    found = services(request)
+    row = await run_in_threadpool(found.runs.get, principal.instance, run_id)
+    if wait <= 0 or row.status in TERMINAL:
+        return run_json(row)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    notifier = notify.for_settings(found.settings)
+    with notifier.watch(principal.instance.h_instancia, row.id) as ended:
+        while True:  # read after watching: an end in between is not missed
+            row = await run_in_threadpool(found.runs.get, principal.instance, run_id)
+            left = deadline - loop.time()
+            if row.status in TERMINAL or left <= 0 or await request.is_disconnected():
+                return run_json(row)
+            await notifier.wait(ended, min(left, notify.FALLBACK_SECONDS))
 
 
 @router.get("/api/runs/{run_id}/result", summary="A finished run's result (JSON)")
@@ -88,7 +97,7 @@ def cancel_run(request: Request, principal: Runner, run_id: str) -> dict[str, An
 
 @router.get("/api/cells/{cell_id}/health", summary="Whether the cell can run now")
 async def cell_health(request: Request, principal: Reader, cell_id: str) -> dict[str, Any]:
-    cell = services(request).catalog.get(cell_id)
+    cell = services(request).catalog.get(principal.instance.h_instancia, cell_id)
     check = getattr(cell, "health", None)
     health = await run_in_threadpool(check) if check is not None else {"status": "ok"}
     return {"cellId": cell.meta.id, "version": cell.meta.version, **health}
@@ -107,7 +116,7 @@ def cell_logs(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     found = services(request)
-    found.catalog.versions(cell_id)  # 404 for an unknown cell
+    found.catalog.versions(principal.instance.h_instancia, cell_id)  # 404 for an unknown cell
     rows = found.runs.list(principal.instance, cell_id, None, limit)
     return {
         "cellId": cell_id,
@@ -134,7 +143,7 @@ async def cell_visualization(
     request: Request, principal: Reader, cell_id: str, sample_id: str
 ) -> Response:
     found = services(request)
-    cell = found.catalog.get(cell_id)
+    cell = found.catalog.get(principal.instance.h_instancia, cell_id)
     data, media_type = await run_in_threadpool(found.visualizer.render, cell, sample_id)
     # a cell chose the media type (a plug-in's, not ours): the same rule as for blobs
     headers = {"Cache-Control": "private, max-age=3600"}
@@ -151,12 +160,13 @@ async def cell_visualization(
 async def specialize_cell(request: Request, principal: Admin, cell_id: str) -> JSONResponse:
     body = await parse_body(request, SpecializeBody)
     found = services(request)
-    found.catalog.get(cell_id)  # 404 before a job is made
+    h_instancia = principal.instance.h_instancia
+    found.catalog.get(h_instancia, cell_id)  # 404 before a job is made
     job_id = found.jobs.start(
         principal.instance,
         "specialize",
         {"cellId": cell_id, **body.model_dump()},
-        lambda progress: specialize(found.catalog, cell_id, body, progress),
+        lambda progress: specialize(found.catalog, h_instancia, cell_id, body, progress),
     )
     return JSONResponse(
         {"jobId": job_id, "status": "queued", "statusUrl": f"/api/jobs/{job_id}"},
@@ -193,7 +203,12 @@ async def register_cell(request: Request, principal: Admin) -> JSONResponse:
         body.model_dump(by_alias=True, exclude={"module", "accepts", "token"})
     )
     cell = await run_in_threadpool(
-        services(request).catalog.register, meta, body.module, body.accepts, token=body.token
+        services(request).catalog.register,
+        principal.instance.h_instancia,
+        meta,
+        body.module,
+        body.accepts,
+        token=body.token,
     )
     return JSONResponse(
         cell_json(cell), status_code=201, headers={"Location": f"/api/cells/{meta.id}"}
@@ -216,6 +231,8 @@ GRACE_STATUS = {
 )
 async def grace_run(request: Request, principal: Runner) -> JSONResponse:
     body = await parse_body(request, RunRequest)
+    if body.input.payload.encoding == "blob":
+        principal.require("read")
     found = services(request)
     envelope = body.input
     cell = found.cells.module(envelope.routing.module)

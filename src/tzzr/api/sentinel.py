@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import require, services
+from tzzr.api.deps import require, require_operator, services
+from tzzr.api.roles import ROLE_KEY
 from tzzr.errors import Unauthorized
 from tzzr.keys import Principal
 from tzzr.sentinel import alerts as rules
@@ -49,26 +50,40 @@ def events(
 
 @router.get("/sentinel/alerts", summary="Alerts, newest first (?state=open)")
 def list_alerts(request: Request, principal: Reader, state: str | None = None) -> dict[str, Any]:
-    return {"alerts": rules.alerts(services(request), state)}
+    return {"alerts": rules.alerts(services(request), principal.instance.h_instancia, state)}
 
 
 @router.post("/sentinel/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin)")
 def acknowledge(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), alert_id, "acknowledged")
+    return rules.change(services(request), principal.instance.h_instancia, alert_id, "acknowledged")
 
 
 @router.post("/sentinel/alerts/{alert_id}/resolve", summary="Resolve an alert (admin)")
 def resolve(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), alert_id, "resolved")
+    return rules.change(services(request), principal.instance.h_instancia, alert_id, "resolved")
 
 
-@router.get("/metrics", summary="Prometheus metrics (text format)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text format; an operator key, or TZZR_METRICS_TOKEN)",
+    openapi_extra={ROLE_KEY: "operator"},
+)
 async def metrics(request: Request) -> Response:
+    """About the whole server: an operator key, or the scraper's own token when one is
+    set (so a Prometheus server needs no key that could do more)."""
     found = services(request)
     token = found.settings.metrics_token
-    if token:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
-            raise Unauthorized("send 'Authorization: Bearer <TZZR_METRICS_TOKEN>'")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    scraper = (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip(), token or "")
+    )
+    if not scraper:
+        try:
+            await require_operator()(request)
+        except Unauthorized as exc:
+            hint = " or 'Bearer <TZZR_METRICS_TOKEN>'" if token else ""
+            raise Unauthorized(f"{exc.message}; /metrics takes an operator key{hint}") from exc
     body = await run_in_threadpool(request.app.state.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

@@ -1,5 +1,6 @@
-"""Every cell this server can run: the installed ones (entry points) and those
-registered over HTTP (remote cells, and specialized versions), by id and version."""
+"""Every cell an instance can run: the installed ones (entry points: templates every
+instance shares, read-only) and the instance's own, registered over HTTP (remote cells,
+and specialized versions), by id and version. No instance sees another's."""
 
 import time
 from contextlib import suppress
@@ -68,18 +69,26 @@ class Catalog:
         self._engine = engine
         self.local = local
         self.policy = policy or OutboundPolicy()
-        self._cache: tuple[float, list[RegisteredCell]] | None = None
+        self._cache: dict[str, tuple[float, list[RegisteredCell]]] = {}
 
-    def _registered(self, cell_id: str | None = None, fresh: bool = False) -> list[RegisteredCell]:
-        """Cells registered over HTTP, read at most every CACHE_SECONDS (and again on
-        a miss, so that a cell registered by another process a moment ago is found)."""
-        cached = self._cache
+    def _registered(
+        self, h_instancia: str, cell_id: str | None = None, fresh: bool = False
+    ) -> list[RegisteredCell]:
+        """The instance's cells registered over HTTP, read at most every CACHE_SECONDS
+        (and again on a miss, so that a cell registered by another process a moment ago
+        is found)."""
+        cached = self._cache.get(h_instancia)
         if fresh or cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
             with self._engine.connect() as conn:
                 rows = [
-                    RegisteredCell(**row._mapping) for row in conn.execute(select(RegisteredCell))
+                    RegisteredCell(**row._mapping)
+                    for row in conn.execute(
+                        select(RegisteredCell).where(RegisteredCell.h_instancia == h_instancia)
+                    )
                 ]
-            cached = self._cache = (time.monotonic(), rows)
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            cached = self._cache[h_instancia] = (time.monotonic(), rows)
         return [row for row in cached[1] if cell_id is None or row.id == cell_id]
 
     def _build(self, row: RegisteredCell) -> Cell:
@@ -89,39 +98,39 @@ class Catalog:
         base = self.local.get(row.base or row.id)
         return Specialized(base, meta, dict(row.defaults))
 
-    def versions(self, cell_id: str, fresh: bool = False) -> list[Cell]:
+    def versions(self, h_instancia: str, cell_id: str, fresh: bool = False) -> list[Cell]:
         found: list[Cell] = []
         with suppress(NotFound):
             found.append(self.local.get(cell_id))
-        found.extend(self._build(row) for row in self._registered(cell_id, fresh))
+        found.extend(self._build(row) for row in self._registered(h_instancia, cell_id, fresh))
         if not found and not fresh:
-            return self.versions(cell_id, fresh=True)
+            return self.versions(h_instancia, cell_id, fresh=True)
         if not found:
-            known = sorted({c.meta.id for c in self.cells()})
+            known = sorted({c.meta.id for c in self.cells(h_instancia)})
             raise NotFound(f"no cell {cell_id!r}; known: {', '.join(known)}")
         return sorted(found, key=lambda c: semver_key(c.meta.version))
 
-    def get(self, cell_id: str, version: str | None = None) -> Cell:
-        """The newest version of a cell, or the one asked for."""
+    def get(self, h_instancia: str, cell_id: str, version: str | None = None) -> Cell:
+        """The newest version of a cell the instance can run, or the one asked for."""
         if version is not None:
             with suppress(NotFound):
                 local = self.local.get(cell_id)
                 if local.meta.version == version:
                     return local  # no query for the common case
-        versions = self.versions(cell_id)
+        versions = self.versions(h_instancia, cell_id)
         if version is None:
             return versions[-1]
-        for attempt in (versions, self.versions(cell_id, fresh=True)):
+        for attempt in (versions, self.versions(h_instancia, cell_id, fresh=True)):
             for cell in attempt:
                 if cell.meta.version == version:
                     return cell
         known = ", ".join(c.meta.version for c in versions)
         raise NotFound(f"cell {cell_id!r} has no version {version}; versions: {known}")
 
-    def cells(self) -> list[Cell]:
-        """The newest version of every cell."""
+    def cells(self, h_instancia: str) -> list[Cell]:
+        """The newest version of every cell the instance can run."""
         newest: dict[str, Cell] = {cell.meta.id: cell for cell in self.local.cells()}
-        for row in self._registered():
+        for row in self._registered(h_instancia):
             cell = self._build(row)
             held = newest.get(cell.meta.id)
             if held is None or semver_key(cell.meta.version) > semver_key(held.meta.version):
@@ -130,6 +139,7 @@ class Catalog:
 
     def register(
         self,
+        h_instancia: str,
         meta: KnowledgeCell,
         module: str,
         accepts: list[str],
@@ -156,18 +166,20 @@ class Catalog:
                 raise Conflict(f"{meta.id!r} is an installed cell; choose another id")
         except NotFound:
             pass
-        if any(c.meta.version == meta.version for c in self._versions_or_none(meta.id)):
+        versions = self._versions_or_none(h_instancia, meta.id)
+        if any(c.meta.version == meta.version for c in versions):
             raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it")
         now = datetime.now(UTC)
         try:
-            self._insert(meta, module, accepts, base, defaults, token, now)
-            self._cache = None
+            self._insert(h_instancia, meta, module, accepts, base, defaults, token, now)
+            self._cache.pop(h_instancia, None)
         except IntegrityError as exc:
             raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it") from exc
-        return self.get(meta.id, meta.version)
+        return self.get(h_instancia, meta.id, meta.version)
 
     def _insert(
         self,
+        h_instancia: str,
         meta: KnowledgeCell,
         module: str,
         accepts: list[str],
@@ -179,6 +191,7 @@ class Catalog:
         with write_transaction(self._engine) as conn:
             conn.execute(
                 insert(RegisteredCell).values(
+                    h_instancia=h_instancia,
                     id=meta.id,
                     version=meta.version,
                     base=base,
@@ -191,8 +204,8 @@ class Catalog:
                 )
             )
 
-    def _versions_or_none(self, cell_id: str) -> list[Cell]:
+    def _versions_or_none(self, h_instancia: str, cell_id: str) -> list[Cell]:
         try:
-            return self.versions(cell_id)
+            return self.versions(h_instancia, cell_id)
         except NotFound:
             return []

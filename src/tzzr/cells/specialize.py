@@ -50,9 +50,10 @@ def next_minor(version: str) -> str:
 
 
 def specialize(
-    catalog: Catalog, cell_id: str, body: SpecializeBody, progress: Progress
+    catalog: Catalog, h_instancia: str, cell_id: str, body: SpecializeBody, progress: Progress
 ) -> dict[str, Any]:
-    newest = catalog.get(cell_id)
+    """A new version of a cell for one instance: no other instance sees it."""
+    newest = catalog.get(h_instancia, cell_id)
     if isinstance(newest, RemoteCell):
         raise InvalidInput(
             f"{cell_id} is a remote cell: specialize it on the GRACE that runs it",
@@ -80,7 +81,9 @@ def specialize(
         reports.append(run_case(candidate, case))
         progress(done, len(cases), f"test case {case.get('name', done)}")
     checks = [_check(name, limit, reports) for name, limit in body.constraints.items()]
-    catalog.register(meta, root.module, sorted(root.accepts), base=root.meta.id, defaults=defaults)
+    catalog.register(
+        h_instancia, meta, root.module, sorted(root.accepts), base=root.meta.id, defaults=defaults
+    )
     return {
         "cellId": cell_id,
         "version": version,

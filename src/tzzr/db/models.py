@@ -12,6 +12,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -76,7 +77,10 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    # NULL for an operator key: it manages the server, and belongs to no instance.
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instances.id"), index=True, nullable=True
+    )
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -212,8 +216,11 @@ class Run(Base):
         Index("ix_runs_cell_created", "cell_id", "created_at"),
     )
 
+    # A run id is the instance's own: another instance may use the same one.
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
     cell_id: Mapped[str] = mapped_column(String(100))
     cell_version: Mapped[str] = mapped_column(String(64))
     queue: Mapped[str] = mapped_column(String(32))
@@ -244,10 +251,14 @@ class RunArtifact(Base):
     """A file a run produced beside its result (a PNG, an animation), stored as a blob."""
 
     __tablename__ = "run_artifacts"
-
-    run_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["h_instancia", "run_id"], ["runs.h_instancia", "runs.id"], ondelete="CASCADE"
+        ),
     )
+
+    h_instancia: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     media_type: Mapped[str] = mapped_column(String(255))
@@ -256,10 +267,14 @@ class RunArtifact(Base):
 
 class RegisteredCell(Base):
     """A cell registered over HTTP (`POST /api/admin/cells`): remote, reached at its
-    microserviceUrl with the contract 2.1 envelope; or a specialized version of a cell."""
+    microserviceUrl with the contract 2.1 envelope; or a specialized version of a cell.
+    Each belongs to one instance: no other instance sees or runs it."""
 
     __tablename__ = "cells"
 
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     base: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -289,10 +304,14 @@ class Job(Base):
 
 
 class Flow(Base):
-    """A flow spec, versioned: an update is a new version; a delete, a tombstone."""
+    """A flow spec of one instance, versioned: an update is a new version; a delete, a
+    tombstone. The shipped flows are templates: each instance gets its own copy."""
 
     __tablename__ = "flows"
 
+    h_instancia: Mapped[str] = mapped_column(
+        String(64), ForeignKey("instances.h_instancia"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
@@ -384,12 +403,15 @@ class SentinelEvent(Base):
 
 
 class SentinelAlert(Base):
-    """SENTINEL: a rule that fired (the plan's `sentinel_alerts`); one open per rule."""
+    """SENTINEL: a rule that fired (the plan's `sentinel_alerts`); one open per rule and
+    instance. An alert about the whole server (disk, queue) has no instance: only an
+    operator sees it."""
 
     __tablename__ = "sentinel_alerts"
-    __table_args__ = (Index("ix_sentinel_alerts_rule_state", "rule", "state"),)
+    __table_args__ = (Index("ix_sentinel_alerts_rule_state", "rule", "h_instancia", "state"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    h_instancia: Mapped[str | None] = mapped_column(String(64), nullable=True)
     rule: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))

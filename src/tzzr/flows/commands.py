@@ -1,7 +1,7 @@
 """`tzzr flows …`: ALFRED's flows from the command line."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -9,14 +9,28 @@ from rich.table import Table
 from tzzr.console import build_services, fail, out
 from tzzr.errors import TzzrError
 
-flows_app = typer.Typer(help="ALFRED's flows.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from tzzr.services import Services
+
+flows_app = typer.Typer(help="ALFRED's flows (each instance has its own).", no_args_is_help=True)
+InstanceName = Annotated[
+    str, typer.Option("--instance", "-i", metavar="NAME", help="The instance whose flows.")
+]
+
+
+def _instance(services: "Services", name: str) -> str:
+    try:
+        return services.instances.get(name).h_instancia
+    except TzzrError as exc:
+        raise fail(exc.message) from exc
 
 
 @flows_app.command("list")
-def flows_list() -> None:
-    """List flows (the newest version of each)."""
+def flows_list(instance: InstanceName = "deck") -> None:
+    """List an instance's flows (the newest version of each)."""
     table = Table("id", "version", "priority", "trigger", "steps", "decision")
-    for row in build_services().flows.live():
+    services = build_services()
+    for row in services.flows.live(_instance(services, instance)):
         spec = row.spec
         trigger = spec["trigger"]
         match = trigger.get("match", {})
@@ -38,21 +52,26 @@ def flows_list() -> None:
 
 @flows_app.command("apply")
 def flows_apply(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON spec.")],
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, metavar="PATH", help="YAML or JSON spec."),
+    ],
+    instance: InstanceName = "deck",
 ) -> None:
-    """Create a flow, or a new version of it, from a YAML or JSON file."""
+    """Create a flow of an instance, or a new version of it, from a YAML or JSON file."""
     from tzzr.flows.spec import load
 
     kind = "application/json" if file.suffix == ".json" else "application/yaml"
     services = build_services()
+    h_instancia = _instance(services, instance)
     try:
         spec = load(file.read_bytes(), kind)
         try:
-            row = services.flows.update(spec.id, spec)
+            row = services.flows.update(h_instancia, spec.id, spec)
         except TzzrError as exc:
             if exc.status != 404:
                 raise
-            row = services.flows.create(spec)
+            row = services.flows.create(h_instancia, spec)
     except TzzrError as exc:
         where = f" ({exc.field})" if exc.field else ""
         raise fail(f"{file}{where}: {exc.message}") from exc
@@ -60,19 +79,33 @@ def flows_apply(
 
 
 @flows_app.command("delete")
-def flows_delete(flow_id: str) -> None:
-    """Delete a flow (its versions stay in the history)."""
+def flows_delete(
+    flow_id: Annotated[str, typer.Argument(metavar="FLOW")], instance: InstanceName = "deck"
+) -> None:
+    """Delete a flow of an instance (its versions stay in the history)."""
+    services = build_services()
     try:
-        build_services().flows.delete(flow_id)
+        services.flows.delete(_instance(services, instance), flow_id)
     except TzzrError as exc:
         raise fail(exc.message) from exc
 
 
 @flows_app.command("install-defaults")
-def flows_defaults() -> None:
-    """Install the shipped flows on a database that has none (tzzr serve does it too)."""
-    count = build_services().flows.ensure_defaults()
-    out.print(f"installed {count} flows" if count else "flows exist already; nothing changed")
+def flows_defaults(
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance", "-i", metavar="NAME", help="One instance (default: every instance)."
+        ),
+    ] = None,
+) -> None:
+    """Copy the shipped flows into instances that never had them (an operator's task; a
+    new instance gets them when it is created). A flow an admin changed or deleted stays."""
+    services = build_services()
+    chosen = [services.instances.get(instance)] if instance else services.instances.list()
+    for info in chosen:
+        installed = services.flows.install_defaults(info.h_instancia)
+        out.print(f"{info.name}: " + (", ".join(installed) if installed else "nothing to install"))
 
 
 def register(app: typer.Typer) -> None:

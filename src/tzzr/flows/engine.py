@@ -84,7 +84,9 @@ class Alfred:
     ) -> tuple[str, str | None]:
         """Inside the ingest transaction: the entry's state and its execution, if a
         flow with steps matches (a flow without steps decides OK at once)."""
-        found = self.flows.match(instance.name, [f["media_type"] for f in files], metadata)
+        found = self.flows.match(
+            instance.h_instancia, instance.name, [f["media_type"] for f in files], metadata
+        )
         if found is None or not found[1].steps:
             return "received", None
         version, spec = found
@@ -133,7 +135,7 @@ class Alfred:
         store: BlobStore | None = None,
     ) -> str:
         """`POST /execute`: a flow on an entry of the instance, or on an input."""
-        row = self.flows.get(flow_id)
+        row = self.flows.get(instance.h_instancia, flow_id)
         spec = validate(row.spec)
         if (h_entrada is None) == (given is None):
             raise InvalidInput("send either h_entrada or input", field="h_entrada")

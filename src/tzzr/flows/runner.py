@@ -187,7 +187,7 @@ class Runner:
         return outcome
 
     def _hold(self, row: Any) -> _Live:
-        spec = self.flows.spec(row.flow_id, row.flow_version)
+        spec = self.flows.spec(row.h_instancia, row.flow_id, row.flow_version)
         inputs = self._steps.inputs(row)
         return _Live(row, spec, inputs, [dict(s) for s in row.steps], row.next_step)
 
@@ -364,7 +364,11 @@ class Runner:
                 for offset, run in enumerate(mine):
                     run["leaf_index"] = first + offset
             if runs:
-                artifacts = [{"run_id": r["id"], **a} for r in runs for a in r.pop("artifacts")]
+                artifacts = [
+                    {"h_instancia": r["h_instancia"], "run_id": r["id"], **a}
+                    for r in runs
+                    for a in r.pop("artifacts")
+                ]
                 conn.execute(_INSERT_RUN, runs)
                 if artifacts:
                     conn.execute(_INSERT_ARTIFACT, artifacts)

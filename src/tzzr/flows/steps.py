@@ -128,7 +128,7 @@ class Steps:
         step's outcome and the run's record."""
         run_id = f"{row.id}-{step.id}"
         store = self._store(row.h_instancia)
-        cell = self._catalog.get(step.cell, step.version)
+        cell = self._catalog.get(row.h_instancia, step.cell, step.version)
         takes_none = "none" in cell.accepts
         size: int | None = 0
         if (step.input or ("none" if takes_none else "entry")) == "none":

@@ -1,5 +1,6 @@
-"""Flow specs in the database, versioned: create, update (a new version), delete (a
-tombstone), and the current spec of each flow for matching captures."""
+"""Flow specs in the database, one instance's each, versioned: create, update (a new
+version), delete (a tombstone), and the current spec of each flow for matching captures.
+The shipped flows are templates: an instance gets its own copy when it is created."""
 
 import threading
 import time
@@ -31,27 +32,31 @@ class FlowStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        self._cache: tuple[float, list[tuple[int, FlowSpec]]] | None = None
-        self._specs: dict[tuple[str, int], FlowSpec] = {}
+        self._cache: dict[str, tuple[float, list[tuple[int, FlowSpec]]]] = {}
+        self._specs: dict[tuple[str, str, int], FlowSpec] = {}
 
-    def _current_rows(self) -> list[Any]:
+    def _current_rows(self, h_instancia: str) -> list[Any]:
         newest = (
-            select(Flow.id, func.max(Flow.version).label("version")).group_by(Flow.id).subquery()
+            select(Flow.id, func.max(Flow.version).label("version"))
+            .where(Flow.h_instancia == h_instancia)
+            .group_by(Flow.id)
+            .subquery()
         )
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(Flow)
                 .join(newest, (Flow.id == newest.c.id) & (Flow.version == newest.c.version))
+                .where(Flow.h_instancia == h_instancia)
                 .order_by(Flow.id)
             ).all()
         return [row for row in rows if not row.deleted]
 
-    def live(self) -> list[Any]:
-        """The newest version of every flow that is not deleted."""
-        return self._current_rows()
+    def live(self, h_instancia: str) -> list[Any]:
+        """The newest version of every flow of the instance that is not deleted."""
+        return self._current_rows(h_instancia)
 
-    def get(self, flow_id: str, version: int | None = None) -> Any:
-        query = select(Flow).where(Flow.id == flow_id)
+    def get(self, h_instancia: str, flow_id: str, version: int | None = None) -> Any:
+        query = select(Flow).where(Flow.h_instancia == h_instancia, Flow.id == flow_id)
         query = (
             query.where(Flow.version == version)
             if version is not None
@@ -63,23 +68,24 @@ class FlowStore:
             raise NotFound(f"no flow {flow_id!r}")
         return row
 
-    def spec(self, flow_id: str, version: int) -> FlowSpec:
+    def spec(self, h_instancia: str, flow_id: str, version: int) -> FlowSpec:
         """A flow's spec at a version (versions never change: cached)."""
-        key = (flow_id, version)
+        key = (h_instancia, flow_id, version)
         found = self._specs.get(key)
         if found is None:
-            found = validate(self.get(flow_id, version).spec)
+            found = validate(self.get(h_instancia, flow_id, version).spec)
             with self._lock:
                 if len(self._specs) > 1000:
                     self._specs.clear()
                 self._specs[key] = found
         return found
 
-    def _write(self, spec: FlowSpec, version: int, deleted: bool = False) -> Any:
+    def _write(self, h_instancia: str, spec: FlowSpec, version: int, deleted: bool = False) -> Any:
         try:
             with write_transaction(self._engine) as conn:
                 conn.execute(
                     insert(Flow).values(
+                        h_instancia=h_instancia,
                         id=spec.id,
                         version=version,
                         spec=spec.model_dump(mode="json", by_alias=True),
@@ -89,65 +95,72 @@ class FlowStore:
                 )
         except IntegrityError as exc:
             raise Conflict(f"flow {spec.id!r} changed meanwhile; read it and try again") from exc
-        self._cache = None
-        return self.get(spec.id, version)
+        self._cache.pop(h_instancia, None)
+        return self.get(h_instancia, spec.id, version)
 
-    def _latest_version(self, flow_id: str) -> tuple[int, bool]:
+    def _latest_version(self, h_instancia: str, flow_id: str) -> tuple[int, bool]:
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(Flow.version, Flow.deleted)
-                .where(Flow.id == flow_id)
+                .where(Flow.h_instancia == h_instancia, Flow.id == flow_id)
                 .order_by(Flow.version.desc())
                 .limit(1)
             ).first()
         return (row.version, row.deleted) if row else (0, True)
 
-    def create(self, spec: FlowSpec) -> Any:
-        version, deleted = self._latest_version(spec.id)
+    def create(self, h_instancia: str, spec: FlowSpec) -> Any:
+        version, deleted = self._latest_version(h_instancia, spec.id)
         if not deleted:
             raise Conflict(f"flow {spec.id!r} exists; PUT /flows/{spec.id} makes a new version")
-        return self._write(spec, version + 1)
+        return self._write(h_instancia, spec, version + 1)
 
-    def update(self, flow_id: str, spec: FlowSpec) -> Any:
+    def update(self, h_instancia: str, flow_id: str, spec: FlowSpec) -> Any:
         if spec.id != flow_id:
             raise Conflict(f"the spec's id {spec.id!r} is not {flow_id!r}")
-        version, deleted = self._latest_version(flow_id)
+        version, deleted = self._latest_version(h_instancia, flow_id)
         if deleted and version == 0:
             raise NotFound(f"no flow {flow_id!r}; POST /flows creates it")
-        return self._write(spec, version + 1)
+        return self._write(h_instancia, spec, version + 1)
 
-    def delete(self, flow_id: str) -> None:
-        row = self.get(flow_id)
-        self._write(validate(row.spec), row.version + 1, deleted=True)
+    def delete(self, h_instancia: str, flow_id: str) -> None:
+        row = self.get(h_instancia, flow_id)
+        self._write(h_instancia, validate(row.spec), row.version + 1, deleted=True)
 
-    def ensure_defaults(self) -> int:
-        """Install the shipped flows once, on a database that has no flows at all."""
+    def install_defaults(self, h_instancia: str) -> list[str]:
+        """Copy the shipped flows into an instance: those it never had (a flow its admin
+        changed or deleted is left as it is). Returns the ids installed."""
         with self._engine.connect() as conn:
-            if conn.execute(select(Flow.id).limit(1)).first() is not None:
-                return 0
+            had = set(
+                conn.execute(select(Flow.id).where(Flow.h_instancia == h_instancia)).scalars()
+            )
+        installed = []
         for data in DEFAULT_FLOWS:
-            self._write(validate(data), 1)
-        return len(DEFAULT_FLOWS)
+            spec = validate(data)
+            if spec.id not in had:
+                self._write(h_instancia, spec, 1)
+                installed.append(spec.id)
+        return installed
 
-    def current(self) -> list[tuple[int, FlowSpec]]:
-        """(version, spec) of every live flow, highest priority first; cached briefly."""
+    def current(self, h_instancia: str) -> list[tuple[int, FlowSpec]]:
+        """(version, spec) of every live flow of the instance, highest priority first;
+        cached briefly."""
         with self._lock:
-            cached = self._cache
+            cached = self._cache.get(h_instancia)
             if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
                 return cached[1]
-        specs = [(row.version, validate(row.spec)) for row in self._current_rows()]
+        specs = [(row.version, validate(row.spec)) for row in self._current_rows(h_instancia)]
         specs.sort(key=lambda item: (-item[1].priority, item[1].id))
         with self._lock:
-            self._cache = (time.monotonic(), specs)
+            self._cache[h_instancia] = (time.monotonic(), specs)
         return specs
 
     def match(
-        self, instance: str, media_types: list[str], metadata: dict[str, Any]
+        self, h_instancia: str, instance: str, media_types: list[str], metadata: dict[str, Any]
     ) -> tuple[int, FlowSpec] | None:
-        """The flow a capture goes through: the first (by priority) whose trigger
-        matches, else a fallback flow, else none."""
+        """The instance's flow a capture goes through: the first (by priority) whose
+        trigger matches, else a fallback flow, else none."""
         fallback = None
-        for version, spec in self.current():
+        for version, spec in self.current(h_instancia):
             if spec.trigger.on != "ingest":
                 continue
             if spec.trigger.fallback:

@@ -24,7 +24,8 @@ from tzzr.db.models import Run, RunArtifact
 from tzzr.errors import TzzrError
 from tzzr.instances import InstanceStores
 from tzzr.ledger.log import Ledger
-from tzzr.runs.queue import RunQueue
+from tzzr.runs import notify
+from tzzr.runs.queue import RunQueue, parse_run_message, run_message
 from tzzr.runs.results import ResultKeeper, answer_metrics, attestation
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
@@ -35,7 +36,7 @@ log = logging.getLogger("tzzr.worker")
 # Built once: statements built per call cost more than the SQL they run.
 _CLAIM = (
     update(Run)
-    .where(Run.id == bindparam("rid"), Run.status == "queued")
+    .where(Run.h_instancia == bindparam("hi"), Run.id == bindparam("rid"), Run.status == "queued")
     .values(
         status="running",
         attempt=Run.attempt + 1,
@@ -46,7 +47,10 @@ _CLAIM = (
     .returning(Run)
 )
 _FINISH = update(Run).where(
-    Run.id == bindparam("rid"), Run.status == "running", Run.attempt == bindparam("at")
+    Run.h_instancia == bindparam("hi"),
+    Run.id == bindparam("rid"),
+    Run.status == "running",
+    Run.attempt == bindparam("at"),
 )
 
 
@@ -101,14 +105,24 @@ class Executor:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._settings.run_lease_seconds)
 
-    def execute(self, run_id: str) -> str:
-        """Run one queued run; its final (or next) status. Never raises for the run's
-        own failures: a failing run never stops the worker."""
+    def execute(self, message: str) -> str:
+        """Run one queued run (its queue message: `run_message`); its final (or next)
+        status. Never raises for the run's own failures: a failing run never stops the
+        worker."""
+        h_instancia, run_id = parse_run_message(message)
+        if h_instancia is None:
+            h_instancia = self._legacy_instance(run_id)
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
             row = conn.execute(
                 _CLAIM,
-                {"rid": run_id, "worker": self.worker, "now": now, "lease": self._lease(now)},
+                {
+                    "hi": h_instancia,
+                    "rid": run_id,
+                    "worker": self.worker,
+                    "now": now,
+                    "lease": self._lease(now),
+                },
             ).first()
             if row is not None:
                 emit(
@@ -124,7 +138,7 @@ class Executor:
         queued_ms = (now - row.created_at).total_seconds() * 1000
         interval = self._settings.run_lease_seconds / 3
         with (
-            Heartbeat(lambda: self.heartbeat(row.id, row.attempt), interval),
+            Heartbeat(lambda: self.heartbeat(row.h_instancia, row.id, row.attempt), interval),
             tracing.span(f"run {row.cell_id}", row.traceparent, run_id=row.id, attempt=row.attempt),
         ):
             return self._run(row, queued_ms)
@@ -132,7 +146,7 @@ class Executor:
     def _run(self, row: Any, queued_ms: float) -> str:
         started = time.perf_counter()
         try:
-            cell = self._catalog.get(row.cell_id, row.cell_version)
+            cell = self._catalog.get(row.h_instancia, row.cell_id, row.cell_version)
             if hasattr(cell, "timeout_s"):
                 cell.timeout_s = row.timeout_s
             store = self._store(row.h_instancia)
@@ -197,7 +211,9 @@ class Executor:
                 )
                 values["leaf_index"] = self._ledger.append_all_in(conn, row.h_instancia, [leaf])
             statement = _FINISH.values(status=status, finished_at=now, lease_until=None, **values)
-            changed = conn.execute(statement, {"rid": row.id, "at": row.attempt}).rowcount
+            changed = conn.execute(
+                statement, {"hi": row.h_instancia, "rid": row.id, "at": row.attempt}
+            ).rowcount
             if not changed:
                 raise _Superseded
             emit(
@@ -215,7 +231,11 @@ class Executor:
                 ts=now,
             )
             if artifacts:
-                conn.execute(insert(RunArtifact), [{"run_id": row.id, **a} for a in artifacts])
+                conn.execute(
+                    insert(RunArtifact),
+                    [{"h_instancia": row.h_instancia, "run_id": row.id, **a} for a in artifacts],
+                )
+        notify.run_ended(self._settings, row.h_instancia, row.id)  # committed: wake ?wait=
         return status
 
     def _retry_or_fail(self, row: Any, message: str) -> str:
@@ -227,11 +247,16 @@ class Executor:
         with write_transaction(self._engine) as conn:
             changed = conn.execute(
                 update(Run)
-                .where(Run.id == row.id, Run.status == "running", Run.attempt == row.attempt)
+                .where(
+                    Run.h_instancia == row.h_instancia,
+                    Run.id == row.id,
+                    Run.status == "running",
+                    Run.attempt == row.attempt,
+                )
                 .values(status="queued", lease_until=None, worker=None, error=error)
             ).rowcount
         if changed:
-            self._queue.enqueue(row.queue, row.id, delay=delay)
+            self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id), delay=delay)
             return "queued"
         return "discarded"
 
@@ -250,7 +275,7 @@ class Executor:
                 self._end_expired(row, now, "failed", {"code": "worker_lost", "message": lost})
                 continue
             if self._end_expired(row, now, "queued", {"code": "worker_lost", "message": lost}):
-                self._queue.enqueue(row.queue, row.id)
+                self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id))
                 requeued.append(row.id)
         return requeued
 
@@ -263,6 +288,7 @@ class Executor:
                 conn.execute(
                     update(Run)
                     .where(
+                        Run.h_instancia == row.h_instancia,
                         Run.id == row.id,
                         Run.status == "running",
                         Run.attempt == row.attempt,
@@ -272,13 +298,25 @@ class Executor:
                 ).rowcount
             )
 
-    def heartbeat(self, run_id: str, attempt: int) -> bool:
+    def _legacy_instance(self, run_id: str) -> str | None:
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(Run.h_instancia).where(Run.id == run_id, Run.status == "queued").limit(1)
+            ).scalar()
+        return str(found) if found is not None else None
+
+    def heartbeat(self, h_instancia: str, run_id: str, attempt: int) -> bool:
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
             return bool(
                 conn.execute(
                     update(Run)
-                    .where(Run.id == run_id, Run.status == "running", Run.attempt == attempt)
+                    .where(
+                        Run.h_instancia == h_instancia,
+                        Run.id == run_id,
+                        Run.status == "running",
+                        Run.attempt == attempt,
+                    )
                     .values(lease_until=self._lease(now))
                 ).rowcount
             )

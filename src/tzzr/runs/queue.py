@@ -16,6 +16,17 @@ from tzzr.errors import ConfigError, Unavailable
 QUEUES = ("cpu", "gpu")
 TASK = "tzzr.run"
 
+
+def run_message(h_instancia: str, run_id: str) -> str:
+    """A run's message: run ids are unique within an instance only."""
+    return f"{h_instancia}/{run_id}"
+
+
+def parse_run_message(message: str) -> tuple[str | None, str]:
+    """(h_instancia, run id); no instance in a message queued before 0.2."""
+    h_instancia, _, run_id = message.rpartition("/")
+    return h_instancia or None, run_id
+
 Handler = Callable[[str], object]
 
 

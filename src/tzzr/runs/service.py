@@ -24,7 +24,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from tzzr.instances import InstanceInfo
-from tzzr.runs.queue import RunQueue
+from tzzr.runs.queue import RunQueue, run_message
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 from tzzr.types import is_hex_digest
@@ -153,7 +153,7 @@ class Runs:
         return self._blobs.scoped(instance.blob_prefix)
 
     def submit(self, instance: InstanceInfo, cell_id: str, body: RunBody) -> Submitted:
-        cell = self.catalog.get(cell_id, body.version)
+        cell = self.catalog.get(instance.h_instancia, cell_id, body.version)
         given = body.input or RunInput(type="none", encoding="base64", content="")
         if given.type not in cell.accepts:
             if body.input is None:
@@ -168,9 +168,9 @@ class Runs:
             check(body.params)  # a bad parameter is a 422 now, not a failed run later
         p_hash = params_hash(body.params, given.lang, given.type)
         if body.run_id is not None:
-            existing = self._row(body.run_id)
+            existing = self._row(instance, body.run_id)
             if existing is not None:
-                return self._same_run(existing, instance, cell, body, p_hash)
+                return self._same_run(existing, cell, p_hash)
         input_sha, size = store_input(
             self._store(instance), given, self._settings.max_json_body_bytes
         )
@@ -230,18 +230,19 @@ class Runs:
             raise Conflict(f"run id {run_id!r} is taken; choose another or omit it") from exc
         if values["status"] == "queued":
             try:
-                self.queue.enqueue(values["queue"], run_id)
+                self.queue.enqueue(values["queue"], run_message(instance.h_instancia, run_id))
             except Unavailable as exc:
-                self._set(run_id, "failed", error={"code": "unavailable", "message": exc.message})
+                self._set(
+                    instance,
+                    run_id,
+                    "failed",
+                    error={"code": "unavailable", "message": exc.message},
+                )
                 raise
         return Submitted(run_id, values["status"], created=True)
 
-    def _same_run(
-        self, row: Any, instance: InstanceInfo, cell: Cell, body: RunBody, p_hash: str
-    ) -> Submitted:
+    def _same_run(self, row: Any, cell: Cell, p_hash: str) -> Submitted:
         """A retried submission with the same runId answers the run it made."""
-        if row.h_instancia != instance.h_instancia:
-            raise Conflict(f"run id {row.id!r} is taken; choose another or omit it")
         if row.cell_id != cell.meta.id or row.params_hash != p_hash:
             raise Conflict(
                 f"run {row.id!r} exists with another cell, input or params; "
@@ -267,21 +268,23 @@ class Runs:
                 .limit(1)
             ).first()
 
-    def _row(self, run_id: str) -> Any:
+    def _row(self, instance: InstanceInfo, run_id: str) -> Any:
         with self._engine.connect() as conn:
-            return conn.execute(select(Run).where(Run.id == run_id)).first()
+            return conn.execute(
+                select(Run).where(Run.h_instancia == instance.h_instancia, Run.id == run_id)
+            ).first()
 
-    def _set(self, run_id: str, status: str, **values: Any) -> None:
+    def _set(self, instance: InstanceInfo, run_id: str, status: str, **values: Any) -> None:
         with write_transaction(self._engine) as conn:
             conn.execute(
                 update(Run)
-                .where(Run.id == run_id)
+                .where(Run.h_instancia == instance.h_instancia, Run.id == run_id)
                 .values(status=status, finished_at=datetime.now(UTC), lease_until=None, **values)
             )
 
     def get(self, instance: InstanceInfo, run_id: str) -> Any:
-        row = self._row(run_id) if RUN_ID.fullmatch(run_id) else None
-        if row is None or row.h_instancia != instance.h_instancia:
+        row = self._row(instance, run_id) if RUN_ID.fullmatch(run_id) else None
+        if row is None:
             raise NotFound(f"no run {run_id!r} in this instance")
         return row
 
@@ -297,7 +300,11 @@ class Runs:
         with write_transaction(self._engine) as conn:
             changed = conn.execute(
                 update(Run)
-                .where(Run.id == run_id, Run.status.in_(("queued", "running")))
+                .where(
+                    Run.h_instancia == instance.h_instancia,
+                    Run.id == run_id,
+                    Run.status.in_(("queued", "running")),
+                )
                 .values(
                     status="cancelled",
                     finished_at=datetime.now(UTC),
@@ -328,7 +335,7 @@ class Runs:
 
     def cell_metrics(self, instance: InstanceInfo, cell_id: str) -> dict[str, Any]:
         """Counts by status and latency percentiles of the instance's runs of a cell."""
-        self.catalog.versions(cell_id)  # 404 for an unknown cell
+        self.catalog.versions(instance.h_instancia, cell_id)  # 404 for an unknown cell
         with self._engine.connect() as conn:
             counts = dict(
                 conn.execute(

@@ -31,30 +31,40 @@ class Firing:
     severity: str
     message: str
     data: dict[str, Any]
+    h_instancia: str | None = None  # None: about the whole server (operators see it)
 
 
-def _failure_rate(services: "Services", now: datetime) -> Firing | None:
+def _failure_rate(services: "Services", now: datetime) -> list[Firing]:
+    """Per instance: the share of its runs that failed in the window."""
     settings = services.settings
     since = now - timedelta(seconds=settings.alert_window_seconds)
     with services.engine.connect() as conn:
-        counts = dict(
-            conn.execute(
-                select(Run.status, func.count())
-                .where(Run.finished_at >= since, Run.status.in_(("done", "failed", "timed_out")))
-                .group_by(Run.status)
-            ).all()
+        rows = conn.execute(
+            select(Run.h_instancia, Run.status, func.count())
+            .where(Run.finished_at >= since, Run.status.in_(("done", "failed", "timed_out")))
+            .group_by(Run.h_instancia, Run.status)
+        ).all()
+    counts: dict[str, dict[str, int]] = {}
+    for h_instancia, status, count in rows:
+        counts.setdefault(h_instancia, {})[status] = int(count)
+    firing = []
+    for h_instancia, by_status in sorted(counts.items()):
+        total = sum(by_status.values())
+        failed = by_status.get("failed", 0) + by_status.get("timed_out", 0)
+        if total < MIN_RUNS or failed / total < settings.alert_failure_rate:
+            continue
+        firing.append(
+            Firing(
+                "failure_rate",
+                "warning",
+                f"{failed} of {total} runs failed in the last "
+                f"{settings.alert_window_seconds:.0f} s "
+                f"({failed / total:.0%} ≥ {settings.alert_failure_rate:.0%})",
+                {"failed": failed, "total": total},
+                h_instancia,
+            )
         )
-    total = sum(counts.values())
-    failed = counts.get("failed", 0) + counts.get("timed_out", 0)
-    if total < MIN_RUNS or failed / total < settings.alert_failure_rate:
-        return None
-    return Firing(
-        "failure_rate",
-        "warning",
-        f"{failed} of {total} runs failed in the last {settings.alert_window_seconds:.0f} s "
-        f"({failed / total:.0%} ≥ {settings.alert_failure_rate:.0%})",
-        {"failed": failed, "total": total},
-    )
+    return firing
 
 
 def _queue_lag(services: "Services", now: datetime) -> Firing | None:
@@ -79,26 +89,37 @@ def _queue_lag(services: "Services", now: datetime) -> Firing | None:
     )
 
 
-def _latency(services: "Services", now: datetime) -> Firing | None:
+def _latency(services: "Services", now: datetime) -> list[Firing]:
+    """Per instance: the p95 latency of its runs in the window."""
     since = now - timedelta(seconds=services.settings.alert_window_seconds)
+    by_instance: dict[str, list[float]] = {}
     with services.engine.connect() as conn:
-        metrics = conn.execute(
-            select(Run.metrics).where(Run.finished_at >= since, Run.status == "done").limit(5000)
-        ).scalars()
-        latencies = sorted(
-            float(m["latencyMs"]) for m in metrics if m and m.get("latencyMs") is not None
+        rows = conn.execute(
+            select(Run.h_instancia, Run.metrics)
+            .where(Run.finished_at >= since, Run.status == "done")
+            .limit(5000)
+        ).all()
+    for h_instancia, m in rows:
+        if m and m.get("latencyMs") is not None:
+            by_instance.setdefault(h_instancia, []).append(float(m["latencyMs"]))
+    firing = []
+    for h_instancia, latencies in sorted(by_instance.items()):
+        if len(latencies) < MIN_RUNS:
+            continue
+        latencies.sort()
+        p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+        if p95 < services.settings.alert_latency_ms:
+            continue
+        firing.append(
+            Firing(
+                "latency",
+                "warning",
+                f"p95 run latency is {p95:.0f} ms (≥ {services.settings.alert_latency_ms:.0f} ms)",
+                {"p95Ms": p95, "runs": len(latencies)},
+                h_instancia,
+            )
         )
-    if len(latencies) < MIN_RUNS:
-        return None
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    if p95 < services.settings.alert_latency_ms:
-        return None
-    return Firing(
-        "latency",
-        "warning",
-        f"p95 run latency is {p95:.0f} ms (≥ {services.settings.alert_latency_ms:.0f} ms)",
-        {"p95Ms": p95, "runs": len(latencies)},
-    )
+    return firing
 
 
 def _disk(services: "Services", now: datetime) -> Firing | None:
@@ -115,10 +136,11 @@ def _disk(services: "Services", now: datetime) -> Firing | None:
     )
 
 
-def _audit(services: "Services", now: datetime) -> Firing | None:
+def _audit(services: "Services", now: datetime) -> list[Firing]:
+    """Per instance: the newest failed audit of its ledger in the window."""
     since = now - timedelta(seconds=services.settings.alert_window_seconds)
     with services.engine.connect() as conn:
-        failed = conn.execute(
+        failures = conn.execute(
             select(SentinelEvent.data, SentinelEvent.h_instancia)
             .where(
                 SentinelEvent.kind == "audit_result",
@@ -126,22 +148,29 @@ def _audit(services: "Services", now: datetime) -> Firing | None:
                 SentinelEvent.ts >= since,
             )
             .order_by(SentinelEvent.id.desc())
-            .limit(1)
-        ).first()
-    if failed is None:
-        return None
-    return Firing(
-        "audit_failure",
-        "critical",
-        f"tzzr audit found {failed.data.get('problems')} problem(s): {failed.data.get('first')}",
-        {"h_instancia": failed.h_instancia, **failed.data},
-    )
+            .limit(1000)
+        ).all()
+    newest: dict[str | None, Any] = {}
+    for failed in failures:
+        newest.setdefault(failed.h_instancia, failed)
+    return [
+        Firing(
+            "audit_failure",
+            "critical",
+            f"tzzr audit found {failed.data.get('problems')} problem(s): "
+            f"{failed.data.get('first')}",
+            {"h_instancia": failed.h_instancia, **failed.data},
+            failed.h_instancia,
+        )
+        for failed in newest.values()
+    ]
 
 
-def _block_overdue(services: "Services", now: datetime) -> Firing | None:
+def _block_overdue(services: "Services", now: datetime) -> list[Firing]:
+    """Per instance: a block was due and none was sealed."""
     interval = services.settings.block_interval
     if interval <= 0:
-        return None
+        return []
     late = []
     with services.engine.connect() as conn:
         for instance in services.instances.list():
@@ -157,22 +186,27 @@ def _block_overdue(services: "Services", now: datetime) -> Firing | None:
             waiting = services.ledger.pending(instance)
             if waiting and (now - since).total_seconds() > interval * 1.5 + 60:
                 late.append(
-                    {
-                        "instance": instance.name,
-                        "since": since.isoformat(),
-                        "pending": waiting,
-                        "treeSize": head,
-                    }
+                    (
+                        instance.h_instancia,
+                        {
+                            "instance": instance.name,
+                            "since": since.isoformat(),
+                            "pending": waiting,
+                            "treeSize": head,
+                        },
+                    )
                 )
-    if not late:
-        return None
-    names = ", ".join(str(item["instance"]) for item in late)
-    return Firing(
-        "block_overdue",
-        "critical",
-        f"no block sealed when one was due ({names}): is the server's sealer running?",
-        {"instances": late},
-    )
+    return [
+        Firing(
+            "block_overdue",
+            "critical",
+            f"no block sealed in {item['instance']} when one was due: "
+            "is the server's sealer running?",
+            {"instances": [item]},
+            h_instancia,
+        )
+        for h_instancia, item in late
+    ]
 
 
 RULES = (_failure_rate, _queue_lag, _latency, _disk, _audit, _block_overdue)
@@ -225,18 +259,18 @@ def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str
     """Run every rule once; open, refresh or close alerts; publish critical ones.
     Returns the alerts that are open now."""
     now = now or datetime.now(UTC)
-    firing: dict[str, Firing] = {}
+    firing: dict[tuple[str, str | None], Firing] = {}
     for rule in RULES:
         try:
             found = rule(services, now)
         except Exception:
             log.exception("alert rule %s failed", rule.__name__)
             continue
-        if found is not None:
-            firing[found.rule] = found
+        for one in [found] if isinstance(found, Firing) else found or []:
+            firing[(one.rule, one.h_instancia)] = one
     with write_transaction(services.engine) as conn:
         active = {
-            row.rule: row
+            (row.rule, row.h_instancia): row
             for row in conn.execute(
                 select(SentinelAlert).where(SentinelAlert.state.in_(("open", "acknowledged")))
             ).all()
@@ -258,7 +292,8 @@ def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str
                 continue
             conn.execute(
                 insert(SentinelAlert).values(
-                    rule=name,
+                    rule=found.rule,
+                    h_instancia=found.h_instancia,
                     severity=found.severity,
                     state="open",
                     message=found.message,
@@ -272,7 +307,8 @@ def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str
                 conn,
                 "alert",
                 severity=found.severity,
-                subject=name,
+                h_instancia=found.h_instancia,
+                subject=found.rule,
                 data={"message": found.message},
                 ts=now,
             )
@@ -290,13 +326,33 @@ def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str
                 conn.execute(
                     update(SentinelAlert).where(SentinelAlert.id == row.id).values(notified=True)
                 )
-    return alerts(services, "open")
+    return [alert_json(row) for row in _open(services)]
+
+
+def _open(services: "Services") -> list[Any]:
+    with services.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(SentinelAlert)
+                .where(SentinelAlert.state == "open")
+                .order_by(SentinelAlert.id.desc())
+            ).all()
+        )
+
+
+def _owner(h_instancia: str | None) -> Any:
+    return (
+        SentinelAlert.h_instancia.is_(None)
+        if h_instancia is None
+        else SentinelAlert.h_instancia == h_instancia
+    )
 
 
 def alerts(
-    services: "Services", state: str | None = None, limit: int = 100
+    services: "Services", h_instancia: str | None, state: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    query = select(SentinelAlert)
+    """An instance's alerts, or (`h_instancia` None) those about the whole server."""
+    query = select(SentinelAlert).where(_owner(h_instancia))
     if state is not None:
         if state not in STATES:
             raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
@@ -306,15 +362,18 @@ def alerts(
     return [alert_json(row) for row in rows]
 
 
-def change(services: "Services", alert_id: int, to: str) -> dict[str, Any]:
-    """Acknowledge (open -> acknowledged) or resolve (open | acknowledged -> resolved)."""
+def change(services: "Services", h_instancia: str | None, alert_id: int, to: str) -> dict[str, Any]:
+    """Acknowledge (open -> acknowledged) or resolve (open | acknowledged -> resolved)
+    an alert of the instance (`h_instancia` None: one about the whole server)."""
     now = datetime.now(UTC)
     allowed = ("open",) if to == "acknowledged" else ("open", "acknowledged")
     stamp = {"acknowledged_at": now} if to == "acknowledged" else {"resolved_at": now}
     with write_transaction(services.engine) as conn:
-        row = conn.execute(select(SentinelAlert).where(SentinelAlert.id == alert_id)).first()
+        row = conn.execute(
+            select(SentinelAlert).where(SentinelAlert.id == alert_id, _owner(h_instancia))
+        ).first()
         if row is None:
-            raise NotFound(f"no alert {alert_id}")
+            raise NotFound(f"no alert {alert_id} here")
         if row.state not in allowed:
             raise Conflict(f"alert {alert_id} is {row.state}")
         conn.execute(

@@ -3,10 +3,10 @@ record, so an event exists exactly when the thing happened."""
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelEvent
@@ -78,13 +78,13 @@ def _cursor(value: str | None) -> int | None:
         return None
     try:
         return int(json.loads(base64.urlsafe_b64decode(value.encode()))["before"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] too
         raise InvalidInput("the cursor is not one this server gave", field="cursor") from exc
 
 
 def query(
     engine: Engine,
-    h_instancia: str,
+    h_instancia: str | None,
     *,
     kind: str | None = None,
     severity: str | None = None,
@@ -94,9 +94,12 @@ def query(
     limit: int = 100,
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first: the instance's events and those of the whole deployment."""
+    """Newest first: the instance's events, or (`h_instancia` None) those about the whole
+    server, which only an operator reads."""
     statement = select(SentinelEvent).where(
-        (SentinelEvent.h_instancia == h_instancia) | SentinelEvent.h_instancia.is_(None)
+        SentinelEvent.h_instancia.is_(None)
+        if h_instancia is None
+        else SentinelEvent.h_instancia == h_instancia
     )
     if kind is not None:
         if kind not in KINDS:
@@ -125,3 +128,26 @@ def query(
             json.dumps({"before": rows[-1].id}).encode()
         ).decode()
     return [event_json(row) for row in rows], next_cursor
+
+
+PRUNE_BATCH = 5000
+PRUNE_MAX_BATCHES = 200  # a sweep deletes at most a million rows; the next goes on
+
+
+def prune(engine: Engine, retention_days: int, now: datetime | None = None) -> int:
+    """Delete the events older than `retention_days` (0 keeps every event), PRUNE_BATCH
+    rows a transaction, so that the first sweep over years of rows never holds the
+    database's write lock for long. Returns how many went."""
+    if retention_days <= 0:
+        return 0
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    oldest = select(SentinelEvent.id).where(SentinelEvent.ts < cutoff).limit(PRUNE_BATCH)
+    statement = delete(SentinelEvent).where(SentinelEvent.id.in_(oldest.scalar_subquery()))
+    deleted = 0
+    for _ in range(PRUNE_MAX_BATCHES):
+        with write_transaction(engine) as conn:
+            count = conn.execute(statement).rowcount
+        deleted += count
+        if count < PRUNE_BATCH:
+            break
+    return deleted

@@ -1,0 +1,93 @@
+"""What is truly server-wide, for operator keys only (made with `tzzr keys create
+--operator`, never over HTTP): the instances, the shipped flows installed everywhere,
+alerts and events about the whole server, and the settings in force (no secrets)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from tzzr.api.deps import require_operator, services
+from tzzr.keys import Operator
+from tzzr.sentinel import alerts as rules
+from tzzr.sentinel.events import MAX_LIMIT, query
+from tzzr.types import PositiveInt64
+
+router = APIRouter(prefix="/operator")
+Op = Annotated[Operator, Depends(require_operator())]
+SECRET_SETTINGS = frozenset(
+    {
+        "s3_secret_access_key",
+        "s3_access_key_id",
+        "metrics_token",
+        "ntfy_token",
+        "ntfy_url",  # an ntfy topic's name is its secret
+        "database_url",
+        "queue_url",
+    }
+)
+
+
+@router.get("/instances", summary="The instances of this server (operator)")
+def list_instances(request: Request, operator: Op) -> dict[str, Any]:
+    return {
+        "instances": [
+            {
+                "name": info.name,
+                "h_instancia": info.h_instancia,
+                "createdAt": info.created_at.isoformat().replace("+00:00", "Z"),
+            }
+            for info in services(request).instances.list()
+        ]
+    }
+
+
+@router.post(
+    "/flows/install-defaults",
+    summary="Copy the shipped flows into every instance that never had them (operator)",
+)
+async def install_default_flows(request: Request, operator: Op) -> dict[str, Any]:
+    found = services(request)
+
+    def install() -> dict[str, list[str]]:
+        return {
+            info.name: found.flows.install_defaults(info.h_instancia)
+            for info in found.instances.list()
+        }
+
+    return {"installed": await run_in_threadpool(install)}
+
+
+@router.get("/alerts", summary="Alerts about the whole server (operator)")
+def server_alerts(request: Request, operator: Op, state: str | None = None) -> dict[str, Any]:
+    return {"alerts": rules.alerts(services(request), None, state)}
+
+
+@router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a server alert (operator)")
+def acknowledge(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
+    return rules.change(services(request), None, alert_id, "acknowledged")
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="Resolve a server alert (operator)")
+def resolve(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
+    return rules.change(services(request), None, alert_id, "resolved")
+
+
+@router.get("/events", summary="Events about the whole server, newest first (operator)")
+def server_events(
+    request: Request,
+    operator: Op,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    found, next_cursor = query(
+        services(request).engine, None, kind=kind, limit=limit, cursor=cursor
+    )
+    return {"events": found, "next_cursor": next_cursor}
+
+
+@router.get("/settings", summary="The settings in force, secrets left out (operator)")
+def settings(request: Request, operator: Op) -> dict[str, Any]:
+    values = services(request).settings.model_dump(mode="json")
+    return {"settings": {k: v for k, v in values.items() if k not in SECRET_SETTINGS}}
