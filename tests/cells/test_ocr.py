@@ -95,6 +95,28 @@ def test_a_pdf_gives_one_result_per_page() -> None:
         assert cer(" ".join(lines), " ".join(page["text"].split())) <= 0.02, page["text"]
         assert page["words"][0]["text"] == lines[0].split()[0]
     assert result.result["text"].count("\f") == 1
+    assert result.result["truncated"] is False and result.result["pages_total"] == 2
+
+
+# A page of pdf_of: 1400 x 290 px saved at 150 dpi, rendered at 300 dpi: 2800 x 580.
+PAGE_PIXELS = 2800 * 580
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        int(PAGE_PIXELS * 1.5),  # room for one page at 300 dpi
+        PAGE_PIXELS // 2,  # less than one page: the first is rendered smaller, to fit
+    ],
+)
+def test_a_pdf_past_the_pixel_budget_is_read_as_far_as_it_goes(budget: int) -> None:
+    document = pdf_of([ENGLISH, SPANISH, ENGLISH])
+    cell = OcrCell(max_document_pixels=budget)
+    result = cell.run(CellContext("r", "en"), Payload("pdf", document)).result
+    assert [p["page"] for p in result["pages"]] == [1]
+    assert result["truncated"] is True and result["pages_total"] == 3
+    assert result["max_pixels"] == budget
+    assert cer(" ".join(ENGLISH), " ".join(result["pages"][0]["text"].split())) <= 0.05
 
 
 def test_a_corrupt_pdf_fails_with_a_clear_error() -> None:

@@ -1,9 +1,13 @@
 """ASR_ENGINE: speech recognition with faster-whisper (CTranslate2) from a local model
 directory (`TZZR_ASR_MODEL_DIR`; nothing is downloaded from a hub), on CPU (int8) or CUDA
-(float16, e.g. the plan's large-v3 on a GPU box). Audio is decoded by ffmpeg: wav, mp3,
-ogg/opus, m4a, webm, anything ffmpeg reads."""
+(float16, e.g. the plan's large-v3 on a GPU box). Audio is decoded by ffmpeg from the
+audio containers in AUDIO_FORMATS only (no playlists, no concat lists, no images: those
+open other files or are not speech), from a local file only (no network), and no longer
+than `asr_max_seconds` (ffmpeg stops there itself: a small file of hours of silence
+cannot fill memory)."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,10 +21,18 @@ from tzzr.cells.meta import KnowledgeCell
 
 SAMPLE_RATE = 16_000
 DECODE_TIMEOUT_SECONDS = 300
+# ffmpeg's demuxer names (`ffmpeg -demuxers`): "matroska" also covers WebM, "mov" the
+# MP4 family (m4a, 3gp), "ogg" Opus and Vorbis.
+AUDIO_FORMATS = ("wav", "mp3", "ogg", "flac", "matroska", "mov", "aac", "amr", "caf", "aiff")
+READABLE = "wav, mp3, ogg/opus, flac, webm/mkv, m4a/mp4/3gp, aac, amr, caf, aiff"
+REFUSED_FORMAT = re.compile(r"\[(\w+) @ [^\]]*\] Format not on whitelist")
+# Decode a little past the cap, so that audio exactly as long as the cap is not "cut".
+OVER_CAP_SECONDS = 0.5
 
 
-def decode(data: bytes) -> Any:
-    """16 kHz mono float32 samples of any audio ffmpeg can read."""
+def decode(data: bytes, max_seconds: float) -> tuple[Any, bool]:
+    """16 kHz mono float32 samples of the first `max_seconds` of the audio, and whether
+    there was more."""
     import numpy as np
 
     binary = shutil.which("ffmpeg")
@@ -38,8 +50,17 @@ def decode(data: bytes) -> Any:
                     "-hide_banner",
                     "-loglevel",
                     "error",
+                    "-protocol_whitelist",
+                    "file",
+                    "-format_whitelist",
+                    ",".join(AUDIO_FORMATS),
                     "-i",
                     source.name,
+                    "-vn",
+                    "-sn",
+                    "-dn",
+                    "-t",
+                    f"{max_seconds + OVER_CAP_SECONDS:.3f}",
                     "-f",
                     "f32le",
                     "-ac",
@@ -55,28 +76,46 @@ def decode(data: bytes) -> Any:
         except subprocess.TimeoutExpired as exc:
             raise CellFailed(f"decoding took longer than {DECODE_TIMEOUT_SECONDS} s") from exc
     if done.returncode != 0 or not done.stdout:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        stderr = done.stderr.decode(errors="replace")
+        refused = REFUSED_FORMAT.search(stderr)
+        if refused:
+            found = refused.group(1).removesuffix("_pipe")  # png_pipe: a PNG image
+            raise CellFailed(
+                f"the payload's format is {found}, not one this cell reads; send audio as "
+                f"one of: {READABLE}",
+                field="payload.content",
+            )
+        reason = stderr.strip().splitlines()
         raise CellFailed(
             "the payload is not audio that ffmpeg can decode"
             + (f" ({reason[-1]})" if reason else ""),
             field="payload.content",
         )
-    return np.frombuffer(done.stdout, dtype=np.float32)
+    samples = np.frombuffer(done.stdout, dtype=np.float32)
+    cap = int(max_seconds * SAMPLE_RATE)
+    return samples[:cap], len(samples) > cap
 
 
 class AsrCell:
     module = "ASR_ENGINE"
     accepts = frozenset({"audio"})
 
-    def __init__(self, model_dir: Path | None = None, device: str | None = None) -> None:
-        if model_dir is None or device is None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        device: str | None = None,
+        max_seconds: float | None = None,
+    ) -> None:
+        if model_dir is None or device is None or max_seconds is None:
             from tzzr.config import Settings
 
             settings = Settings()
             model_dir = model_dir or settings.asr_model_dir
             device = device or settings.asr_device
+            max_seconds = max_seconds or settings.asr_max_seconds
         self.model_dir = model_dir
         self.device = device
+        self.max_seconds = max_seconds
         self._model: Any = None
         self._lock = threading.Lock()
         self.meta = KnowledgeCell(
@@ -91,6 +130,7 @@ class AsrCell:
                 "text": "string",
                 "language": "string",
                 "segments": "[{start, end, text}]",
+                "truncated": "bool: the audio was longer than max_seconds; the rest is unread",
             },
             author="TZZR",
             test_cases=[
@@ -153,7 +193,7 @@ class AsrCell:
 
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         model = self._load()
-        audio = decode(payload.data)
+        audio, truncated = decode(payload.data, self.max_seconds)
         lang = (context.lang or "").split("-")[0].lower() or None
         if lang and not model.model.is_multilingual and lang != "en":
             raise CellFailed(
@@ -169,15 +209,19 @@ class AsrCell:
         ]
         elapsed = time.perf_counter() - started
         duration = len(audio) / SAMPLE_RATE
+        result: dict[str, Any] = {
+            "text": " ".join(p["text"] for p in parts).strip(),
+            "language": info.language,
+            "language_probability": round(info.language_probability, 3),
+            "duration": round(duration, 2),
+            "segments": parts,
+            "real_time_factor": round(elapsed / duration, 3) if duration else None,
+            "truncated": truncated,
+        }
+        if truncated:
+            result["max_seconds"] = self.max_seconds
         return CellResult(
-            {
-                "text": " ".join(p["text"] for p in parts).strip(),
-                "language": info.language,
-                "language_probability": round(info.language_probability, 3),
-                "duration": round(duration, 2),
-                "segments": parts,
-                "real_time_factor": round(elapsed / duration, 3) if duration else None,
-            },
+            result,
             engine="faster-whisper",
             model=Path(self.model_dir or "").name or None,
             device=self._device,

@@ -1,6 +1,7 @@
 """OCR_CORE: Tesseract (Debian's tesseract-ocr) on images, words with boxes and
 confidences. The image's size is read from its header before anything is decoded, so a
-decompression bomb is refused before it costs memory."""
+decompression bomb is refused before it costs memory. A PDF is rendered one page at a
+time (render, read, drop) within a pixel budget for the whole document."""
 
 import csv
 import io
@@ -8,6 +9,9 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Generator
+from contextlib import closing
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -17,9 +21,9 @@ from tzzr.errors import TooLarge
 
 LANGUAGES = {"es": "spa", "en": "eng", "spa": "spa", "eng": "eng"}
 DEFAULT_LANG = "spa+eng"  # spa+eng reads accents well and English too
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 40_000_000  # an image, or one page of a PDF
 TIMEOUT_SECONDS = 120
-MAX_PDF_PAGES = 200
+MAX_PDF_PAGES = 200  # tiny pages pass any pixel budget, and each costs a Tesseract run
 PDF_DPI = 300
 
 
@@ -94,9 +98,23 @@ def _words(tsv: str) -> tuple[str, list[dict[str, Any]]]:
     return "\n".join(text_lines), words
 
 
-def _pdf_pages(data: bytes, max_pixels: int) -> list[bytes]:
-    """Each page of a PDF rendered at 300 dpi (less for pages that would pass the
-    pixel limit), as grayscale PNG."""
+@dataclass
+class _Reading:
+    """How much of a PDF was read: its pages, the pixels those rendered took, and
+    whether some were left unread."""
+
+    pages: int = 0
+    pixels: int = 0
+    truncated: bool = False
+
+
+def _pdf_pages(
+    data: bytes, max_pixels: int, budget: int, reading: _Reading
+) -> Generator[bytes, None, None]:
+    """Each page of a PDF in turn, rendered at 300 dpi (less for a page that would pass
+    `max_pixels`) as grayscale PNG, until the next page would pass the document's pixel
+    `budget` (or MAX_PDF_PAGES): `reading` says where it stopped. One page is in memory
+    at a time."""
     import pypdfium2 as pdfium
 
     try:
@@ -106,19 +124,35 @@ def _pdf_pages(data: bytes, max_pixels: int) -> list[bytes]:
             f"the payload is not a PDF that can be read ({exc})", field="payload.content"
         ) from exc
     try:
-        if len(document) > MAX_PDF_PAGES:
-            raise TooLarge(f"the PDF has {len(document)} pages; the limit is {MAX_PDF_PAGES}")
-        pages = []
-        for page in document:
-            width, height = page.get_size()  # points: 1/72 inch
-            scale = PDF_DPI / 72
-            if width * height * scale * scale > max_pixels:
-                scale = (max_pixels / (width * height)) ** 0.5
-            image = page.render(scale=scale, grayscale=True).to_pil()
-            out = io.BytesIO()
-            image.convert("L").save(out, format="PNG")
-            pages.append(out.getvalue())
-        return pages
+        reading.pages = len(document)
+        page_cap = min(max_pixels, budget)
+        for index in range(reading.pages):
+            page = document[index]
+            try:
+                width, height = page.get_size()  # points: 1/72 inch
+                scale = PDF_DPI / 72
+                cost = width * height * scale * scale
+                if cost > page_cap:
+                    scale, cost = (page_cap / (width * height)) ** 0.5, page_cap
+                if index >= MAX_PDF_PAGES or reading.pixels + cost > budget:
+                    reading.truncated = True
+                    return
+                try:
+                    bitmap = page.render(scale=scale, grayscale=True)
+                except pdfium.PdfiumError as exc:
+                    raise CellFailed(
+                        f"page {index + 1} of the PDF cannot be rendered ({exc})",
+                        field="payload.content",
+                    ) from exc
+                image = bitmap.to_pil()
+                reading.pixels += round(cost)
+                out = io.BytesIO()
+                image.convert("L").save(out, format="PNG")
+                del image
+                bitmap.close()
+            finally:
+                page.close()
+            yield out.getvalue()
     finally:
         document.close()
 
@@ -127,8 +161,15 @@ class OcrCell:
     module = "OCR_CORE"
     accepts = frozenset({"image", "pdf"})
 
-    def __init__(self, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self, max_pixels: int = MAX_PIXELS, max_document_pixels: int | None = None
+    ) -> None:
+        if max_document_pixels is None:
+            from tzzr.config import Settings
+
+            max_document_pixels = Settings().ocr_max_pixels
         self.max_pixels = max_pixels
+        self.max_document_pixels = max_document_pixels
         self.meta = KnowledgeCell(
             id="ocr-core",
             type="ocr",
@@ -144,6 +185,8 @@ class OcrCell:
                 "text": "string (pages separated by form feeds)",
                 "words": "[{text, conf, box: [x, y, w, h]}] (images)",
                 "pages": "[{page, text, words}] (PDFs)",
+                "truncated": "bool: pages past the pixel budget were not read (PDFs)",
+                "pages_total": "int: pages in the PDF",
             },
             author="TZZR",
             test_cases=[
@@ -196,14 +239,22 @@ class OcrCell:
         if payload.type == "pdf" or payload.data.startswith(b"%PDF-"):
             pages: list[dict[str, Any]] = []
             texts: list[str] = []
-            for number, image in enumerate(_pdf_pages(payload.data, self.max_pixels), 1):
-                text, words = _tesseract(binary, image, langs)
-                pages.append({"page": number, "text": text, "words": words})
-                texts.append(text)
+            reading = _Reading()
+            rendered = _pdf_pages(payload.data, self.max_pixels, self.max_document_pixels, reading)
+            with closing(rendered):  # the document closes even if a page fails
+                for number, image in enumerate(rendered, 1):
+                    text, words = _tesseract(binary, image, langs)
+                    pages.append({"page": number, "text": text, "words": words})
+                    texts.append(text)
             result: dict[str, Any] = {
                 "text": "\f".join(texts),  # a form feed between pages
                 "pages": pages,
+                "pages_total": reading.pages,
+                "truncated": reading.truncated,
             }
+            if reading.truncated:
+                result["max_pixels"] = self.max_document_pixels
+                result["max_pages"] = MAX_PDF_PAGES
         else:
             text, words = _tesseract(binary, _normalize(payload.data, self.max_pixels), langs)
             result = {"text": text, "words": words}
