@@ -55,7 +55,8 @@ async function signin() {
     if (!response.ok) { say("#message", "That key was not accepted.", "error"); return; }
     localStorage.setItem(KEY, given);
     // captures that waited for a valid key are one Retry away
-    location.href = (await queued()).length ? "/app/capture" : "/app/inbox";
+    const waiting = await queued().catch(() => []); // no IndexedDB here: nothing waits
+    location.href = waiting.length ? "/app/capture" : "/app/inbox";
   });
 }
 
@@ -171,7 +172,7 @@ async function showOutbox() {
     retryButton.addEventListener("click", () => retry(id));
     discardButton.addEventListener("click", () => discard(id));
     const why = item.error
-      ? el("p", { class: "error", role: "alert", text: `Not sent: ${item.error}` })
+      ? el("p", { class: "error", text: `Not sent: ${item.error}` })
       : el("p", { class: "muted", text: "Waiting to be sent; retried when you are back online." });
     const fix = item.status === 401 || item.status === 403
       ? el("a", { href: "/app?expired" }, "Sign in again, then Retry") : "";
