@@ -6,10 +6,13 @@ cd "$(dirname "$0")/.."
 kind=${1:-base}
 venv=.venv
 stamp=$venv/.installed-$kind
+# Tools whose pins conflict with ours get their own venv (openapi-python-client pins typer).
+tools=.venv-tools
 export UV_PYTHON_DOWNLOADS=never
 
 if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt "requirements/$kind.txt" ] \
-  && { [ "$kind" != test ] || [ "$stamp" -nt tests/plugin/pyproject.toml ]; }; then
+  && { [ "$kind" != test ] || [ "$stamp" -nt tests/plugin/pyproject.toml ]; } \
+  && { [ "$kind" != test ] || [ -x "$tools/bin/openapi-python-client" ]; }; then
   exit 0
 fi
 if [ ! -x "$venv/bin/python" ]; then
@@ -29,5 +32,8 @@ echo "installing TZZR ($kind dependencies) into $venv" >&2
 if [ "$kind" = test ]; then
   # A third-party cell package, for the queue tests (inert unless TZZR_TEST_CELLS=1).
   "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -e tests/plugin
+  # The generator of the generated-client test (tests/api/test_client.py).
+  [ -x "$tools/bin/python" ] || "$venv/bin/uv" venv --quiet --python "$venv/bin/python" "$tools"
+  "$venv/bin/uv" pip install --quiet --python "$tools/bin/python" openapi-python-client==0.29.1
 fi
 touch "$stamp"

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from tzzr.canonical import canonical_json, h_entrada
+from tzzr.canonical import canonical_json, check_ijson, h_entrada
 from tzzr.errors import InvalidInput
 
 
@@ -32,3 +32,27 @@ def test_values_json_cannot_carry_exactly_are_rejected(value: object) -> None:
     with pytest.raises(InvalidInput) as caught:
         canonical_json({"x": value})
     assert caught.value.field == "metadata"
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "why"),
+    [
+        ({"params": {"x": [1, float("nan")]}}, "params.x[1]", "NaN and Infinity"),
+        ({"a": {"b": -(2**53)}}, "a.b", "outside the I-JSON range"),
+        ({"steps": [{"params": {"x": b"\xff"}}]}, "steps[0].params.x", "bytes is not"),
+        ({"s": {"a", "b"}}, "s", "set is not"),
+        ({"k": {1: "x"}}, "k", "keys must be strings"),
+        (float("inf"), "body", "NaN and Infinity"),
+    ],
+)
+def test_check_ijson_names_the_first_value_json_cannot_carry(
+    value: object, field: str, why: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_ijson(value)
+    assert caught.value.field == field
+    assert why in caught.value.message
+
+
+def test_check_ijson_accepts_json_values() -> None:
+    check_ijson({"a": [True, None, 1.5, -(2**53 - 1), 2**53 - 1, "s", {"b": []}], "c": ()})

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from tzzr import jsonlimits, ratelimit
 from tzzr.api.openapi import schema_ref
+from tzzr.canonical import check_ijson
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Operator, Principal
@@ -67,6 +68,8 @@ async def parse_body(request: Request, model: type[M]) -> M:
             str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
         ) from exc
     jsonlimits.check_depth(parsed)  # 422 here, not a RecursionError further on
+    # NaN, Infinity and huge integers parse, but JSON columns and RFC 8785 refuse them later.
+    check_ijson(parsed.model_dump(by_alias=True))
     return parsed
 
 

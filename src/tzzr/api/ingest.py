@@ -7,15 +7,38 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
+from tzzr.api.openapi import schema_ref
 from tzzr.errors import TooLarge, UnsupportedMediaType
-from tzzr.ingest.forms import read_json, read_multipart
+from tzzr.ingest.forms import JsonContainer, read_json, read_multipart
 from tzzr.ingest.service import IngestResult
 from tzzr.keys import Principal
 
 router = APIRouter()
+# The body is streamed by hand (files of any size); this only describes it.
+CONTAINER = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": schema_ref(JsonContainer)},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "metadata": {"type": "string", "description": "a JSON object"},
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
-@router.post("/ingest", summary="Ingest a container (JSON or multipart/form-data)")
+@router.post(
+    "/ingest",
+    summary="Ingest a container (JSON or multipart/form-data)",
+    openapi_extra=CONTAINER,
+)
 async def ingest(
     request: Request, principal: Annotated[Principal, Depends(require("ingest"))]
 ) -> JSONResponse:

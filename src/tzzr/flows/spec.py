@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tzzr.canonical import check_ijson
 from tzzr.errors import InvalidInput, UnsupportedMediaType
 from tzzr.flows import expr
 from tzzr.ingest.forms import field_of
@@ -113,6 +114,7 @@ def load(raw: bytes, content_type: str | None) -> FlowSpec:
 
 
 def validate(data: Any) -> FlowSpec:
+    check_ijson(data)  # YAML's !!binary, .nan, sets: what a JSON column cannot hold
     try:
         return FlowSpec.model_validate(data)
     except ValidationError as exc:
