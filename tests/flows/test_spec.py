@@ -80,3 +80,60 @@ def test_templates_take_values_from_earlier_steps() -> None:
         "missing": None,
         "nested": [3],
     }
+
+
+# Nine levels of nine aliases: 9**9 (387 million) strings once anything walks the result.
+LAUGHS = b"""id: lol
+steps:
+- id: a
+  cell: test-echo
+  params:
+    a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]
+    b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+    c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+    d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+    e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+    f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+    g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+    h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+    i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+@pytest.mark.timeout(10)
+def test_a_billion_laughs_flow_is_refused_before_anything_expands() -> None:
+    assert len(LAUGHS) < 512  # the issue's was 373 bytes
+    with pytest.raises(InvalidInput, match="aliases") as caught:
+        load(LAUGHS, "application/yaml")
+    assert caught.value.field == "body" and "line 6" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"id: x\ndescription: &d hello\n",  # an anchor alone
+        b"id: x\ntrigger: {match: {metadata: {a: 1}}}\nstep: &s {id: a}\nsteps: [*s]\n",
+        b"base: &b {priority: 1}\nid: x\n<<: *b\n",  # a merge key is an alias too
+    ],
+)
+def test_anchors_and_aliases_are_refused(text: bytes) -> None:
+    with pytest.raises(InvalidInput, match=r"anchors \(&name\) and aliases \(\*name\)"):
+        load(text, "application/yaml")
+
+
+@pytest.mark.parametrize("kind", ["application/yaml", "application/json"])
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_a_flow_nested_too_deep_is_refused(kind: str, depth: int) -> None:
+    deep = b'{"a":' * depth + b"1" + b"}" * depth
+    body = b'{"id": "x", "steps": [{"id": "a", "cell": "c", "params": ' + deep + b"}]}"
+    with pytest.raises(InvalidInput, match="64 levels") as caught:
+        load(body, kind)  # JSON is YAML too
+    expected = "steps[0].params" if kind == "application/json" else "body"
+    assert caught.value.field == expected
+
+
+def test_a_flow_at_the_depth_limit_loads() -> None:
+    params = b'{"a":' * 60 + b"1" + b"}" * 60  # 64 with the body, steps and step
+    body = b'{"id": "x", "steps": [{"id": "a", "cell": "c", "params": ' + params + b"}]}"
+    assert load(body, "application/json").steps[0].params["a"]["a"]
+    assert load(body, "application/yaml").steps[0].params["a"]["a"]

@@ -7,8 +7,9 @@
 
 Values: strings ("…" or '…'), numbers, true, false, null, paths (`step.field.sub`,
 `step.items[0]`), parentheses, and the functions len(x), lower(x), exists(path).
-Operators: == != < <= > >= matches (a regular expression search) contains in, and, or,
-not. A path that does not exist is null (`exists(path)` tells them apart)."""
+Operators: == != < <= > >= matches (a regular expression search, on RE2: linear time,
+see flows/pattern.py) contains in, and, or, not. A path that does not exist is null
+(`exists(path)` tells them apart)."""
 
 import functools
 import re
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tzzr.errors import InvalidInput
+from tzzr.flows.pattern import PatternError, compile_pattern
 
 MAX_SOURCE = 2000
 MAX_PATTERN = 500
@@ -135,11 +137,9 @@ class _Parser:
                         f"a pattern has at most {MAX_PATTERN} characters", field="decision"
                     )
                 try:
-                    right = Node("literal", re.compile(right.value))
-                except re.error as exc:
-                    raise ExpressionError(
-                        f"bad regular expression {right.value!r}: {exc}", field="decision"
-                    ) from exc
+                    right = Node("literal", compile_pattern(right.value))
+                except PatternError as exc:
+                    raise ExpressionError(exc.message, field="decision") from exc
             return Node("compare", token[1], (left, right))
         return left
 

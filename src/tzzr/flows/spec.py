@@ -3,13 +3,13 @@ parameters are templated from earlier outputs, and a decision in the safe expres
 language. OK goes to FELDMAN (consolidation); an incident goes to MASON (enrichment)."""
 
 import fnmatch
-import json
 import re
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tzzr import jsonlimits
 from tzzr.canonical import check_ijson
 from tzzr.errors import InvalidInput, UnsupportedMediaType
 from tzzr.flows import expr
@@ -20,7 +20,33 @@ MAX_STEPS = 20
 
 class _YamlLoader(yaml.SafeLoader):
     """YAML 1.2 booleans: only true / false. (YAML 1.1 reads `on:` as True, and a
-    trigger's `on:` key would vanish.)"""
+    trigger's `on:` key would vanish.) No anchors or aliases: nine lines of nested
+    aliases expand to a billion items once anything walks the result, so a flow that
+    uses them is refused while it is composed, before anything is built. At most
+    MAX_DEPTH levels, counted as they are composed (the composer recurses per level)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors (&name) and aliases (*name) are not accepted in a flow; "
+                "write the value out where it is used",
+                event.start_mark,
+            )
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > jsonlimits.MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"the flow is nested more than {jsonlimits.MAX_DEPTH} levels deep",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -103,7 +129,7 @@ def load(raw: bytes, content_type: str | None) -> FlowSpec:
         if kind in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
             data = yaml.load(raw, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader
         elif kind == "application/json":
-            data = json.loads(raw)
+            data = jsonlimits.loads(raw)
         else:
             raise UnsupportedMediaType(
                 f"send a flow as application/json or application/yaml, not {kind}"
@@ -114,6 +140,7 @@ def load(raw: bytes, content_type: str | None) -> FlowSpec:
 
 
 def validate(data: Any) -> FlowSpec:
+    jsonlimits.check_depth(data)  # before Pydantic, templating and JSON columns recurse
     check_ijson(data)  # YAML's !!binary, .nan, sets: what a JSON column cannot hold
     try:
         return FlowSpec.model_validate(data)

@@ -4,7 +4,6 @@ parts (parsed incrementally: a file is never held whole in memory)."""
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from tzzr import jsonlimits
 from tzzr.blobs import BlobWriter
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
@@ -52,10 +52,7 @@ async def read_json(
     stream: AsyncIterator[bytes], builder: ContainerBuilder, max_bytes: int
 ) -> None:
     body = await read_limited(stream, max_bytes, "; send large files as multipart/form-data")
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from exc
+    raw = jsonlimits.loads(body)
     try:
         container = JsonContainer.model_validate(raw)
     except ValidationError as exc:

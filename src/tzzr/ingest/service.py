@@ -1,7 +1,6 @@
 """Recording containers: blobs first (content-addressed, idempotent), then one DB
 transaction for the entry, so there is never an entry without its blobs."""
 
-import json
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any, Protocol, Self
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from tzzr import jsonlimits
 from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.config import Settings
@@ -86,10 +86,9 @@ def parse_metadata(raw: bytes | str | Any, max_bytes: int) -> dict[str, Any]:
     if isinstance(raw, bytes | str):
         if len(raw) > max_bytes:
             raise TooLarge(f"metadata is larger than the limit of {max_bytes} bytes")
-        try:
-            raw = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"metadata is not valid JSON: {exc}", field="metadata") from exc
+        raw = jsonlimits.loads(raw, "metadata")
+    else:
+        jsonlimits.check_depth(raw, "metadata")  # before canonical_json recurses into it
     if not isinstance(raw, dict):
         raise InvalidInput("metadata must be a JSON object", field="metadata")
     if len(canonical_json(raw)) > max_bytes:
