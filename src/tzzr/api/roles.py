@@ -22,6 +22,18 @@ ADMITS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Routes that take `read` as well when they read stored data (a blob input, an entry):
+# an ingest key runs cells only on bytes it sends (tests/api/test_isolation.py).
+STORED_DATA = frozenset(
+    {
+        ("POST", "/api/cells/{cell_id}/run"),
+        ("POST", "/execute"),
+        ("POST", "/grace/run"),
+        ("POST", "/grace/runsync"),
+    }
+)
+
+
 def _permission(dependant: Dependant) -> str | None:
     for sub in dependant.dependencies:
         found = getattr(sub.call, PERMISSION_ATTRIBUTE, None)
@@ -71,7 +83,8 @@ def markdown(app: FastAPI) -> str:
     ]
     for method, path, needed in rows(app):
         marks = " | ".join("✓" if role in ADMITS[needed] else "" for role in ROLES)
-        lines.append(f"| `{method} {path}` | {marks} |")
+        dagger = " †" if (method, path) in STORED_DATA else ""
+        lines.append(f"| `{method} {path}`{dagger} | {marks} |")
     return "\n".join(lines) + "\n"
 
 
