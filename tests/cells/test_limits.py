@@ -78,9 +78,7 @@ def test_the_worker_refuses_a_blob_over_the_limit_without_reading_it(built: Serv
     built.settings.cell_max_input_bytes = LIMIT
     taken = built.queue.take_any(["cpu"], wait=False)
     assert taken is not None
-    status, peak = peak_bytes(
-        lambda: built.executor("w").execute(RunQueue.payload(taken[1]))
-    )
+    status, peak = peak_bytes(lambda: built.executor("w").execute(RunQueue.payload(taken[1])))
     assert status == "failed"
     row = built.runs.get(instance, submitted.run_id)
     assert row.error["code"] == "too_large"
@@ -138,6 +136,14 @@ def test_read_input_trusts_a_known_size_and_asks_the_store_otherwise(built: Serv
         read_input(store, hashlib.sha256(b"none").hexdigest(), cell, 1000)
 
 
+def envelope(encoding: str, content: str) -> dict[str, Any]:
+    return {
+        "contract_version": "2.1",
+        "routing": {"module": "TEST_ECHO"},
+        "payload": {"type": "bytes", "encoding": encoding, "content": content},
+    }
+
+
 def test_over_http_a_blob_over_the_limit_is_413_naming_the_setting(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", cell_max_input_bytes=LIMIT)
     data = os.urandom(2 * MiB)
@@ -149,14 +155,8 @@ def test_over_http_a_blob_over_the_limit_is_413_naming_the_setting(tmp_path: Pat
             "/api/cells/test-echo/run",
             json={"input": {"type": "bytes", "encoding": "blob", "content": sha}},
         )
-        envelope = {
-            "contract_version": "2.1",
-            "routing": {"module": "TEST_ECHO"},
-            "payload": {"type": "bytes", "encoding": "blob", "content": sha},
-        }
-        runsync = client.post("/grace/runsync", json={"input": envelope})
-        small = {**envelope, "payload": {**envelope["payload"], "encoding": "base64"}}
-        small["payload"]["content"] = base64.b64encode(b"x" * 100).decode()
+        runsync = client.post("/grace/runsync", json={"input": envelope("blob", sha)})
+        small = envelope("base64", base64.b64encode(b"x" * 100).decode())
         fine = client.post("/grace/runsync", json={"input": small})
     for answer, field in ((run, "input"), (runsync, "payload.content")):
         assert answer.status_code == 413, answer.text
