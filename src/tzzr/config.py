@@ -16,6 +16,8 @@ from pydantic_settings import (
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+# One rate in the `limits` library's notation ("20/minute", "1200 per 1 hour"), or "".
+RATE = r"^(|[0-9]+ *(/|per) *([0-9]+ *)?(second|minute|hour|day|month|year)s?)$"
 
 
 def default_home() -> Path:
@@ -78,6 +80,14 @@ class Settings(BaseSettings):
     alert_queue_lag_seconds: float = Field(default=600.0, gt=0)
     alert_latency_ms: float = Field(default=60000.0, gt=0)
     alert_disk_free_ratio: float = Field(default=0.05, ge=0, lt=1)
+    event_retention_days: int = Field(default=90, ge=0)
+
+    # Rate limits ("N/second|minute|hour|day"; "" turns one off) and bounded waits.
+    rate_limit_url: str = ""
+    auth_fail_limit: str = Field(default="20/minute", pattern=RATE)
+    key_rate_limit: str = Field(default="", pattern=RATE)
+    runsync_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=1024)
+    runsync_timeout_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("home")
     @classmethod
@@ -102,6 +112,10 @@ class Settings(BaseSettings):
             self.blob_url = (self.home / "blobs").as_uri()
         if not self.queue_url:
             self.queue_url = f"sqlite:///{self.home / 'queue.db'}"
+        if not self.rate_limit_url:
+            # Servers that share a Redis queue share their counters there too.
+            redis = self.queue_url.startswith(("redis://", "rediss://", "unix://"))
+            self.rate_limit_url = self.queue_url if redis else "memory://"
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
 

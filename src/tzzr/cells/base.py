@@ -7,6 +7,7 @@ changes results, and SHOULD raise CellFailed with a message that says what is wr
 with the input. Built-in cells register exactly like third-party ones: a factory in
 the `tzzr.cells` entry-point group."""
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -28,6 +29,14 @@ class CellContext:
     run_id: str
     lang: str | None = None
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    deadline: float | None = None  # time.monotonic() past which nobody waits for the answer
+
+    def seconds_left(self, at_most: float) -> float:
+        """What is left of the caller's wait, at most `at_most`: a subprocess's timeout.
+        A cell SHOULD stop when it reaches 0 (its answer would be thrown away)."""
+        if self.deadline is None:
+            return at_most
+        return max(0.0, min(at_most, self.deadline - time.monotonic()))
 
 
 @dataclass(frozen=True)

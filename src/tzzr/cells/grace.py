@@ -19,10 +19,12 @@ def execute(
     envelope: Envelope,
     load: Callable[[Envelope], Payload],
     run_id: str | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """`{"id", "status": "COMPLETED" | "FAILED", …}`. Raises NotFound for an unknown
     module and InvalidInput for a payload type the cell does not take; input the cell
-    cannot process is a FAILED run with the reason."""
+    cannot process is a FAILED run with the reason. `deadline` (time.monotonic()) is
+    when the caller stops waiting: the cell's subprocesses get what is left of it."""
     cell = cells.module(envelope.routing.module)
     if envelope.payload.type not in cell.accepts:
         raise InvalidInput(
@@ -34,7 +36,7 @@ def execute(
     if check is not None:
         check(dict(envelope.params))
     run_id = run_id or uuid.uuid4().hex
-    context = CellContext(run_id, envelope.context.lang, dict(envelope.params))
+    context = CellContext(run_id, envelope.context.lang, dict(envelope.params), deadline)
     started = time.perf_counter()
     try:
         result = cell.run(context, load(envelope))

@@ -243,7 +243,7 @@ class OcrCell:
             rendered = _pdf_pages(payload.data, self.max_pixels, self.max_document_pixels, reading)
             with closing(rendered):  # the document closes even if a page fails
                 for number, image in enumerate(rendered, 1):
-                    text, words = _tesseract(binary, image, langs)
+                    text, words = _tesseract(binary, image, langs, context)
                     pages.append({"page": number, "text": text, "words": words})
                     texts.append(text)
             result: dict[str, Any] = {
@@ -256,24 +256,30 @@ class OcrCell:
                 result["max_pixels"] = self.max_document_pixels
                 result["max_pages"] = MAX_PDF_PAGES
         else:
-            text, words = _tesseract(binary, _normalize(payload.data, self.max_pixels), langs)
+            image = _normalize(payload.data, self.max_pixels)
+            text, words = _tesseract(binary, image, langs, context)
             result = {"text": text, "words": words}
         result.update(lang=langs, ms=round((time.perf_counter() - started) * 1000, 1))
         return CellResult(result, engine="tesseract", model=langs)
 
 
-def _tesseract(binary: str, image: bytes, langs: str) -> tuple[str, list[dict[str, Any]]]:
+def _tesseract(
+    binary: str, image: bytes, langs: str, context: CellContext
+) -> tuple[str, list[dict[str, Any]]]:
+    timeout = context.seconds_left(TIMEOUT_SECONDS)  # a runsync caller may stop waiting
+    if timeout <= 0:
+        raise CellFailed("the caller stopped waiting for this OCR; nothing more is read")
     try:
         done = subprocess.run(
             [binary, "stdin", "stdout", "-l", langs, "tsv"],
             input=image,
             capture_output=True,
-            timeout=TIMEOUT_SECONDS,
+            timeout=timeout,
             check=False,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # 4-5x faster on few cores
         )
     except subprocess.TimeoutExpired as exc:
-        raise CellFailed(f"OCR took longer than {TIMEOUT_SECONDS} s") from exc
+        raise CellFailed(f"OCR took longer than {timeout:.0f} s") from exc
     if done.returncode != 0:
         raise CellFailed(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
     return _words(done.stdout.decode("utf-8", errors="replace"))
