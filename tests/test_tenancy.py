@@ -1,0 +1,261 @@
+"""What belongs to an instance stays there: flows as per-instance copies of the shipped
+templates, alerts per instance, the operator's server-wide view, the migration that made
+it so, and a data directory only its owner can read."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import insert, select, text
+
+from tests.conftest import make_settings, running
+from tzzr.db.engine import create_db_engine
+from tzzr.db.models import Flow, RegisteredCell, Run, SentinelAlert
+from tzzr.flows.defaults import DEFAULT_FLOWS
+from tzzr.sentinel.alerts import evaluate
+from tzzr.services import Services
+
+
+def test_each_instance_gets_and_keeps_its_own_default_flows(services: Services) -> None:
+    deck = services.add_instance("deck")
+    corp = services.add_instance("corp")
+    shipped = sorted(flow["id"] for flow in DEFAULT_FLOWS)
+    assert sorted(row.id for row in services.flows.live(deck.h_instancia)) == shipped
+    changed = services.flows.get(corp.h_instancia, "receipt-ocr")
+    spec = {**changed.spec, "decision": "false"}
+    from tzzr.flows.spec import validate
+
+    services.flows.update(corp.h_instancia, "receipt-ocr", validate(spec))
+    services.flows.delete(corp.h_instancia, "voice-note")
+    assert services.flows.get(deck.h_instancia, "receipt-ocr").spec["decision"] != "false"
+    assert services.flows.get(deck.h_instancia, "voice-note").version == 1
+    # Installing the templates again never undoes an admin's change or deletion.
+    assert services.flows.install_defaults(corp.h_instancia) == []
+    assert services.flows.get(corp.h_instancia, "receipt-ocr").spec["decision"] == "false"
+    matched = services.flows.match(corp.h_instancia, "corp", ["image/png"], {})
+    assert matched is not None and matched[1].decision == "false"
+    deck_match = services.flows.match(deck.h_instancia, "deck", ["image/png"], {})
+    assert deck_match is not None and deck_match[1].decision != "false"
+
+
+def test_operator_routes_and_metrics_need_an_operator_key(tmp_path: Path) -> None:
+    with running(make_settings(tmp_path / "home")) as live:
+        services = live.services
+        deck = services.instances.get("deck")
+        services.add_instance("corp", default_flows=False)
+        operator, _ = services.keys.create_operator()
+        as_operator = {"Authorization": f"Bearer {operator}"}
+        with live.client() as admin:
+            assert admin.get("/operator/instances").status_code == 403
+            assert admin.get("/metrics").status_code == 403
+            assert httpx.get(f"{live.url}/metrics").status_code == 401
+            # an operator key reads no instance's data
+            refused = httpx.get(f"{live.url}/entries", headers=as_operator)
+            assert (
+                refused.status_code == 403 and "no instance" in refused.json()["error"]["message"]
+            )
+            names = httpx.get(f"{live.url}/operator/instances", headers=as_operator).json()
+            assert [i["name"] for i in names["instances"]] == ["deck", "corp"]
+            installed = httpx.post(
+                f"{live.url}/operator/flows/install-defaults", headers=as_operator
+            ).json()["installed"]
+            assert installed["corp"] == [f["id"] for f in DEFAULT_FLOWS]
+            assert installed["deck"] == [f["id"] for f in DEFAULT_FLOWS]
+            assert len(services.flows.live(deck.h_instancia)) == len(DEFAULT_FLOWS)
+            metrics = httpx.get(f"{live.url}/metrics", headers=as_operator)
+            assert metrics.status_code == 200 and "tzzr_ingests_total" in metrics.text
+            shown = httpx.get(f"{live.url}/operator/settings", headers=as_operator).json()
+            assert "s3_secret_access_key" not in shown["settings"]
+            assert "database_url" not in shown["settings"] and "home" in shown["settings"]
+
+
+def test_alerts_belong_to_their_instance_or_to_the_operator(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", alert_queue_lag_seconds=1.0, block_interval=0)
+    with running(settings) as live:
+        services = live.services
+        deck = services.instances.get("deck")
+        corp = services.add_instance("corp", default_flows=False)
+        corp_admin, _ = services.keys.create("corp", "admin")
+        old = datetime.now(UTC) - timedelta(minutes=5)
+        with services.engine.begin() as conn:
+            for n in range(6):  # deck's runs fail; corp's do not run at all
+                conn.execute(
+                    insert(Run).values(
+                        h_instancia=deck.h_instancia,
+                        id=f"r{n}",
+                        cell_id="test-echo",
+                        cell_version="1.0.0",
+                        queue="cpu",
+                        status="failed" if n else "queued",
+                        input_sha="0" * 64,
+                        input_type="bytes",
+                        params={},
+                        params_hash="0" * 64,
+                        attempt=1,
+                        max_attempts=3,
+                        timeout_s=60,
+                        created_at=old,
+                        finished_at=None if n == 0 else datetime.now(UTC),
+                    )
+                )
+        opened = evaluate(services)
+        assert {a["rule"] for a in opened} == {"failure_rate", "queue_lag"}
+        with services.engine.connect() as conn:
+            rows = {r.rule: r.h_instancia for r in conn.execute(select(SentinelAlert))}
+        assert rows == {"failure_rate": deck.h_instancia, "queue_lag": None}
+        with live.client() as client:
+            mine = client.get("/sentinel/alerts").json()["alerts"]
+            assert [a["rule"] for a in mine] == ["failure_rate"]
+            alert_id = mine[0]["id"]
+        with live.client(corp_admin) as corp_client:
+            assert corp_client.get("/sentinel/alerts").json()["alerts"] == []
+            assert corp_client.post(f"/sentinel/alerts/{alert_id}/resolve").status_code == 404
+        operator, _ = services.keys.create_operator()
+        server = httpx.get(
+            f"{live.url}/operator/alerts", headers={"Authorization": f"Bearer {operator}"}
+        ).json()["alerts"]
+        assert [a["rule"] for a in server] == ["queue_lag"]
+        assert corp.h_instancia not in json.dumps(server)
+
+
+def test_migration_0004_gives_every_instance_its_copy(tmp_path: Path) -> None:
+    """A database of 0.1 (server-wide flows and cells, runs keyed by id alone)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tzzr.db.engine import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_db_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        for name, h in (("deck", "a" * 64), ("corp", "b" * 64)):
+            conn.execute(
+                text(
+                    "INSERT INTO instances (name, h_instancia, seed, blob_prefix, created_at) "
+                    "VALUES (:n, :h, 's', :n, :t)"
+                ),
+                {"n": name, "h": h, "t": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO flows (id, version, spec, deleted, created_at) "
+                "VALUES ('mine', 1, '{\"id\": \"mine\"}', 0, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cells (id, version, meta, module, accepts, defaults, created_at) "
+                "VALUES ('remote', '1.0.0', '{}', 'M', '[]', '{}', :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO runs (id, h_instancia, cell_id, cell_version, queue, status, "
+                "input_sha, input_type, params, params_hash, attempt, max_attempts, timeout_s, "
+                "created_at) VALUES ('r1', :h, 'c', '1', 'cpu', 'done', 'x', 'bytes', '{}', "
+                "'p', 1, 3, 60, :t)"
+            ),
+            {"h": "a" * 64, "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO run_artifacts (run_id, name, sha256, media_type, size) "
+                "VALUES ('r1', 'out.png', 'y', 'image/png', 3)"
+            )
+        )
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        flows = sorted(conn.execute(select(Flow.h_instancia, Flow.id)).all())
+        cells = sorted(conn.execute(select(RegisteredCell.h_instancia, RegisteredCell.id)).all())
+        artifact = conn.execute(text("SELECT h_instancia, run_id FROM run_artifacts")).one()
+    assert flows == [("a" * 64, "mine"), ("b" * 64, "mine")]
+    assert cells == [("a" * 64, "remote"), ("b" * 64, "remote")]
+    assert tuple(artifact) == ("a" * 64, "r1")
+    engine.dispose()
+
+
+def test_the_data_directory_is_its_owners_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "old.db").write_bytes(b"")
+    (home / "old.db").chmod(0o644)  # as an older version left it
+    env = {**os.environ, "TZZR_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tzzr", "instances", "add", "deck"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "old.db").stat().st_mode) == 0o600
+    database = home / "tzzr.db"
+    assert stat.S_IMODE(database.stat().st_mode) & 0o077 == 0
+    keys = subprocess.run(
+        [sys.executable, "-m", "tzzr", "keys", "create", "--operator"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert keys.returncode == 0, keys.stderr
+    assert keys.stdout.strip().startswith("tzzr_") and keys.stdout.strip() not in keys.stderr
+
+
+@pytest.mark.timeout(60)
+def test_serve_prints_the_first_key_once(tmp_path: Path) -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "TZZR_HOME": str(tmp_path / "home"),
+        "TZZR_EMBEDDED_WORKER": "false",
+        "TZZR_BLOCK_INTERVAL": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tzzr", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        key = server.stdout.readline().strip()
+        deadline = time.monotonic() + 30
+        while True:  # up: everything it prints at start is printed
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert key.startswith("tzzr_")
+    assert (key + out + err).count(key) == 1  # on stdout, once; never in the log's hint
+    assert "$KEY" in err
