@@ -2,10 +2,12 @@
 `module` (the GRACE routing name, e.g. OCR_CORE), `accepts` (payload types) and
 `run(context, payload) -> CellResult`. It MAY have `check_params(params)`, raising
 InvalidInput naming the parameter, so that a bad one is refused when the run is
-submitted (422) rather than when it runs. It MUST NOT keep state between runs that
-changes results, and SHOULD raise CellFailed with a message that says what is wrong
-with the input. Built-in cells register exactly like third-party ones: a factory in
-the `tzzr.cells` entry-point group."""
+submitted (422) rather than when it runs, and `max_input_bytes`, the largest input it
+takes when that is not the `cell_max_input_bytes` setting (inputs are held in memory;
+a larger one is refused before it is read: see tzzr.cells.limits). It MUST NOT keep
+state between runs that changes results, and SHOULD raise CellFailed with a message
+that says what is wrong with the input. Built-in cells register exactly like
+third-party ones: a factory in the `tzzr.cells` entry-point group."""
 
 import time
 from collections.abc import Mapping
