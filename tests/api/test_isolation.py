@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
 from tests.conftest import Live, make_settings, running
 from tzzr.api.roles import ADMITS, operation_roles
@@ -122,7 +123,7 @@ def world(
             document = client.get("/openapi.json").json()
         with write_transaction(services.engine) as conn:
             alert_id = conn.execute(
-                SentinelAlert.__table__.insert()
+                insert(SentinelAlert)
                 .values(
                     rule="failure_rate",
                     h_instancia=deck.h_instancia,
