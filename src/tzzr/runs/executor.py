@@ -284,7 +284,7 @@ class Executor:
         if status == "failed":
             values["finished_at"] = now
         with write_transaction(self._engine) as conn:
-            return bool(
+            changed = bool(
                 conn.execute(
                     update(Run)
                     .where(
@@ -297,6 +297,9 @@ class Executor:
                     .values(**values)
                 ).rowcount
             )
+        if changed and status == "failed":
+            notify.run_ended(self._settings, row.h_instancia, row.id)  # wake ?wait=
+        return changed
 
     def _legacy_instance(self, run_id: str) -> str | None:
         with self._engine.connect() as conn:

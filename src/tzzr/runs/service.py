@@ -24,6 +24,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from tzzr.instances import InstanceInfo
+from tzzr.runs import notify
 from tzzr.runs.queue import RunQueue, run_message
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
@@ -314,6 +315,7 @@ class Runs:
             ).rowcount
         if not changed:
             raise Conflict(f"run {run_id} is already {row.status}")
+        notify.run_ended(self._settings, instance.h_instancia, run_id)  # wake ?wait=
         return self.get(instance, run_id)
 
     def list(
