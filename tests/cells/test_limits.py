@@ -1,6 +1,7 @@
 """A cell's input limit: an input over it is refused before a byte of it is read — 413
 when the run is asked for, a `too_large` run or step in the worker — and the memory
-the worker used is measured to show that the blob was never read."""
+the worker used is measured to show that the blob was never read (SQLite + local disk,
+and PostgreSQL + S3, where the size is a HEAD request)."""
 
 import base64
 import hashlib
@@ -30,8 +31,10 @@ LIMIT = 1 * MiB
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> Iterator[Services]:
-    services = Services.build(make_settings(tmp_path / "home", cell_max_input_bytes=256 * MiB))
+def built(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Services]:
+    backend = getattr(request, "param", "sqlite-local")
+    settings = make_settings(tmp_path / "home", backend, cell_max_input_bytes=256 * MiB)
+    services = Services.build(settings)
     services.bootstrap()
     yield services
     services.close()
@@ -69,6 +72,10 @@ def test_a_run_over_the_limit_is_refused_when_it_is_asked_for(built: Services) -
     assert built.runs.list(instance, "test-echo", None, 10) == []  # nothing queued
 
 
+BOTH_SHAPES = pytest.mark.parametrize("built", ["sqlite-local", "postgresql-s3"], indirect=True)
+
+
+@BOTH_SHAPES
 def test_the_worker_refuses_a_blob_over_the_limit_without_reading_it(built: Services) -> None:
     instance = built.instances.get("deck")
     sha = put_big(built.ingest.store_for(instance))
@@ -86,6 +93,7 @@ def test_the_worker_refuses_a_blob_over_the_limit_without_reading_it(built: Serv
     assert peak < BIG // 8, f"the worker held {peak} bytes: it read the blob"
 
 
+@BOTH_SHAPES
 def test_a_flow_step_over_its_cells_limit_fails_too_large_unread(built: Services) -> None:
     instance = built.instances.get("deck")
     store = built.ingest.store_for(instance)
