@@ -72,6 +72,17 @@ def test_a_run_over_the_limit_is_refused_when_it_is_asked_for(built: Services) -
     assert built.runs.list(instance, "test-echo", None, 10) == []  # nothing queued
 
 
+def test_a_base64_input_over_the_limit_is_refused_before_it_is_stored(built: Services) -> None:
+    instance = built.instances.get("deck")
+    built.settings.cell_max_input_bytes = LIMIT
+    data = b"y" * (LIMIT + 1)
+    given = RunInput(type="bytes", encoding="base64", content=base64.b64encode(data).decode())
+    with pytest.raises(TooLarge):
+        built.runs.submit(instance, "test-echo", RunBody(input=given))
+    sha = hashlib.sha256(data).hexdigest()
+    assert built.ingest.store_for(instance).size(sha) is None  # no orphan for gc
+
+
 BOTH_SHAPES = pytest.mark.parametrize("built", ["sqlite-local", "postgresql-s3"], indirect=True)
 
 

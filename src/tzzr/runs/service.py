@@ -6,6 +6,7 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -96,9 +97,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def store_input(store: BlobStore, given: RunInput, limit: int) -> tuple[str, int]:
+def store_input(
+    store: BlobStore,
+    given: RunInput,
+    limit: int,
+    check: Callable[[int], None] | None = None,
+) -> tuple[str, int]:
     """A run's (or an execution's) input as a blob of the instance: its digest and size.
-    base64 is stored; a blob digest must name one the instance has; urls are refused."""
+    base64 is stored; a blob digest must name one the instance has; urls are refused.
+    `check(size)` may refuse the input before anything is stored."""
     if given.encoding == "base64":
         try:
             data = base64.b64decode(given.content, validate=True)
@@ -108,6 +115,8 @@ def store_input(store: BlobStore, given: RunInput, limit: int) -> tuple[str, int
             ) from exc
         if len(data) > limit:
             raise TooLarge(f"the input is larger than the limit of {limit} bytes")
+        if check is not None:
+            check(len(data))
         stored = store.put(data)
         return stored.sha256, stored.size
     if given.encoding == "blob":
@@ -172,10 +181,14 @@ class Runs:
             existing = self._row(instance, body.run_id)
             if existing is not None:
                 return self._same_run(existing, cell, p_hash)
+        limit = self._settings.cell_max_input_bytes
         input_sha, size = store_input(
-            self._store(instance), given, self._settings.max_json_body_bytes
+            self._store(instance),
+            given,
+            self._settings.max_json_body_bytes,
+            lambda sent: check_input_size(cell, sent, limit),  # before it is stored
         )
-        check_input_size(cell, size, self._settings.cell_max_input_bytes)  # 413 now, not later
+        check_input_size(cell, size, limit)  # 413 now, not later
         run_id = body.run_id or uuid.uuid4().hex
         now = datetime.now(UTC)
         values: dict[str, Any] = {
