@@ -30,3 +30,26 @@ def test_gc_removes_only_old_unreferenced_blobs(services: Services) -> None:
     assert run(timedelta(0), dry_run=False) == [orphan.sha256]
     assert not store.exists(orphan.sha256)
     assert len(list(store.list())) == 1
+
+
+def test_gc_keeps_the_input_of_an_execution_that_has_not_run(services: Services) -> None:
+    from tzzr.flows.spec import validate
+    from tzzr.runs.service import RunInput
+
+    services.bootstrap()
+    deck = services.instances.get("deck")
+    flow = {"id": "later", "trigger": {"on": "manual"}, "steps": [{"id": "a", "cell": "test-echo"}]}
+    services.flows.create(deck.h_instancia, validate({**flow, "decision": "true"}))
+    given = RunInput(type="bytes", encoding="base64", content="d2FpdGluZw==")  # "waiting"
+    store = services.ingest.store_for(deck)
+    services.alfred.start(deck, "later", given=given, store=store)
+    report = collect(
+        services.engine,
+        services.blobs,
+        services.instances,
+        spool_dir=services.settings.home / "spool",
+        grace=timedelta(0),
+        dry_run=False,
+    )
+    assert report.orphans == []
+    assert store.read_all(next(iter(store.list())).sha256) == b"waiting"

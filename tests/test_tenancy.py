@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, text
 
-from tests.conftest import make_settings, running
+from tests.conftest import make_settings, postgres_database, running
 from tzzr.db.engine import create_db_engine
-from tzzr.db.models import Flow, RegisteredCell, Run, SentinelAlert
+from tzzr.db.models import RegisteredCell, Run, SentinelAlert
 from tzzr.flows.defaults import DEFAULT_FLOWS
 from tzzr.sentinel.alerts import evaluate
 from tzzr.services import Services
@@ -46,7 +46,8 @@ def test_each_instance_gets_and_keeps_its_own_default_flows(services: Services) 
 
 
 def test_operator_routes_and_metrics_need_an_operator_key(tmp_path: Path) -> None:
-    with running(make_settings(tmp_path / "home")) as live:
+    settings = make_settings(tmp_path / "home", s3_endpoint_url="http://minio:pw@10.1.2.3:9000")
+    with running(settings) as live:
         services = live.services
         deck = services.instances.get("deck")
         services.add_instance("corp", default_flows=False)
@@ -74,6 +75,10 @@ def test_operator_routes_and_metrics_need_an_operator_key(tmp_path: Path) -> Non
             shown = httpx.get(f"{live.url}/operator/settings", headers=as_operator).json()
             assert "s3_secret_access_key" not in shown["settings"]
             assert "database_url" not in shown["settings"] and "home" in shown["settings"]
+            assert (
+                "queue_url" not in shown["settings"] and "rate_limit_url" not in shown["settings"]
+            )
+            assert shown["settings"]["s3_endpoint_url"] == "http://10.1.2.3:9000"
 
 
 def test_alerts_belong_to_their_instance_or_to_the_operator(tmp_path: Path) -> None:
@@ -125,23 +130,32 @@ def test_alerts_belong_to_their_instance_or_to_the_operator(tmp_path: Path) -> N
         assert corp.h_instancia not in json.dumps(server)
 
 
-def test_migration_0004_gives_every_instance_its_copy(tmp_path: Path) -> None:
-    """A database of 0.1 (server-wide flows and cells, runs keyed by id alone)."""
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("names", [("deck",), ("deck", "corp")])
+def test_migration_0004_gives_no_instance_anothers_configuration(
+    tmp_path: Path, db: str, names: tuple[str, ...]
+) -> None:
+    """A database of 0.1 (server-wide flows and cells, runs keyed by id alone): one
+    instance gets everything; several get the shipped flows they had, and the rest is
+    parked (deleted flows, an `upgrade` event), never handed to another instance."""
     from alembic import command
     from alembic.config import Config
 
     from tzzr.db.engine import MIGRATIONS
+    from tzzr.flows.spec import validate
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = f"sqlite:///{tmp_path / 'old.db'}" if db == "sqlite" else postgres_database()
     engine = create_db_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0003")
-    now = "2026-01-01 00:00:00"
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    hashes = {name: name[0] * 64 for name in names}
+    shipped = validate(DEFAULT_FLOWS[0]).model_dump(mode="json", by_alias=True)
     with engine.begin() as conn:
-        for name, h in (("deck", "a" * 64), ("corp", "b" * 64)):
+        for name, h in hashes.items():
             conn.execute(
                 text(
                     "INSERT INTO instances (name, h_instancia, seed, blob_prefix, created_at) "
@@ -149,17 +163,21 @@ def test_migration_0004_gives_every_instance_its_copy(tmp_path: Path) -> None:
                 ),
                 {"n": name, "h": h, "t": now},
             )
+        for row in (
+            {"id": "mine", "version": 1, "spec": json.dumps({"id": "mine"})},
+            {"id": shipped["id"], "version": 1, "spec": json.dumps(shipped)},
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO flows (id, version, spec, deleted, created_at) "
+                    "VALUES (:id, :version, :spec, false, :t)"
+                ),
+                {**row, "t": now},
+            )
         conn.execute(
             text(
-                "INSERT INTO flows (id, version, spec, deleted, created_at) "
-                "VALUES ('mine', 1, '{\"id\": \"mine\"}', 0, :t)"
-            ),
-            {"t": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO cells (id, version, meta, module, accepts, defaults, created_at) "
-                "VALUES ('remote', '1.0.0', '{}', 'M', '[]', '{}', :t)"
+                "INSERT INTO cells (id, version, meta, module, accepts, defaults, token, "
+                "created_at) VALUES ('remote', '1.0.0', '{}', 'M', '[]', '{}', 'tok', :t)"
             ),
             {"t": now},
         )
@@ -170,7 +188,7 @@ def test_migration_0004_gives_every_instance_its_copy(tmp_path: Path) -> None:
                 "created_at) VALUES ('r1', :h, 'c', '1', 'cpu', 'done', 'x', 'bytes', '{}', "
                 "'p', 1, 3, 60, :t)"
             ),
-            {"h": "a" * 64, "t": now},
+            {"h": hashes["deck"], "t": now},
         )
         conn.execute(
             text(
@@ -181,13 +199,43 @@ def test_migration_0004_gives_every_instance_its_copy(tmp_path: Path) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    from tzzr.flows.store import FlowStore
+
+    store = FlowStore(engine)
     with engine.connect() as conn:
-        flows = sorted(conn.execute(select(Flow.h_instancia, Flow.id)).all())
         cells = sorted(conn.execute(select(RegisteredCell.h_instancia, RegisteredCell.id)).all())
         artifact = conn.execute(text("SELECT h_instancia, run_id FROM run_artifacts")).one()
-    assert flows == [("a" * 64, "mine"), ("b" * 64, "mine")]
-    assert cells == [("a" * 64, "remote"), ("b" * 64, "remote")]
-    assert tuple(artifact) == ("a" * 64, "r1")
+        events = conn.execute(text("SELECT kind, h_instancia, data FROM sentinel_events")).all()
+    for h in hashes.values():  # the shipped flow, as it was, is everyone's
+        assert shipped["id"] in {row.id for row in store.live(h)}
+    if len(names) == 1:
+        assert {row.id for row in store.live(hashes["deck"])} == {"mine", shipped["id"]}
+        assert cells == [(hashes["deck"], "remote")]
+        assert events == []
+    else:
+        for h in hashes.values():
+            assert "mine" not in {row.id for row in store.live(h)}
+            assert store.get(h, "mine", 1).spec == {"id": "mine"}  # kept, to restore
+        assert cells == []
+        ((kind, owner, data),) = events
+        data = json.loads(data) if isinstance(data, str) else data
+        assert kind == "upgrade" and owner is None
+        assert [f["id"] for f in data["flows"]] == ["mine"]
+        assert [c["id"] for c in data["cells"]] == ["remote"]
+        assert "tok" not in json.dumps(data)  # tokens are never written out
+    assert tuple(artifact) == (hashes["deck"], "r1")
+    if db == "postgresql":
+        with engine.connect() as conn:
+            names_pg = set(
+                conn.execute(
+                    text(
+                        "SELECT conname FROM pg_constraint WHERE conrelid IN "
+                        "('flows'::regclass, 'cells'::regclass, 'runs'::regclass)"
+                    )
+                ).scalars()
+            )
+        assert {"flows_pkey", "cells_pkey", "runs_pkey"} <= names_pg
+        assert not [name for name in names_pg if "_new" in name]
     engine.dispose()
 
 

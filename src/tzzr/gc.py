@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.blobs.local import LocalBlobStore
-from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
+from tzzr.db.models import Entry, EntryFile, Execution, Run, RunArtifact
 from tzzr.instances import Instances
 
 
@@ -76,6 +76,16 @@ def collect(
                         RunArtifact.h_instancia == instance.h_instancia
                     )
                 ).scalars()
+            )
+            # An execution's own input (`/execute` with one), before its first step ran.
+            referenced.update(
+                given["sha256"]
+                for given in conn.execute(
+                    select(Execution.input).where(
+                        Execution.h_instancia == instance.h_instancia, Execution.input.is_not(None)
+                    )
+                ).scalars()
+                if isinstance(given, dict) and given.get("sha256")
             )
         store = blobs.scoped(instance.blob_prefix)
         for info in store.list():

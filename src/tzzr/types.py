@@ -1,9 +1,10 @@
 """Aliases shared across the package."""
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeAlias
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 HexDigest: TypeAlias = str
 """A SHA-256 digest as 64 lowercase hexadecimal characters."""
@@ -19,6 +20,24 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Int64: TypeAlias = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 NonNegativeInt64: TypeAlias = Annotated[int, Field(ge=0, le=INT64_MAX)]
 PositiveInt64: TypeAlias = Annotated[int, Field(ge=1, le=INT64_MAX)]
+# A block's number and a flow's version are INTEGER columns: 32 bits on PostgreSQL.
+INT32_MAX = 2**31 - 1
+PositiveInt32: TypeAlias = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def in_utc(value: datetime) -> datetime:
+    """`value` in UTC (a naive one is taken as UTC). ValueError, not the OverflowError a
+    database driver would raise later, for a moment past year 1 or 9999 once in UTC
+    (`0001-01-01T00:00+14:00`)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the moment is outside years 1 to 9999 in UTC") from exc
+
+
+UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(in_utc)]
 
 
 def is_hex_digest(value: str) -> bool:

@@ -177,7 +177,7 @@ def test_alerts_open_publish_to_ntfy_and_close(live: Live, ntfy: Receiver) -> No
         assert post["headers"]["Priority"] == "urgent"
         assert "rotating_light" in post["headers"]["Tags"]
         assert post["headers"]["Authorization"] == "Bearer tk_secret"
-        assert "no block sealed in deck when one was due" in post["body"]
+        assert post["body"] == "block overdue in instance deck: see /sentinel/alerts"
         evaluate(services, later)  # still firing: no second alert, no second message
         assert len(ntfy.posts) == 1
         assert len(client.get("/sentinel/alerts", params={"state": "open"}).json()["alerts"]) == 2

@@ -14,9 +14,9 @@ from tzzr.flows import spec as flow_spec
 from tzzr.flows.engine import execution_json
 from tzzr.flows.store import flow_json
 from tzzr.ingest.forms import read_limited
-from tzzr.keys import Principal
+from tzzr.keys import PERMISSIONS, Principal
 from tzzr.runs.service import RunInput
-from tzzr.types import PositiveInt64
+from tzzr.types import PositiveInt32
 
 router = APIRouter()
 Runner = Annotated[Principal, Depends(require("ingest"))]
@@ -61,7 +61,7 @@ async def create_flow(request: Request, principal: Admin) -> JSONResponse:
 
 @router.get("/flows/{flow_id}", summary="A flow (?version= for an older one)")
 def get_flow(
-    request: Request, principal: Reader, flow_id: str, version: PositiveInt64 | None = None
+    request: Request, principal: Reader, flow_id: str, version: PositiveInt32 | None = None
 ) -> dict[str, Any]:
     return flow_json(services(request).flows.get(principal.instance.h_instancia, flow_id, version))
 
@@ -169,6 +169,9 @@ async def put_enrich(request: Request, principal: Runner, h_entrada: str) -> dic
     body = await parse_body(request, EnrichBody)
     found = services(request)
     await run_in_threadpool(found.entries.get, principal.instance, h_entrada)
-    return await run_in_threadpool(
+    done = await run_in_threadpool(
         found.mason.enrich, principal.instance, h_entrada, body.fields, principal.key_id
     )
+    if "read" not in PERMISSIONS[principal.role]:  # the item itself is for readers
+        return {k: done[k] for k in ("h_entrada", "state", "fieldsHash", "leafIndex") if k in done}
+    return done

@@ -2,6 +2,7 @@
 --operator`, never over HTTP): the instances, the shipped flows installed everywhere,
 alerts and events about the whole server, and the settings in force (no secrets)."""
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,17 +16,54 @@ from tzzr.types import PositiveInt64
 
 router = APIRouter(prefix="/operator")
 Op = Annotated[Operator, Depends(require_operator())]
-SECRET_SETTINGS = frozenset(
-    {
-        "s3_secret_access_key",
-        "s3_access_key_id",
-        "metrics_token",
-        "ntfy_token",
-        "ntfy_url",  # an ntfy topic's name is its secret
-        "database_url",
-        "queue_url",
-    }
+# What an operator may read back: an allowlist, so a new setting (a URL with a password,
+# a token) stays hidden until someone decides it is safe. URLs lose any user:password.
+SHOWN_SETTINGS = (
+    "home",
+    "blob_url",
+    "s3_endpoint_url",
+    "s3_region",
+    "host",
+    "port",
+    "public_url",
+    "max_file_bytes",
+    "max_request_bytes",
+    "max_json_body_bytes",
+    "max_metadata_bytes",
+    "max_files",
+    "gc_grace_seconds",
+    "key_cache_seconds",
+    "block_interval",
+    "publish_tiles",
+    "asr_model_dir",
+    "asr_device",
+    "cell_max_input_bytes",
+    "ocr_max_pixels",
+    "asr_max_seconds",
+    "queue_name",
+    "worker_concurrency",
+    "embedded_worker",
+    "run_timeout_seconds",
+    "run_lease_seconds",
+    "run_max_attempts",
+    "run_retry_seconds",
+    "enrich_window",
+    "log_format",
+    "otel_exporter",
+    "remote_allow_hosts",
+    "alert_interval",
+    "alert_window_seconds",
+    "alert_failure_rate",
+    "alert_queue_lag_seconds",
+    "alert_latency_ms",
+    "alert_disk_free_ratio",
+    "event_retention_days",
+    "auth_fail_limit",
+    "key_rate_limit",
+    "runsync_concurrency",
+    "runsync_timeout_seconds",
 )
+USERINFO = re.compile(r"(?<=://)[^/@]*@")
 
 
 @router.get("/instances", summary="The instances of this server (operator)")
@@ -90,4 +128,10 @@ def server_events(
 @router.get("/settings", summary="The settings in force, secrets left out (operator)")
 def settings(request: Request, operator: Op) -> dict[str, Any]:
     values = services(request).settings.model_dump(mode="json")
-    return {"settings": {k: v for k, v in values.items() if k not in SECRET_SETTINGS}}
+    return {
+        "settings": {
+            name: USERINFO.sub("", values[name]) if isinstance(values[name], str) else values[name]
+            for name in SHOWN_SETTINGS
+            if name in values
+        }
+    }

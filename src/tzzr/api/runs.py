@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
@@ -16,7 +16,8 @@ from tzzr.api.headers import stored_content_headers
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.specialize import SpecializeBody, specialize
-from tzzr.keys import Principal
+from tzzr.errors import InvalidInput
+from tzzr.keys import PERMISSIONS, Principal
 from tzzr.runs import notify
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
 
@@ -92,7 +93,10 @@ def get_result(request: Request, principal: Reader, run_id: str) -> Response:
 
 @router.post("/api/runs/{run_id}/cancel", summary="Cancel a queued or running run")
 def cancel_run(request: Request, principal: Runner, run_id: str) -> dict[str, Any]:
-    return run_json(services(request).runs.cancel(principal.instance, run_id))
+    row = services(request).runs.cancel(principal.instance, run_id)
+    if "read" not in PERMISSIONS[principal.role]:
+        return {"runId": row.id, "status": row.status}  # the run itself is for readers
+    return run_json(row)
 
 
 @router.get("/api/cells/{cell_id}/health", summary="Whether the cell can run now")
@@ -144,7 +148,9 @@ async def cell_visualization(
 ) -> Response:
     found = services(request)
     cell = found.catalog.get(principal.instance.h_instancia, cell_id)
-    data, media_type = await run_in_threadpool(found.visualizer.render, cell, sample_id)
+    data, media_type = await run_in_threadpool(
+        found.visualizer.render, principal.instance.h_instancia, cell, sample_id
+    )
     # a cell chose the media type (a plug-in's, not ours): the same rule as for blobs
     headers = {"Cache-Control": "private, max-age=3600"}
     headers.update(stored_content_headers(media_type, "sample"))
@@ -236,17 +242,22 @@ async def grace_run(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)
     envelope = body.input
     cell = found.cells.module(envelope.routing.module)
-    run = RunBody(
-        run_id=body.id,
-        input=RunInput(
-            type=envelope.payload.type,
-            encoding=envelope.payload.encoding,
-            content=envelope.payload.content,
-            media_type=envelope.payload.media_type,
-            lang=envelope.context.lang,
-        ),
-        params=envelope.params,
-    )
+    try:
+        run = RunBody(
+            run_id=body.id,
+            input=RunInput(
+                type=envelope.payload.type,
+                encoding=envelope.payload.encoding,
+                content=envelope.payload.content,
+                media_type=envelope.payload.media_type,
+                lang=envelope.context.lang,
+            ),
+            params=envelope.params,
+        )
+    except ValidationError as exc:  # the envelope's fields, as a run's: name the envelope's
+        error = exc.errors()[0]
+        where = {"runId": "id", "run_id": "id"}.get(str(error["loc"][0]), "input.payload")
+        raise InvalidInput(str(error["msg"]), field=where) from exc
     submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell.meta.id, run)
     return JSONResponse({"id": submitted.run_id, "status": GRACE_STATUS[submitted.status]})
 

@@ -59,11 +59,13 @@ class Visualizer:
     """Serves a cell's visualization samples, rendered once per cell version."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str, str], tuple[bytes, str]] = {}
+        # Keyed by instance too: two instances' versions of a cell may share an id and
+        # version (each specialises or registers its own) and render differently.
+        self._cache: dict[tuple[str, str, str, str], tuple[bytes, str]] = {}
         self._lock = threading.Lock()
 
-    def render(self, cell: Cell, sample_id: str) -> tuple[bytes, str]:
-        key = (cell.meta.id, cell.meta.version, sample_id)
+    def render(self, h_instancia: str, cell: Cell, sample_id: str) -> tuple[bytes, str]:
+        key = (h_instancia, cell.meta.id, cell.meta.version, sample_id)
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None:

@@ -28,7 +28,9 @@ def _instance(services: "Services", name: str) -> str:
 @flows_app.command("list")
 def flows_list(instance: InstanceName = "deck") -> None:
     """List an instance's flows (the newest version of each)."""
-    table = Table("id", "version", "priority", "trigger", "steps", "decision")
+    table = Table(
+        "id", "version", "priority", "trigger", "steps", "decision", title=f"instance {instance}"
+    )
     services = build_services()
     for row in services.flows.live(_instance(services, instance)):
         spec = row.spec
@@ -75,7 +77,7 @@ def flows_apply(
     except TzzrError as exc:
         where = f" ({exc.field})" if exc.field else ""
         raise fail(f"{file}{where}: {exc.message}") from exc
-    out.print(f"{row.id}\tversion {row.version}")
+    out.print(f"{row.id}\tversion {row.version}\tinstance {instance}")
 
 
 @flows_app.command("delete")

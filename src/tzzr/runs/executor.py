@@ -304,7 +304,11 @@ class Executor:
     def _legacy_instance(self, run_id: str) -> str | None:
         with self._engine.connect() as conn:
             found = conn.execute(
-                select(Run.h_instancia).where(Run.id == run_id, Run.status == "queued").limit(1)
+                # the oldest: a message of 0.1 was queued before any run of 0.2
+                select(Run.h_instancia)
+                .where(Run.id == run_id, Run.status == "queued")
+                .order_by(Run.created_at)
+                .limit(1)
             ).scalar()
         return str(found) if found is not None else None
 

@@ -93,15 +93,18 @@ def _latency(services: "Services", now: datetime) -> list[Firing]:
     """Per instance: the p95 latency of its runs in the window."""
     since = now - timedelta(seconds=services.settings.alert_window_seconds)
     by_instance: dict[str, list[float]] = {}
+    done = (Run.finished_at >= since, Run.status == "done", Run.reused_from.is_(None))
     with services.engine.connect() as conn:
-        rows = conn.execute(
-            select(Run.h_instancia, Run.metrics)
-            .where(Run.finished_at >= since, Run.status == "done")
-            .limit(5000)
-        ).all()
-    for h_instancia, m in rows:
-        if m and m.get("latencyMs") is not None:
-            by_instance.setdefault(h_instancia, []).append(float(m["latencyMs"]))
+        instances = conn.execute(select(Run.h_instancia).where(*done).distinct()).scalars().all()
+        for h_instancia in instances:  # each instance's newest runs: none crowds out another
+            for m in conn.execute(
+                select(Run.metrics)
+                .where(Run.h_instancia == h_instancia, *done)
+                .order_by(Run.finished_at.desc())
+                .limit(1000)
+            ).scalars():
+                if m and m.get("latencyMs") is not None:
+                    by_instance.setdefault(h_instancia, []).append(float(m["latencyMs"]))
     firing = []
     for h_instancia, latencies in sorted(by_instance.items()):
         if len(latencies) < MIN_RUNS:
@@ -244,8 +247,15 @@ def publish(services: "Services", alert: Any) -> bool:
     }
     if services.settings.ntfy_token:
         headers["Authorization"] = f"Bearer {services.settings.ntfy_token}"
+    message = alert.message
+    if alert.h_instancia is not None:
+        # The topic is the operator's: it learns that an instance needs looking at, not
+        # what the instance holds (an audit's finding may name a file).
+        names = {i.h_instancia: i.name for i in services.instances.list()}
+        owner = names.get(alert.h_instancia, alert.h_instancia[:12])
+        message = f"{alert.rule.replace('_', ' ')} in instance {owner}: see /sentinel/alerts"
     try:
-        response = httpx.post(url, content=alert.message.encode(), headers=headers, timeout=10)
+        response = httpx.post(url, content=message.encode(), headers=headers, timeout=10)
     except httpx.HTTPError as exc:
         log.warning("ntfy at %s did not answer: %s", url, exc)
         return False

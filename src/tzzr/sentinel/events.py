@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelEvent
 from tzzr.errors import InvalidInput
+from tzzr.types import INT64_MAX
 
 KINDS = (
     "ingest",
@@ -25,6 +26,7 @@ KINDS = (
     "block_sealed",
     "audit_result",
     "alert",
+    "upgrade",
 )
 SEVERITIES = ("info", "warning", "error", "critical")
 MAX_LIMIT = 500
@@ -77,7 +79,10 @@ def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(json.loads(base64.urlsafe_b64decode(value.encode()))["before"])
+        before = json.loads(base64.urlsafe_b64decode(value.encode()))["before"]
+        if type(before) is not int or not 0 < before <= INT64_MAX:
+            raise ValueError("not a row id")  # a forged 2**70: SQLite overflows
+        return before
     except (ValueError, KeyError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] too
         raise InvalidInput("the cursor is not one this server gave", field="cursor") from exc
 

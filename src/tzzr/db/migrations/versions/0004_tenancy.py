@@ -1,12 +1,19 @@
 """Tenancy: flows, registered cells, runs (their ids), run artifacts and alerts belong to
 one instance; operator keys belong to none.
 
-Flows and registered cells were server-wide: each instance gets its own copy of every one
-(the behaviour each instance had before), for its admin to keep, change or delete.
+Flows and registered cells were server-wide, and nothing says which instance's admin made
+each one. With one instance, it gets them all. With several, no instance is handed
+another's configuration: each gets the shipped flows it had unchanged; any other flow is
+copied into each instance *deleted* (its versions stay readable, `POST /flows` restores
+it), and registered cells are not copied. What was parked is written, in full (cell tokens
+left out), into a server-wide `upgrade` event an operator reads at `/operator/events`.
 
 Revision ID: 0004
 Revises: 0003
 """
+
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -35,6 +42,125 @@ def _instance_fk() -> sa.Column[str]:
     )
 
 
+_OLD_FLOWS = sa.table(
+    "flows",
+    sa.column("id", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("spec", JSONDoc),
+    sa.column("deleted", sa.Boolean),
+    sa.column("created_at", UTCDateTime),
+)
+_NEW_FLOWS = sa.table(
+    "flows_new",
+    sa.column("h_instancia", sa.String),
+    sa.column("id", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("spec", JSONDoc),
+    sa.column("deleted", sa.Boolean),
+    sa.column("created_at", UTCDateTime),
+)
+_OLD_CELLS = sa.table(
+    "cells",
+    sa.column("id", sa.String),
+    sa.column("version", sa.String),
+    sa.column("base", sa.String),
+    sa.column("meta", JSONDoc),
+    sa.column("module", sa.String),
+    sa.column("accepts", JSONDoc),
+    sa.column("defaults", JSONDoc),
+    sa.column("token", sa.String),
+    sa.column("created_at", UTCDateTime),
+)
+
+
+def _instances() -> list[str]:
+    return [
+        str(h)
+        for (h,) in op.get_bind().execute(sa.text("SELECT h_instancia FROM instances ORDER BY id"))
+    ]
+
+
+def _copy_flows(conn: sa.Connection, instances: list[str]) -> dict[str, list[Any]]:
+    from tzzr.flows.defaults import DEFAULT_FLOWS
+    from tzzr.flows.spec import validate
+
+    shipped = {f["id"]: validate(f).model_dump(mode="json", by_alias=True) for f in DEFAULT_FLOWS}
+    rows = conn.execute(sa.select(_OLD_FLOWS).order_by(_OLD_FLOWS.c.id, _OLD_FLOWS.c.version))
+    versions: dict[str, list[Any]] = {}
+    for row in rows:
+        versions.setdefault(row.id, []).append(row)
+    parked: dict[str, list[Any]] = {"flows": [], "cells": []}
+    now = datetime.now(UTC)
+    for flow_id, kept in versions.items():
+        latest = kept[-1]
+        unchanged = not latest.deleted and latest.spec == shipped.get(flow_id)
+        park = len(instances) != 1 and not unchanged and not latest.deleted
+        values = [
+            {"h_instancia": h, **{k: getattr(row, k) for k in row._fields}}
+            for h in instances
+            for row in kept
+        ]
+        if park:
+            # A tombstone on top: not live anywhere until an admin restores it.
+            values += [
+                {
+                    "h_instancia": h,
+                    "id": flow_id,
+                    "version": latest.version + 1,
+                    "spec": latest.spec,
+                    "deleted": True,
+                    "created_at": now,
+                }
+                for h in instances
+            ]
+            parked["flows"].append({"id": flow_id, "version": latest.version, "spec": latest.spec})
+        if values:
+            conn.execute(sa.insert(_NEW_FLOWS), values)
+    return parked
+
+
+def _report(parked: dict[str, list[Any]]) -> None:
+    """A server-wide event with what no instance was given (nothing is lost)."""
+    import json
+
+    events = sa.table(
+        "sentinel_events",
+        sa.column("ts", UTCDateTime),
+        sa.column("h_instancia", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("severity", sa.String),
+        sa.column("subject", sa.String),
+        sa.column("data", JSONDoc),
+    )
+    data = json.loads(json.dumps(parked, default=str))  # timestamps as text
+    data["message"] = (
+        "0004 gave no instance these server-wide flows and cells: each instance's admin "
+        "restores a parked flow with POST /flows (its spec is here and at "
+        "GET /flows/{id}?version=N) and registers its remote cells again"
+    )
+    op.get_bind().execute(
+        sa.insert(events).values(
+            ts=datetime.now(UTC),
+            h_instancia=None,
+            kind="upgrade",
+            severity="warning",
+            subject="0004",
+            data=data,
+        )
+    )
+
+
+def _rename_constraints(old: str, new: str) -> None:
+    """PostgreSQL keeps a renamed table's constraint names (`runs_new_pkey`): give them
+    the names a fresh database has, so later migrations can name them."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f'ALTER TABLE {new} RENAME CONSTRAINT "{old}_pkey" TO "{new}_pkey"')
+    op.execute(
+        f'ALTER TABLE {new} RENAME CONSTRAINT "{old}_h_instancia_fkey" TO "{new}_h_instancia_fkey"'
+    )
+
+
 def upgrade() -> None:
     # Each instance gets its own copy of every flow and registered cell.
     op.create_table(
@@ -46,13 +172,10 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
-    op.execute(
-        "INSERT INTO flows_new (h_instancia, id, version, spec, deleted, created_at) "
-        "SELECT i.h_instancia, f.id, f.version, f.spec, f.deleted, f.created_at "
-        "FROM flows f CROSS JOIN instances i"
-    )
+    parked = _copy_flows(op.get_bind(), _instances())
     op.drop_table("flows")
     op.rename_table("flows_new", "flows")
+    _rename_constraints("flows_new", "flows")
 
     op.create_table(
         "cells_new",
@@ -67,13 +190,24 @@ def upgrade() -> None:
         sa.Column("token", sa.String(512), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
-    op.execute(
-        "INSERT INTO cells_new (h_instancia, id, version, base, meta, module, accepts, "
-        "defaults, token, created_at) SELECT i.h_instancia, c.id, c.version, c.base, c.meta, "
-        "c.module, c.accepts, c.defaults, c.token, c.created_at FROM cells c CROSS JOIN instances i"
-    )
+    instances = _instances()
+    if len(instances) == 1:
+        op.execute(
+            "INSERT INTO cells_new (h_instancia, id, version, base, meta, module, accepts, "
+            "defaults, token, created_at) SELECT i.h_instancia, c.id, c.version, c.base, "
+            "c.meta, c.module, c.accepts, c.defaults, c.token, c.created_at "
+            "FROM cells c CROSS JOIN instances i"
+        )
+    else:
+        parked["cells"] = [
+            {k: v for k, v in row._mapping.items() if k != "token"}
+            for row in op.get_bind().execute(sa.select(_OLD_CELLS))
+        ]
+    if parked["flows"] or parked["cells"]:
+        _report(parked)
     op.drop_table("cells")
     op.rename_table("cells_new", "cells")
+    _rename_constraints("cells_new", "cells")
 
     # Runs are keyed by (instance, id): a run id taken elsewhere is not an oracle.
     op.create_table(
@@ -123,6 +257,7 @@ def upgrade() -> None:
     op.drop_table("run_artifacts")
     op.drop_table("runs")
     op.rename_table("runs_new", "runs")
+    _rename_constraints("runs_new", "runs")
     op.create_index(
         "ix_runs_reuse",
         "runs",
