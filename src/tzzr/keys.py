@@ -23,9 +23,10 @@ from tzzr.instances import InstanceInfo, Instances
 from tzzr.types import ROLES, Role
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "ingest": frozenset({"ingest"}),
-    "read": frozenset({"read"}),
-    "admin": frozenset({"ingest", "read", "admin"}),
+    # "key": what any key of an instance may do (say which instance it is)
+    "ingest": frozenset({"key", "ingest"}),
+    "read": frozenset({"key", "read"}),
+    "admin": frozenset({"key", "ingest", "read", "admin"}),
 }
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 OPERATOR = "operator"

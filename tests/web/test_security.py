@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.routing import APIRoute
 
@@ -244,3 +245,52 @@ def test_a_capture_refused_413_stays_with_the_message_until_discarded(
     assert tab.page.inner_text("#outbox") == ""
     assert len(entries(server)) == before
     assert tab.violations() == []
+
+
+def test_a_capture_waits_for_its_own_instance(browser: Any, server: Shape) -> None:
+    """Made for deck, then deck signs out and corp signs in on the same browser: the
+    capture is never sent to corp; back on deck it goes."""
+    services = server.live.services
+    if "corp" not in {i.name for i in services.instances.list()}:
+        services.add_instance("corp", default_flows=False)
+    corp_key, _ = services.keys.create("corp", "admin")
+    tab = Tab(browser, server, server.live.admin_key)
+    try:
+        before = len(entries(server))
+        data = f"deck's own capture {time.time()}".encode()
+        tab.context.route("**/ingest", lambda route: route.abort())  # deck's upload is lost
+        tab.page.goto(f"{tab.url}/app/capture")
+        tab.page.wait_for_selector("#capture")
+        tab.page.get_by_label("Or pick files").set_input_files(
+            files=[{"name": "deck-only.txt", "mimeType": "text/plain", "buffer": data}]
+        )
+        tab.page.get_by_role("button", name="Send").click()
+        tab.page.wait_for_function(
+            "() => document.getElementById('outbox').textContent.includes('waiting')"
+        )
+        tab.page.goto(f"{tab.url}/app?signout")
+        tab.sign_in(corp_key)
+        tab.page.wait_for_url("**/app/capture")  # something waits
+        tab.context.unroute("**/ingest")
+        tab.page.evaluate("window.dispatchEvent(new Event('online'))")
+        item = tab.page.locator("#queued li", has_text="deck-only.txt")
+        item.locator(".error").wait_for()
+        assert "another instance" in item.inner_text()
+        with httpx.Client(
+            base_url=tab.url, headers={"Authorization": f"Bearer {corp_key}"}
+        ) as corp:
+            assert corp.get("/entries").json()["entries"] == []  # nothing went to corp
+        item.get_by_role("button", name="Retry").click()  # still corp: still held
+        item.locator(".error").wait_for()
+        assert tab.queued() == 1 and len(entries(server)) == before
+
+        tab.page.goto(f"{tab.url}/app?signout")
+        tab.sign_in(server.live.admin_key)
+        tab.page.wait_for_url("**/app/capture")  # back on deck: it goes by itself
+        tab.page.wait_for_function("() => document.querySelectorAll('#queued li').length === 0")
+        after = entries(server)
+        assert len(after) == before + 1
+        assert after[0]["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert tab.violations() == [] and tab.script_errors() == []
+    finally:
+        tab.close()

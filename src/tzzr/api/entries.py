@@ -1,6 +1,5 @@
 """`GET /entries`, `GET /entries/{h_entrada}`."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -8,9 +7,22 @@ from fastapi import APIRouter, Depends, Query, Request
 from tzzr.api.deps import require, services
 from tzzr.entries import MAX_LIMIT
 from tzzr.keys import Principal
+from tzzr.types import UtcDatetime
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
+AnyKey = Annotated[Principal, Depends(require("key"))]
+
+
+@router.get("/whoami", summary="The key's instance and role (any key of an instance)")
+def whoami(principal: AnyKey) -> dict[str, Any]:
+    """What a client needs to keep its captures apart by instance (the web app's outbox)."""
+    return {
+        "instance": principal.instance.name,
+        "h_instancia": principal.instance.h_instancia,
+        "role": principal.role,
+        "keyId": principal.key_id,
+    }
 
 
 @router.get("/entries", summary="List entries, newest first")
@@ -18,8 +30,8 @@ def list_entries(
     request: Request,
     principal: Reader,
     state: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     media_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,

@@ -15,6 +15,7 @@ ROLES = ("operator", "admin", "read", "ingest")
 # Which roles a permission admits (keys.PERMISSIONS, seen from the other side).
 ADMITS: dict[str, tuple[str, ...]] = {
     "public": ROLES,
+    "key": ("admin", "read", "ingest"),
     "ingest": ("admin", "ingest"),
     "read": ("admin", "read"),
     "admin": ("admin",),

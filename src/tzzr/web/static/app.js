@@ -3,6 +3,7 @@
 "use strict";
 
 const KEY = "tzzr.key";
+const INSTANCE = "tzzr.instance"; // the signed-in key's h_instancia: captures are bound to it
 const $ = (sel) => document.querySelector(sel);
 const page = document.body.dataset.page;
 const params = new URLSearchParams(location.search);
@@ -46,14 +47,16 @@ function say(target, text, cls = "") { const n = $(target); n.textContent = text
 
 // -- sign in ---------------------------------------------------------------------------
 async function signin() {
-  if (params.has("signout")) localStorage.removeItem(KEY);
+  if (params.has("signout")) { localStorage.removeItem(KEY); localStorage.removeItem(INSTANCE); }
   if (params.has("expired")) say("#message", "Your key was refused: sign in again.", "error");
   $("#signin").addEventListener("submit", async (event) => {
     event.preventDefault();
     const given = $("#key").value.trim();
-    const response = await fetch("/entries?limit=1", { headers: { Authorization: `Bearer ${given}` } });
+    const response = await fetch("/whoami", { headers: { Authorization: `Bearer ${given}` } });
     if (!response.ok) { say("#message", "That key was not accepted.", "error"); return; }
+    const me = await response.json();
     localStorage.setItem(KEY, given);
+    localStorage.setItem(INSTANCE, me.h_instancia);
     // captures that waited for a valid key are one Retry away
     const waiting = await queued().catch(() => []); // no IndexedDB here: nothing waits
     location.href = waiting.length ? "/app/capture" : "/app/inbox";
@@ -132,8 +135,19 @@ function serially(task) {
   return run;
 }
 
+// A capture belongs to the instance it was made for: after signing in with another
+// instance's key it waits (never sent there) until that instance's key is back.
+function elsewhere(item) {
+  return item.instance && item.instance !== localStorage.getItem(INSTANCE);
+}
+const OTHER = "it was captured for another instance: sign in with a key of that instance to send it, or discard it";
+
 // Sends one stored capture and records what became of it; throws when offline.
 async function send(id, item) {
+  if (elsewhere(item)) {
+    await store("readwrite", (s) => s.put({ ...item, status: 0, error: OTHER }, id));
+    return "held";
+  }
   const answer = await upload(item);
   const outcome = fate(answer.status);
   if (outcome === "sent") await store("readwrite", (s) => s.delete(id));
@@ -143,7 +157,8 @@ async function send(id, item) {
 
 const flush = () => serially(async () => {
   for (const { id, item } of await queued()) {
-    if (item.error) continue; // waits for the person: retrying alone would get the same answer
+    if (item.error && !(item.error === OTHER && !elsewhere(item))) continue; // waits for the person
+    if (item.error) delete item.error; // back on its own instance: it goes now
     try { await send(id, item); } catch { break; } // still offline
   }
   await showOutbox();
@@ -211,7 +226,7 @@ async function capture() {
     if (!files.length) { say("#result", "Choose a photo, a recording or a file first.", "error"); return; }
     const metadata = { source: "web" };
     if ($("#note").value.trim()) metadata.note = $("#note").value.trim();
-    const item = { metadata, files };
+    const item = { metadata, files, instance: localStorage.getItem(INSTANCE) };
     $("#progress").hidden = false;
     try {
       const answer = await upload(item, (f) => { $("#progress").value = f; });
