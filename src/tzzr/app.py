@@ -5,11 +5,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from tzzr import __version__
 from tzzr.api import (
     blobs,
+    deps,
     entries,
     flows,
     grace,
@@ -92,6 +93,7 @@ def create_app(services: Services) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # the Swagger page loads its assets from a CDN; /openapi.json stays
         redoc_url=None,
+        dependencies=[Depends(deps.storable_parameters)],  # before any route reads them
     )
     app.state.services = services
     tracing.setup(services.settings, "tzzr-server")

@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+import re
 from typing import Any
 
 import rfc8785
@@ -33,10 +34,18 @@ MAX_EXACT_INTEGER = 2**53 - 1
 _NOT_JSON = (bytes, bytearray, memoryview, set, frozenset)
 
 
+# PostgreSQL's text and JSON columns cannot hold NUL; an unpaired surrogate is not
+# Unicode at all (RFC 7493 §2.1), and no driver can encode it.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "text may not hold NUL (U+0000) or unpaired surrogates; remove them"
+
+
 def _unfit(item: Any) -> str | None:
     """Why `item` (not a list or an object) is not a value I-JSON (RFC 7493 §2)
     carries exactly, or None."""
     kind = type(item)
+    if kind is str:
+        return UNSTORABLE_TEXT if UNSTORABLE.search(item) else None
     if kind is int:
         if -MAX_EXACT_INTEGER <= item <= MAX_EXACT_INTEGER:
             return None
@@ -49,13 +58,14 @@ def _unfit(item: Any) -> str | None:
 
 
 def _bad_key(item: dict[Any, Any]) -> bool:
-    return any(type(key) is not str for key in item)
+    return any(type(key) is not str or UNSTORABLE.search(key) for key in item)
 
 
 def check_ijson(value: Any, field: str = "body") -> None:
     """422 naming the first place in `value` (parsed JSON or YAML, or a model's dump)
     that a JSON column, RFC 8785 or a JavaScript client cannot carry exactly: NaN,
-    Infinity, integers beyond ±2**53, bytes, sets, keys that are not strings. Iterative
+    Infinity, integers beyond ±2**53, bytes, sets, keys that are not strings, NUL and
+    unpaired surrogates in text. Iterative
     (depth is limited elsewhere); paths are built only once something is found."""
     stack = [value]
     while stack:
@@ -82,7 +92,7 @@ def _first_unfit(value: Any, field: str) -> tuple[str, str]:
         kind = type(item)
         if kind is dict:
             if _bad_key(item):
-                return path, "object keys must be strings"
+                return path, f"object keys must be strings; {UNSTORABLE_TEXT}"
             prefix = "" if path == "body" else f"{path}."
             pending.extend(reversed([(v, f"{prefix}{k}") for k, v in item.items()]))
         elif kind is list or kind is tuple:

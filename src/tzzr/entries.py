@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select
 from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
-from tzzr.types import is_hex_digest
+from tzzr.types import INT64_MAX, in_utc, is_hex_digest
 
 MAX_LIMIT = 500
 
@@ -36,7 +36,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, entry_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), int(entry_id)
+        if type(entry_id) is not int or not 0 < entry_id <= INT64_MAX:
+            raise ValueError("the id is not a row id")  # a forged 2**70: SQLite overflows
+        return in_utc(datetime.fromisoformat(stamp)), entry_id  # the column wants a zone
     except (ValueError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] cursor too
         raise InvalidInput(
             "cursor is not one this server issued; pass next_cursor from a previous page",

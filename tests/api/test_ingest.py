@@ -125,7 +125,7 @@ def test_metadata_only_containers_are_fine(live: Live) -> None:
             {"metadata": {}, "files": [{"name": "a", "content": "aGk=", "media_type": "nope"}]},
             "files[0].media_type",
         ),
-        ({"metadata": {"n": 2**60}}, "metadata"),
+        ({"metadata": {"n": 2**60}}, "metadata.n"),
         ({"metadata": {}, "extra": 1}, "extra"),
     ],
 )

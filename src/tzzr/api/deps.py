@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from tzzr import jsonlimits, ratelimit
 from tzzr.api.openapi import schema_ref
-from tzzr.canonical import check_ijson
+from tzzr.canonical import UNSTORABLE, UNSTORABLE_TEXT, check_ijson
 from tzzr.errors import InvalidInput
 from tzzr.ingest.forms import field_of, read_limited
 from tzzr.keys import Operator, Principal
@@ -71,6 +71,15 @@ async def parse_body(request: Request, model: type[M]) -> M:
     # NaN, Infinity and huge integers parse, but JSON columns and RFC 8785 refuse them later.
     check_ijson(parsed.model_dump(by_alias=True))
     return parsed
+
+
+def storable_parameters(request: Request) -> None:
+    """Every route's path and query parameters are text a database can store (a
+    dependency of the whole app): PostgreSQL refuses NUL in any text column, which was a
+    500 on whichever route passed one to a query."""
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            raise InvalidInput(f"{name}: {UNSTORABLE_TEXT}", field=name)
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

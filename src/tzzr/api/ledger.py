@@ -11,7 +11,7 @@ from tzzr.errors import NotFound
 from tzzr.keys import Principal
 from tzzr.ledger import receipt
 from tzzr.ledger.signing import origin
-from tzzr.types import PositiveInt64
+from tzzr.types import PositiveInt32, PositiveInt64
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -32,14 +32,14 @@ def list_blocks(
     request: Request,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: PositiveInt64 | None = None,
+    before: PositiveInt32 | None = None,
 ) -> dict[str, Any]:
     blocks = services(request).ledger.blocks(principal.instance, limit, before)
     return {"blocks": [b.as_json() for b in blocks]}
 
 
 @router.get("/bloque/{number}", summary="One block")
-def get_block(request: Request, principal: Reader, number: PositiveInt64) -> dict[str, Any]:
+def get_block(request: Request, principal: Reader, number: PositiveInt32) -> dict[str, Any]:
     return services(request).ledger.block(principal.instance, number).as_json()
 
 

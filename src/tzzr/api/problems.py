@@ -37,7 +37,8 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")]
-        return problem(422, "invalid", str(first.get("msg", "invalid input")), ".".join(loc))
+        message = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
+        return problem(422, "invalid", message, ".".join(loc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

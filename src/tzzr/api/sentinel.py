@@ -1,7 +1,6 @@
 """SENTINEL over HTTP: events, alerts, and `/metrics`."""
 
 import hmac
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +14,7 @@ from tzzr.keys import Principal
 from tzzr.sentinel import alerts as rules
 from tzzr.sentinel.events import MAX_LIMIT, query
 from tzzr.sentinel.metrics import CONTENT_TYPE
-from tzzr.types import PositiveInt64
+from tzzr.types import PositiveInt64, UtcDatetime
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -28,8 +27,8 @@ def events(
     principal: Reader,
     kind: str | None = None,
     severity: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     subject: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: str | None = None,

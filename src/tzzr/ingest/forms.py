@@ -129,7 +129,10 @@ class _MultipartHandler:
         self.value = b""
 
     def on_headers_finished(self) -> None:
-        disposition, options = parse_options_header(self.headers.get("content-disposition", ""))
+        # As bytes: the parser reads them as latin-1 and gives the same bytes back, so a
+        # UTF-8 filename survives (a str it re-encodes as latin-1: 500 past U+00FF).
+        raw = self.headers.get("content-disposition", "").encode()
+        disposition, options = parse_options_header(raw)
         if disposition != b"form-data":
             raise InvalidInput("every part needs 'Content-Disposition: form-data'", field="body")
         name = options.get(b"name", b"").decode()

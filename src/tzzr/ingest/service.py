@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tzzr import jsonlimits
 from tzzr.blobs import BlobStore, BlobWriter, StoredBlob
-from tzzr.canonical import canonical_json, h_entrada
+from tzzr.canonical import canonical_json, check_ijson, h_entrada
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
@@ -91,6 +91,7 @@ def parse_metadata(raw: bytes | str | Any, max_bytes: int) -> dict[str, Any]:
         jsonlimits.check_depth(raw, "metadata")  # before canonical_json recurses into it
     if not isinstance(raw, dict):
         raise InvalidInput("metadata must be a JSON object", field="metadata")
+    check_ijson(raw, "metadata")  # NUL, say: a JSON column refuses it after the blobs are in
     if len(canonical_json(raw)) > max_bytes:
         raise TooLarge(f"metadata is larger than the limit of {max_bytes} bytes")
     return raw
