@@ -13,7 +13,7 @@ import httpx
 from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.errors import Unavailable
-from tzzr.outbound import Refused, Answer, OutboundError, OutboundPolicy, send
+from tzzr.outbound import Answer, OutboundError, OutboundPolicy, Refused, send
 
 ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 HEALTH_LIMIT = 64 * 1024

@@ -27,6 +27,7 @@ def parse_run_message(message: str) -> tuple[str | None, str]:
     h_instancia, _, run_id = message.rpartition("/")
     return h_instancia or None, run_id
 
+
 Handler = Callable[[str], object]
 
 
