@@ -244,27 +244,21 @@ def test_the_data_directory_is_its_owners_alone(tmp_path: Path) -> None:
     home.mkdir(mode=0o755)
     (home / "old.db").write_bytes(b"")
     (home / "old.db").chmod(0o644)  # as an older version left it
-    env = {**os.environ, "TZZR_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "tzzr", "instances", "add", "deck"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+
+    def tzzr(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TZZR_HOME": str(home)}
+        done = subprocess.run(
+            [sys.executable, "-m", "tzzr", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    tzzr("instances", "add", "deck")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "old.db").stat().st_mode) == 0o600
     database = home / "tzzr.db"
     assert stat.S_IMODE(database.stat().st_mode) & 0o077 == 0
-    keys = subprocess.run(
-        [sys.executable, "-m", "tzzr", "keys", "create", "--operator"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert keys.returncode == 0, keys.stderr
+    keys = tzzr("keys", "create", "--operator")
     assert keys.stdout.strip().startswith("tzzr_") and keys.stdout.strip() not in keys.stderr
 
 

@@ -339,6 +339,13 @@ def test_the_role_table_holds_for_every_operation(world: World) -> None:
     assert checked > 100
 
 
+BLOB_ENVELOPE = {
+    "contract_version": "2.1",
+    "routing": {"module": "TEST_ECHO"},
+    "payload": {"type": "bytes", "encoding": "blob", "content": "SHA"},
+}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -348,28 +355,8 @@ def test_the_role_table_holds_for_every_operation(world: World) -> None:
             {"input": {"type": "bytes", "encoding": "blob", "content": "SHA"}},
         ),
         ("POST", "/execute", {"flow": "deck-only", "h_entrada": "ENTRY"}),
-        (
-            "POST",
-            "/grace/runsync",
-            {
-                "input": {
-                    "contract_version": "2.1",
-                    "routing": {"module": "TEST_ECHO"},
-                    "payload": {"type": "bytes", "encoding": "blob", "content": "SHA"},
-                }
-            },
-        ),
-        (
-            "POST",
-            "/grace/run",
-            {
-                "input": {
-                    "contract_version": "2.1",
-                    "routing": {"module": "TEST_ECHO"},
-                    "payload": {"type": "bytes", "encoding": "blob", "content": "SHA"},
-                }
-            },
-        ),
+        ("POST", "/grace/runsync", {"input": BLOB_ENVELOPE}),
+        ("POST", "/grace/run", {"input": BLOB_ENVELOPE}),
     ],
 )
 def test_an_ingest_key_runs_cells_only_on_bytes_it_sends(
