@@ -12,6 +12,7 @@ DISTRIBUTIONS = {
     "python_multipart": "python-multipart",
     "PIL": "pillow",
     "yaml": "pyyaml",
+    "re2": "google-re2",
     "opentelemetry": "opentelemetry-api",
     "mypy_boto3_s3": None,
     "runpod": None,
