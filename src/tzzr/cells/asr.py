@@ -30,9 +30,11 @@ REFUSED_FORMAT = re.compile(r"\[(\w+) @ [^\]]*\] Format not on whitelist")
 OVER_CAP_SECONDS = 0.5
 
 
-def decode(data: bytes, max_seconds: float) -> tuple[Any, bool]:
+def decode(
+    data: bytes, max_seconds: float, timeout: float = DECODE_TIMEOUT_SECONDS
+) -> tuple[Any, bool]:
     """16 kHz mono float32 samples of the first `max_seconds` of the audio, and whether
-    there was more."""
+    there was more. ffmpeg is stopped after `timeout` seconds."""
     import numpy as np
 
     binary = shutil.which("ffmpeg")
@@ -70,11 +72,11 @@ def decode(data: bytes, max_seconds: float) -> tuple[Any, bool]:
                     "pipe:1",
                 ],
                 capture_output=True,
-                timeout=DECODE_TIMEOUT_SECONDS,
+                timeout=max(timeout, 0.001),
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise CellFailed(f"decoding took longer than {DECODE_TIMEOUT_SECONDS} s") from exc
+            raise CellFailed(f"decoding took longer than {timeout:g} s") from exc
     if done.returncode != 0 or not done.stdout:
         stderr = done.stderr.decode(errors="replace")
         refused = REFUSED_FORMAT.search(stderr)
@@ -193,7 +195,10 @@ class AsrCell:
 
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         model = self._load()
-        audio, truncated = decode(payload.data, self.max_seconds)
+        # a /grace/runsync caller's remaining wait, when there is one
+        audio, truncated = decode(
+            payload.data, self.max_seconds, context.seconds_left(DECODE_TIMEOUT_SECONDS)
+        )
         lang = (context.lang or "").split("-")[0].lower() or None
         if lang and not model.model.is_multilingual and lang != "en":
             raise CellFailed(
