@@ -387,6 +387,7 @@ def send(
     *,
     timeout: httpx.Timeout,
     json_body: Any = None,
+    content: bytes | None = None,
     headers: dict[str, str] | None = None,
     limit: int | None = None,
 ) -> Answer:
@@ -408,7 +409,7 @@ def send(
     ) as client:
         try:
             with client.stream(
-                method, target.request_url(suffix), json=json_body, headers=sent
+                method, target.request_url(suffix), json=json_body, content=content, headers=sent
             ) as response:
                 if 300 <= response.status_code < 400:
                     raise Refused(f"redirect refused (answered {response.status_code})")

@@ -8,13 +8,15 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, insert, select, update
 
+from tzzr import outbound
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Execution, LedgerBlock, LedgerHead, Run, SentinelAlert, SentinelEvent
-from tzzr.errors import Conflict, InvalidInput, NotFound
+from tzzr.errors import ConfigError, Conflict, InvalidInput, NotFound
 from tzzr.sentinel.events import emit
 
 if TYPE_CHECKING:
@@ -254,13 +256,24 @@ def publish(services: "Services", alert: Any) -> bool:
         names = {i.h_instancia: i.name for i in services.instances.list()}
         owner = names.get(alert.h_instancia, alert.h_instancia[:12])
         message = f"{alert.rule.replace('_', ' ')} in instance {owner}: see /sentinel/alerts"
+    # Through the one guarded client, like every outbound request: the operator chose
+    # this host, so it may be on the LAN, but a redirect is still not followed.
+    host = urlsplit(url).netloc.rpartition("@")[2]
     try:
-        response = httpx.post(url, content=message.encode(), headers=headers, timeout=10)
-    except httpx.HTTPError as exc:
-        log.warning("ntfy at %s did not answer: %s", url, exc)
+        answer = outbound.send(
+            url,
+            outbound.OutboundPolicy.of([host], max_response_bytes=64 * 1024),
+            "POST",
+            "",
+            timeout=httpx.Timeout(10.0),
+            content=message.encode(),
+            headers=headers,
+        )
+    except (outbound.OutboundError, ConfigError) as exc:
+        log.warning("ntfy at %s did not take the alert: %s", url, exc)
         return False
-    if response.status_code >= 300:
-        log.warning("ntfy at %s answered %s: %s", url, response.status_code, response.text[:200])
+    if answer.status >= 300:
+        log.warning("ntfy at %s answered %s", url, answer.status)
         return False
     return True
 
