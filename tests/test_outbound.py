@@ -18,7 +18,15 @@ from tests.conftest import running
 from tests.runs.conftest import Shape, settings_for, shape_env, submit, wait_for, worker_process
 from tzzr.config import Settings
 from tzzr.errors import ConfigError, InvalidInput
-from tzzr.outbound import OutboundError, OutboundPolicy, Refused, check_url, classify, send
+from tzzr.outbound import (
+    OutboundError,
+    OutboundPolicy,
+    Refused,
+    check_url,
+    classify,
+    resolve,
+    send,
+)
 
 SECRET = "SECRET-7f3a-never-echo-me"
 PUBLIC_V4 = "93.184.215.14"
@@ -479,3 +487,19 @@ def test_the_worker_log_is_clean_too(server: Shape) -> None:
     # operator's log has no use for the remote's text.
     log = Path(server.env["TZZR_HOME"]) / "worker.log"
     assert log.exists() and SECRET not in log.read_text()
+
+
+def test_a_slow_resolver_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def stuck(*args: object, **kwargs: object) -> object:
+        release.wait(10)  # a resolver that never answers (until the test ends)
+        raise OSError("gave up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    try:
+        with pytest.raises(Refused, match=r"took over 0\.05 s") as caught:
+            resolve("slow.example", 443, timeout=0.05)
+        assert caught.value.transient
+    finally:
+        release.set()

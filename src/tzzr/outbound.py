@@ -9,6 +9,7 @@ a name that resolved to a public address at registration and to a private one la
 are ignored, so a request (and its bearer token) only reaches the registered origin.
 """
 
+import concurrent.futures
 import functools
 import ipaddress
 import json
@@ -237,10 +238,19 @@ def parse_url(url: str, policy: OutboundPolicy) -> Target:
     return target
 
 
-def resolve(host: str, port: int) -> list[IPAddress]:
+# getaddrinfo has no timeout of its own: a slow resolver must not hold a request (or a
+# registration) for the system resolver's full retry schedule.
+RESOLVE_SECONDS = 5.0
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="tzzr-dns")
+
+
+def resolve(host: str, port: int, timeout: float = RESOLVE_SECONDS) -> list[IPAddress]:
     """Every address `host` resolves to, in the resolver's order."""
+    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise Refused(f"looking up {host} took over {timeout:g} s", transient=True) from None
     except (OSError, UnicodeError) as exc:
         raise Refused(f"{host} does not resolve", transient=True) from exc
     found: list[IPAddress] = []
