@@ -10,7 +10,7 @@ import uvicorn
 
 from tests.cells.test_ocr import ENGLISH, cer, render
 from tzzr.cells.registry import Registry
-from tzzr.cells.service import create_grace_app
+from tzzr.cells.service import MAX_PAYLOAD_BYTES, create_grace_app
 
 
 def test_standalone_grace_runs_cells_for_token_holders() -> None:
@@ -47,6 +47,11 @@ def test_standalone_grace_runs_cells_for_token_holders() -> None:
             assert (
                 cer(" ".join(ENGLISH), " ".join(done["output"]["result"]["text"].split())) <= 0.02
             )
+            deep = b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+            refused = client.post("/grace/runsync", content=deep, headers=headers)
+            assert refused.status_code == 422, refused.text  # not a 400, not a 500
+            huge = b'{"input": "' + b"A" * (MAX_PAYLOAD_BYTES * 4 // 3 + 128 * 1024) + b'"}'
+            assert client.post("/grace/runsync", content=huge, headers=headers).status_code == 413
     finally:
         server.should_exit = True
         thread.join(10)

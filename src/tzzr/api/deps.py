@@ -55,10 +55,13 @@ def require_operator() -> Callable[[Request], Awaitable[Operator]]:
     return dependency
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
+async def parse_body(request: Request, model: type[M], limit: int | None = None) -> M:
     """A JSON body read with the size limit before parsing (FastAPI would hold any size
-    in memory first), validated; 422 naming the first bad field."""
-    raw = await read_limited(request.stream(), services(request).settings.max_json_body_bytes)
+    in memory first), validated; 422 naming the first bad field. `limit`: bytes, by
+    default TZZR_MAX_JSON_BODY_BYTES."""
+    if limit is None:
+        limit = services(request).settings.max_json_body_bytes
+    raw = await read_limited(request.stream(), limit)
     try:
         parsed = model.model_validate_json(raw)
     except ValidationError as exc:

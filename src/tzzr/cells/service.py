@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tzzr import __version__
 from tzzr.api import problems
+from tzzr.api.deps import body_schema, parse_body
 from tzzr.cells.envelope import RunRequest, load_payload
 from tzzr.cells.grace import execute
 from tzzr.cells.registry import Registry
@@ -31,8 +32,14 @@ def create_grace_app(cells: Registry, token: str | None) -> FastAPI:
 
     Guard = Annotated[None, Depends(authorized)]
 
-    @app.post("/grace/runsync", summary="Run a cell and wait for its result (contract 2.1)")
-    async def runsync(body: RunRequest, _: Guard) -> JSONResponse:
+    @app.post(
+        "/grace/runsync",
+        summary="Run a cell and wait for its result (contract 2.1)",
+        openapi_extra=body_schema(RunRequest),
+    )
+    async def runsync(request: Request, _: Guard) -> JSONResponse:
+        # read with a limit before parsing, as the server does: base64 is 4/3 the bytes
+        body = await parse_body(request, RunRequest, MAX_PAYLOAD_BYTES * 4 // 3 + 64 * 1024)
         answer = await run_in_threadpool(
             execute,
             cells,
