@@ -184,6 +184,14 @@ def send_offline_capture(tab: Tab, name: str, data: bytes) -> None:
     )
 
 
+def assert_arrived(tab: Tab, server: Shape, before: int, data: bytes) -> None:
+    """The capture is the one new entry, byte for byte, and the page broke no rule."""
+    after = entries(server)
+    assert len(after) == before + 1
+    assert after[0]["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert tab.violations() == [] and tab.script_errors() == []
+
+
 def test_a_capture_refused_401_waits_for_a_new_key_then_retry(browser: Any, server: Shape) -> None:
     key, key_id = server.live.services.keys.create("deck", "admin")
     tab = Tab(browser, server, key)
@@ -212,10 +220,7 @@ def test_a_capture_refused_401_waits_for_a_new_key_then_retry(browser: Any, serv
         ).click()
         tab.page.wait_for_function("() => document.querySelectorAll('#queued li').length === 0")
         assert tab.queued() == 0
-        after = entries(server)
-        assert len(after) == before + 1
-        assert after[0]["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
-        assert tab.violations() == [] and tab.script_errors() == []
+        assert_arrived(tab, server, before, data)
     finally:
         tab.close()
 
@@ -288,9 +293,6 @@ def test_a_capture_waits_for_its_own_instance(browser: Any, server: Shape) -> No
         tab.sign_in(server.live.admin_key)
         tab.page.wait_for_url("**/app/capture")  # back on deck: it goes by itself
         tab.page.wait_for_function("() => document.querySelectorAll('#queued li').length === 0")
-        after = entries(server)
-        assert len(after) == before + 1
-        assert after[0]["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
-        assert tab.violations() == [] and tab.script_errors() == []
+        assert_arrived(tab, server, before, data)
     finally:
         tab.close()

@@ -50,14 +50,11 @@ _OLD_FLOWS = sa.table(
     sa.column("deleted", sa.Boolean),
     sa.column("created_at", UTCDateTime),
 )
+# The same columns, and the instance's.
 _NEW_FLOWS = sa.table(
     "flows_new",
     sa.column("h_instancia", sa.String),
-    sa.column("id", sa.String),
-    sa.column("version", sa.Integer),
-    sa.column("spec", JSONDoc),
-    sa.column("deleted", sa.Boolean),
-    sa.column("created_at", UTCDateTime),
+    *(sa.column(c.name, c.type) for c in _OLD_FLOWS.columns),
 )
 _OLD_CELLS = sa.table(
     "cells",
