@@ -11,10 +11,13 @@ class TzzrError(Exception):
     code = "bad_request"
     retry_after: int | None = None  # seconds; sent as Retry-After when set
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -96,16 +99,8 @@ class TooManyRequests(TzzrError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class Busy(Unavailable):
     """The server could not finish this request in time; the work may go on."""
 
     code = "busy"
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -38,8 +38,11 @@ class Principal:
     role: str
     instance: InstanceInfo
 
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
     def require(self, permission: str) -> None:
-        if permission not in PERMISSIONS.get(self.role, frozenset()):
+        if not self.can(permission):
             if permission == "operator":
                 raise Forbidden(
                     "this is the server's own task: it needs an operator key "

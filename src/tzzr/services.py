@@ -136,6 +136,12 @@ class Services:
             self.flows.install_defaults(info.h_instancia)
         return info
 
+    def install_default_flows(self, name: str | None = None) -> dict[str, list[str]]:
+        """The shipped flows copied into every instance (or one) that never had them:
+        instance name -> flow ids installed."""
+        chosen = [self.instances.get(name)] if name else self.instances.list()
+        return {info.name: self.flows.install_defaults(info.h_instancia) for info in chosen}
+
     def bootstrap(self, *, default_flows: bool = False) -> str | None:
         """On an empty database, create the `deck` instance and an admin key for it;
         returns that key (shown once), or None when instances already exist."""

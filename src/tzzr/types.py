@@ -16,9 +16,7 @@ HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 # What a database integer column holds (SQLite's INTEGER, PostgreSQL's BIGINT): an int
 # from a request outside it is a 422 naming the field, never an overflow in the driver.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-Int64: TypeAlias = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
-NonNegativeInt64: TypeAlias = Annotated[int, Field(ge=0, le=INT64_MAX)]
+INT64_MAX = 2**63 - 1
 PositiveInt64: TypeAlias = Annotated[int, Field(ge=1, le=INT64_MAX)]
 # A block's number and a flow's version are INTEGER columns: 32 bits on PostgreSQL.
 INT32_MAX = 2**31 - 1

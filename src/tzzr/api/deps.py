@@ -42,6 +42,15 @@ def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
+def require_stored_read(
+    principal: Principal, encoding: str | None, h_entrada: object = None
+) -> None:
+    """Running a cell or flow over stored data (a blob input, an entry) needs `read`: an
+    ingest key runs cells only on bytes it sends (roles.STORED_DATA lists these routes)."""
+    if encoding == "blob" or h_entrada is not None:
+        principal.require("read")
+
+
 def require_operator() -> Callable[[Request], Awaitable[Operator]]:
     """An operator key: the server's own tasks (made only with `tzzr keys create --operator`)."""
 

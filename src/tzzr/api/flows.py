@@ -8,13 +8,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.deps import body_schema, parse_body, require, require_stored_read, services
 from tzzr.api.openapi import schema_ref
 from tzzr.flows import spec as flow_spec
 from tzzr.flows.engine import execution_json
 from tzzr.flows.store import flow_json
 from tzzr.ingest.forms import read_limited
-from tzzr.keys import PERMISSIONS, Principal
+from tzzr.keys import Principal
 from tzzr.runs.service import RunInput
 from tzzr.types import PositiveInt32
 
@@ -101,8 +101,7 @@ class ExecuteBody(BaseModel):
 )
 async def execute(request: Request, principal: Runner) -> JSONResponse:
     body = await parse_body(request, ExecuteBody)
-    if body.h_entrada is not None or (body.input is not None and body.input.encoding == "blob"):
-        principal.require("read")  # stored data: an ingest key runs flows on bytes it sends
+    require_stored_read(principal, body.input.encoding if body.input else None, body.h_entrada)
     found = services(request)
     execution_id = await run_in_threadpool(
         found.alfred.start,
@@ -172,6 +171,6 @@ async def put_enrich(request: Request, principal: Runner, h_entrada: str) -> dic
     done = await run_in_threadpool(
         found.mason.enrich, principal.instance, h_entrada, body.fields, principal.key_id
     )
-    if "read" not in PERMISSIONS[principal.role]:  # the item itself is for readers
+    if not principal.can("read"):  # the item itself is for readers
         return {k: done[k] for k in ("h_entrada", "state", "fieldsHash", "leafIndex") if k in done}
     return done

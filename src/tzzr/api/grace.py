@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.deps import body_schema, parse_body, require, require_stored_read, services
 from tzzr.api.slots import runsync_slots
 from tzzr.cells import Cell
 from tzzr.cells.envelope import RunRequest
@@ -32,8 +32,7 @@ def cell_json(cell: Cell) -> dict[str, Any]:
 async def runsync(request: Request, principal: Runner) -> JSONResponse:
     found = services(request)
     body = await parse_body(request, RunRequest)
-    if body.input.payload.encoding == "blob":
-        principal.require("read")  # stored data: an ingest key runs cells on bytes it sends
+    require_stored_read(principal, body.input.payload.encoding)
     store = found.ingest.store_for(principal.instance)
     answer = await runsync_slots(request).run(
         functools.partial(

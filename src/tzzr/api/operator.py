@@ -85,15 +85,8 @@ def list_instances(request: Request, operator: Op) -> dict[str, Any]:
     summary="Copy the shipped flows into every instance that never had them (operator)",
 )
 async def install_default_flows(request: Request, operator: Op) -> dict[str, Any]:
-    found = services(request)
-
-    def install() -> dict[str, list[str]]:
-        return {
-            info.name: found.flows.install_defaults(info.h_instancia)
-            for info in found.instances.list()
-        }
-
-    return {"installed": await run_in_threadpool(install)}
+    installed = await run_in_threadpool(services(request).install_default_flows)
+    return {"installed": installed}
 
 
 @router.get("/alerts", summary="Alerts about the whole server (operator)")

@@ -9,17 +9,18 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from tzzr.api.deps import PERMISSION_ATTRIBUTE
+from tzzr.keys import OPERATOR, PERMISSIONS
 
 ROLE_KEY = "x-tzzr-role"
 ROLES = ("operator", "admin", "read", "ingest")
-# Which roles a permission admits (keys.PERMISSIONS, seen from the other side).
+# Which roles a permission admits: keys.PERMISSIONS, seen from the other side.
 ADMITS: dict[str, tuple[str, ...]] = {
     "public": ROLES,
-    "key": ("admin", "read", "ingest"),
-    "ingest": ("admin", "ingest"),
-    "read": ("admin", "read"),
-    "admin": ("admin",),
-    "operator": ("operator",),
+    "operator": (OPERATOR,),
+    **{
+        permission: tuple(role for role in ROLES if permission in PERMISSIONS.get(role, ()))
+        for permission in sorted(set().union(*PERMISSIONS.values()))
+    },
 }
 
 

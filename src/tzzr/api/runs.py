@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.deps import body_schema, parse_body, require, require_stored_read, services
 from tzzr.api.grace import cell_json
 from tzzr.api.headers import stored_content_headers
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.specialize import SpecializeBody, specialize
 from tzzr.errors import InvalidInput
-from tzzr.keys import PERMISSIONS, Principal
+from tzzr.keys import Principal
 from tzzr.runs import notify
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
 
@@ -35,8 +35,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 )
 async def run_cell(request: Request, principal: Runner, cell_id: str) -> JSONResponse:
     body = await parse_body(request, RunBody)
-    if body.input is not None and body.input.encoding == "blob":
-        principal.require("read")  # stored data: an ingest key runs cells on bytes it sends
+    require_stored_read(principal, body.input.encoding if body.input else None)
     found = services(request)
     submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell_id, body)
     return JSONResponse(
@@ -94,7 +93,7 @@ def get_result(request: Request, principal: Reader, run_id: str) -> Response:
 @router.post("/api/runs/{run_id}/cancel", summary="Cancel a queued or running run")
 def cancel_run(request: Request, principal: Runner, run_id: str) -> dict[str, Any]:
     row = services(request).runs.cancel(principal.instance, run_id)
-    if "read" not in PERMISSIONS[principal.role]:
+    if not principal.can("read"):
         return {"runId": row.id, "status": row.status}  # the run itself is for readers
     return run_json(row)
 
@@ -237,8 +236,7 @@ GRACE_STATUS = {
 )
 async def grace_run(request: Request, principal: Runner) -> JSONResponse:
     body = await parse_body(request, RunRequest)
-    if body.input.payload.encoding == "blob":
-        principal.require("read")
+    require_stored_read(principal, body.input.payload.encoding)
     found = services(request)
     envelope = body.input
     cell = found.cells.module(envelope.routing.module)

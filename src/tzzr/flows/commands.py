@@ -103,11 +103,12 @@ def flows_defaults(
 ) -> None:
     """Copy the shipped flows into instances that never had them (an operator's task; a
     new instance gets them when it is created). A flow an admin changed or deleted stays."""
-    services = build_services()
-    chosen = [services.instances.get(instance)] if instance else services.instances.list()
-    for info in chosen:
-        installed = services.flows.install_defaults(info.h_instancia)
-        out.print(f"{info.name}: " + (", ".join(installed) if installed else "nothing to install"))
+    try:
+        installed = build_services().install_default_flows(instance)
+    except TzzrError as exc:
+        raise fail(exc.message) from exc
+    for name, ids in installed.items():
+        out.print(f"{name}: " + (", ".join(ids) if ids else "nothing to install"))
 
 
 def register(app: typer.Typer) -> None:

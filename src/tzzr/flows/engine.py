@@ -17,7 +17,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, Execution
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.flows.runner import Runner
-from tzzr.flows.spec import FlowSpec, validate
+from tzzr.flows.spec import FlowSpec
 from tzzr.flows.store import FlowStore
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.log import Ledger
@@ -136,7 +136,7 @@ class Alfred:
     ) -> str:
         """`POST /execute`: a flow on an entry of the instance, or on an input."""
         row = self.flows.get(instance.h_instancia, flow_id)
-        spec = validate(row.spec)
+        spec = self.flows.spec(instance.h_instancia, flow_id, row.version)  # cached per version
         if (h_entrada is None) == (given is None):
             raise InvalidInput("send either h_entrada or input", field="h_entrada")
         stored_input = None

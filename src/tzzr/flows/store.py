@@ -151,6 +151,8 @@ class FlowStore:
         specs = [(row.version, validate(row.spec)) for row in self._current_rows(h_instancia)]
         specs.sort(key=lambda item: (-item[1].priority, item[1].id))
         with self._lock:
+            if len(self._cache) > 1000:
+                self._cache.clear()
             self._cache[h_instancia] = (time.monotonic(), specs)
         return specs
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tzzr.config import Settings
+from tzzr.runs.queue import run_message
 
 log = logging.getLogger("tzzr.notify")
 FALLBACK_SECONDS = 1.0  # a waiter reads its run at least this often
@@ -30,10 +31,6 @@ RECONNECT_SECONDS = 1.0
 MAX_KEY_BYTES = 256
 # sockaddr_un holds 108 bytes with the final NUL; a longer TZZR_HOME falls back to polling
 MAX_SOCKET_PATH = 107
-
-
-def run_key(h_instancia: str, run_id: str) -> str:
-    return f"{h_instancia}/{run_id}"
 
 
 class Notifier:
@@ -51,7 +48,7 @@ class Notifier:
         """Tell the waiting servers that the run ended (after its transaction committed).
         Never raises: a notification lost is only a delay."""
         try:
-            self._send(run_key(h_instancia, run_id))
+            self._send(run_message(h_instancia, run_id))
         except Exception as exc:
             log.debug("a run's end could not be told: %s", exc)
 
@@ -60,7 +57,7 @@ class Notifier:
         """An event set when the run ends. Enter it before reading the run's status, so
         that an end between the read and the wait is not missed."""
         self._listen_once()
-        key = run_key(h_instancia, run_id)
+        key = run_message(h_instancia, run_id)
         waiter = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             self._waiters.setdefault(key, set()).add(waiter)

@@ -69,7 +69,7 @@ def _failure_rate(services: "Services", now: datetime) -> list[Firing]:
     return firing
 
 
-def _queue_lag(services: "Services", now: datetime) -> Firing | None:
+def _queue_lag(services: "Services", now: datetime) -> list[Firing]:
     with services.engine.connect() as conn:
         oldest = [
             conn.execute(select(func.min(Run.created_at)).where(Run.status == "queued")).scalar(),
@@ -79,16 +79,18 @@ def _queue_lag(services: "Services", now: datetime) -> Firing | None:
         ]
     waiting = [value for value in oldest if value is not None]
     if not waiting:
-        return None
+        return []
     lag = (now - min(waiting)).total_seconds()
     if lag < services.settings.alert_queue_lag_seconds:
-        return None
-    return Firing(
-        "queue_lag",
-        "warning",
-        f"the oldest queued work has waited {lag:.0f} s (is a worker running?)",
-        {"lagSeconds": round(lag)},
-    )
+        return []
+    return [
+        Firing(
+            "queue_lag",
+            "warning",
+            f"the oldest queued work has waited {lag:.0f} s (is a worker running?)",
+            {"lagSeconds": round(lag)},
+        )
+    ]
 
 
 def _latency(services: "Services", now: datetime) -> list[Firing]:
@@ -127,18 +129,20 @@ def _latency(services: "Services", now: datetime) -> list[Firing]:
     return firing
 
 
-def _disk(services: "Services", now: datetime) -> Firing | None:
+def _disk(services: "Services", now: datetime) -> list[Firing]:
     usage = shutil.disk_usage(services.settings.home)
     free = usage.free / usage.total if usage.total else 1.0
     if free >= services.settings.alert_disk_free_ratio:
-        return None
-    return Firing(
-        "disk_space",
-        "critical",
-        f"only {free:.1%} of the disk under {services.settings.home} is free "
-        f"({usage.free // 2**20} MiB)",
-        {"freeRatio": round(free, 4), "freeBytes": usage.free},
-    )
+        return []
+    return [
+        Firing(
+            "disk_space",
+            "critical",
+            f"only {free:.1%} of the disk under {services.settings.home} is free "
+            f"({usage.free // 2**20} MiB)",
+            {"freeRatio": round(free, 4), "freeBytes": usage.free},
+        )
+    ]
 
 
 def _audit(services: "Services", now: datetime) -> list[Firing]:
@@ -285,11 +289,11 @@ def evaluate(services: "Services", now: datetime | None = None) -> list[dict[str
     firing: dict[tuple[str, str | None], Firing] = {}
     for rule in RULES:
         try:
-            found = rule(services, now)
+            fired = rule(services, now)
         except Exception:
             log.exception("alert rule %s failed", rule.__name__)
             continue
-        for one in [found] if isinstance(found, Firing) else found or []:
+        for one in fired:
             firing[(one.rule, one.h_instancia)] = one
     with write_transaction(services.engine) as conn:
         active = {
