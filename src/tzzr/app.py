@@ -102,16 +102,8 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(headers.SecurityHeaders)
     problems.install(app)
     openapi.install(app)
-    app.include_router(roles.annotate(ingest.router))
-    app.include_router(roles.annotate(entries.router))
-    app.include_router(roles.annotate(blobs.router))
-    app.include_router(roles.annotate(ledger.router))
-    app.include_router(roles.annotate(grace.router))
-    app.include_router(roles.annotate(runs.router))
-    app.include_router(roles.annotate(flows.router))
-    app.include_router(roles.annotate(sentinel.router))
-    app.include_router(roles.annotate(operator.router))
-    app.include_router(roles.annotate(web.router))
+    for module in (ingest, entries, blobs, ledger, grace, runs, flows, sentinel, operator, web):
+        app.include_router(roles.annotate(module.router))
     app.mount("/app/static", web.static_files(), name="static")
 
     @app.get("/health", summary="Liveness")

@@ -105,7 +105,8 @@ def store_input(
 ) -> tuple[str, int]:
     """A run's (or an execution's) input as a blob of the instance: its digest and size.
     base64 is stored; a blob digest must name one the instance has; urls are refused.
-    `check(size)` may refuse the input before anything is stored."""
+    `check(size)` may refuse the input (a blob's by its stored size) before anything is
+    stored or read."""
     if given.encoding == "base64":
         try:
             data = base64.b64decode(given.content, validate=True)
@@ -129,6 +130,8 @@ def store_input(
         size = store.size(digest)
         if size is None:
             raise NotFound(f"no blob {digest} in this instance; ingest it first")
+        if check is not None:
+            check(size)
         return digest, size
     raise InvalidInput(
         "url inputs are not fetched by the server (it would reach into your network "
@@ -182,13 +185,12 @@ class Runs:
             if existing is not None:
                 return self._same_run(existing, cell, p_hash)
         limit = self._settings.cell_max_input_bytes
-        input_sha, size = store_input(
+        input_sha, _ = store_input(
             self._store(instance),
             given,
             self._settings.max_json_body_bytes,
-            lambda sent: check_input_size(cell, sent, limit),  # before it is stored
+            lambda size: check_input_size(cell, size, limit),  # 413 now, before it is stored
         )
-        check_input_size(cell, size, limit)  # 413 now, not later
         run_id = body.run_id or uuid.uuid4().hex
         now = datetime.now(UTC)
         values: dict[str, Any] = {
