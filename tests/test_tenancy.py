@@ -19,7 +19,6 @@ from tests.conftest import make_settings, postgres_database, running
 from tzzr.db.engine import create_db_engine
 from tzzr.db.models import RegisteredCell, Run, SentinelAlert
 from tzzr.flows.defaults import DEFAULT_FLOWS
-from tzzr.sentinel.alerts import evaluate
 from tzzr.services import Services
 
 
@@ -110,7 +109,7 @@ def test_alerts_belong_to_their_instance_or_to_the_operator(tmp_path: Path) -> N
                         finished_at=None if n == 0 else datetime.now(UTC),
                     )
                 )
-        opened = evaluate(services)
+        opened = services.alerts.evaluate()
         assert {a["rule"] for a in opened} == {"failure_rate", "queue_lag"}
         with services.engine.connect() as conn:
             rows = {r.rule: r.h_instancia for r in conn.execute(select(SentinelAlert))}

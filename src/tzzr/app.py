@@ -51,13 +51,12 @@ async def _watch(services: Services) -> None:
     """SENTINEL's alert rules, and the events' retention, every TZZR_ALERT_INTERVAL seconds."""
     import logging
 
-    from tzzr.sentinel.alerts import evaluate
     from tzzr.sentinel.events import prune
 
     while True:
         await asyncio.sleep(services.settings.alert_interval)
         try:
-            await asyncio.to_thread(evaluate, services)
+            await asyncio.to_thread(services.alerts.evaluate)
         except Exception:
             logging.getLogger("tzzr.sentinel").exception("evaluating the alert rules failed")
         try:
@@ -97,7 +96,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     tracing.setup(services.settings, "tzzr-server")
-    app.state.metrics = Metrics(services)
+    app.state.metrics = Metrics(services.engine, services.queue)
     app.state.metrics.install(app)
     app.add_middleware(headers.SecurityHeaders)
     problems.install(app)

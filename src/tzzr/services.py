@@ -29,6 +29,7 @@ from tzzr.outbound import OutboundPolicy
 from tzzr.runs.executor import Executor
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import Runs
+from tzzr.sentinel.alerts import Alerts
 
 DEFAULT_INSTANCE = "deck"
 
@@ -64,6 +65,7 @@ class Services:
     flows: FlowStore
     mason: Mason
     alfred: Alfred
+    alerts: Alerts
     clock: Callable[[], datetime]
 
     @classmethod
@@ -95,8 +97,7 @@ class Services:
         flows = FlowStore(engine)
         mason = Mason(engine, ledger, settings.enrich_window, now)
         alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
-        ingest = IngestService(engine, blobs, settings)
-        ingest.router = alfred
+        ingest = IngestService(engine, blobs, settings, router=alfred)
         return cls(
             settings=settings,
             engine=engine,
@@ -115,6 +116,7 @@ class Services:
             flows=flows,
             mason=mason,
             alfred=alfred,
+            alerts=Alerts(engine, settings, instances, ledger.pending),
             clock=now,
         )
 

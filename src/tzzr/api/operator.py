@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require_operator, services
 from tzzr.keys import Operator
-from tzzr.sentinel import alerts as rules
 from tzzr.sentinel.events import MAX_LIMIT, query
 from tzzr.types import PositiveInt64
 
@@ -91,17 +90,17 @@ async def install_default_flows(request: Request, operator: Op) -> dict[str, Any
 
 @router.get("/alerts", summary="Alerts about the whole server (operator)")
 def server_alerts(request: Request, operator: Op, state: str | None = None) -> dict[str, Any]:
-    return {"alerts": rules.alerts(services(request), None, state)}
+    return {"alerts": services(request).alerts.query(None, state)}
 
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a server alert (operator)")
 def acknowledge(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), None, alert_id, "acknowledged")
+    return services(request).alerts.change(None, alert_id, "acknowledged")
 
 
 @router.post("/alerts/{alert_id}/resolve", summary="Resolve a server alert (operator)")
 def resolve(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), None, alert_id, "resolved")
+    return services(request).alerts.change(None, alert_id, "resolved")
 
 
 @router.get("/events", summary="Events about the whole server, newest first (operator)")

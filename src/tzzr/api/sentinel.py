@@ -11,7 +11,6 @@ from tzzr.api.deps import require, require_operator, services
 from tzzr.api.roles import ROLE_KEY
 from tzzr.errors import Unauthorized
 from tzzr.keys import Principal
-from tzzr.sentinel import alerts as rules
 from tzzr.sentinel.events import MAX_LIMIT, query
 from tzzr.sentinel.metrics import CONTENT_TYPE
 from tzzr.types import PositiveInt64, UtcDatetime
@@ -49,17 +48,17 @@ def events(
 
 @router.get("/sentinel/alerts", summary="Alerts, newest first (?state=open)")
 def list_alerts(request: Request, principal: Reader, state: str | None = None) -> dict[str, Any]:
-    return {"alerts": rules.alerts(services(request), principal.instance.h_instancia, state)}
+    return {"alerts": services(request).alerts.query(principal.instance.h_instancia, state)}
 
 
 @router.post("/sentinel/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin)")
 def acknowledge(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), principal.instance.h_instancia, alert_id, "acknowledged")
+    return services(request).alerts.change(principal.instance.h_instancia, alert_id, "acknowledged")
 
 
 @router.post("/sentinel/alerts/{alert_id}/resolve", summary="Resolve an alert (admin)")
 def resolve(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return rules.change(services(request), principal.instance.h_instancia, alert_id, "resolved")
+    return services(request).alerts.change(principal.instance.h_instancia, alert_id, "resolved")
 
 
 @router.get(

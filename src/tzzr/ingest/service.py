@@ -112,12 +112,19 @@ class Router(Protocol):
 
 
 class IngestService:
-    def __init__(self, engine: Engine, blobs: BlobStore, settings: Settings) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: BlobStore,
+        settings: Settings,
+        router: Router | None = None,
+    ) -> None:
+        """`router` (ALFRED) routes a capture to its flow inside the entry's
+        transaction; without one every capture stays `received`."""
         self._engine = engine
         self._blobs = blobs
         self.settings = settings
-        # ALFRED: routes a capture to its flow inside the entry's transaction
-        self.router: Router | None = None
+        self.router = router
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)

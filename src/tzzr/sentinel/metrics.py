@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tzzr.db.models import Enrichment, Execution, LedgerBlock, LedgerHead, Run
@@ -21,7 +21,7 @@ from tzzr.sentinel import tracing
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from tzzr.services import Services
+    from tzzr.runs.queue import RunQueue
 
 log = logging.getLogger("tzzr.sentinel")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -29,12 +29,12 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class _Database(Collector):
-    def __init__(self, services: "Services") -> None:
-        self._services = services
+    def __init__(self, engine: Engine, queue: "RunQueue") -> None:
+        self._engine = engine
+        self._queue = queue
 
     def collect(self) -> Iterator[Metric]:
-        services = self._services
-        with services.engine.connect() as conn:
+        with self._engine.connect() as conn:
             runs = dict(conn.execute(select(Run.status, func.count()).group_by(Run.status)).all())
             executions = dict(
                 conn.execute(
@@ -62,7 +62,7 @@ class _Database(Collector):
             "tzzr_queue_depth", "Messages waiting in the queue", labels=["queue"]
         )
         try:
-            for name, count in services.queue.depth().items():
+            for name, count in self._queue.depth().items():
                 depth.add_metric([name], float(count))
         except Exception:  # the queue unreachable: no sample, the scrape still works
             log.warning("the queue did not answer for /metrics", exc_info=True)
@@ -83,7 +83,7 @@ class _Database(Collector):
 
 
 class Metrics:
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, engine: Engine, queue: "RunQueue") -> None:
         self.registry = CollectorRegistry()
         self.ingests = Counter("tzzr_ingests", "Captures ingested", registry=self.registry)
         self.duplicates = Counter(
@@ -96,7 +96,7 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_Database(services))
+        self.registry.register(_Database(engine, queue))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
