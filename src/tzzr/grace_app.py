@@ -1,5 +1,6 @@
-"""`tzzr grace serve`: GRACE alone, for a GPU box. No database and no blob store: the
-cells, contract 2.1 envelopes with base64 payloads, and a bearer token."""
+"""`tzzr grace serve`: GRACE alone, for a GPU box, an ASGI app beside `tzzr.app`. No
+database and no blob store: the cells, contract 2.1 envelopes with base64 payloads, and
+a bearer token."""
 
 import hmac
 from typing import Annotated, Any

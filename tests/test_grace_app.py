@@ -10,7 +10,7 @@ import uvicorn
 
 from tests.cells.test_ocr import ENGLISH, cer, render
 from tzzr.cells.registry import Registry
-from tzzr.cells.service import MAX_PAYLOAD_BYTES, create_grace_app
+from tzzr.grace_app import MAX_PAYLOAD_BYTES, create_grace_app
 
 
 def test_standalone_grace_runs_cells_for_token_holders() -> None:
