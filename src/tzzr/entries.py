@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select
 from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
-from tzzr.types import INT64_MAX, in_utc, is_hex_digest
+from tzzr.times import in_utc
+from tzzr.types import INT64_MAX, is_hex_digest
 
 MAX_LIMIT = 500
 

@@ -1,10 +1,12 @@
 """Aliases shared across the package."""
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal, TypeAlias
 
 from pydantic import AfterValidator, Field
+
+from tzzr.times import in_utc
 
 HexDigest: TypeAlias = str
 """A SHA-256 digest as 64 lowercase hexadecimal characters."""
@@ -21,18 +23,6 @@ PositiveInt64: TypeAlias = Annotated[int, Field(ge=1, le=INT64_MAX)]
 # A block's number and a flow's version are INTEGER columns: 32 bits on PostgreSQL.
 INT32_MAX = 2**31 - 1
 PositiveInt32: TypeAlias = Annotated[int, Field(ge=1, le=INT32_MAX)]
-
-
-def in_utc(value: datetime) -> datetime:
-    """`value` in UTC (a naive one is taken as UTC). ValueError, not the OverflowError a
-    database driver would raise later, for a moment past year 1 or 9999 once in UTC
-    (`0001-01-01T00:00+14:00`)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("the moment is outside years 1 to 9999 in UTC") from exc
 
 
 UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(in_utc)]
