@@ -1,9 +1,7 @@
 """Reading entries: filters, cursor pagination, and the files an instance may serve."""
 
-import base64
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, or_, select
@@ -11,8 +9,9 @@ from sqlalchemy import Connection, Engine, and_, exists, or_, select
 from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
-from tzzr.times import in_utc
-from tzzr.types import INT64_MAX, is_hex_digest
+from tzzr.pagination import decode_cursor, encode_cursor, moment, row_id
+from tzzr.times import in_utc, rfc3339
+from tzzr.types import is_hex_digest
 
 MAX_LIMIT = 500
 
@@ -22,33 +21,10 @@ def entry_json(row: Any) -> dict[str, Any]:
         "h_entrada": row.h_entrada,
         "h_instancia": row.h_instancia,
         "state": row.state,
-        "created_at": row.created_at.isoformat(),
+        "created_at": rfc3339(row.created_at),
         "contenedor": row.contenedor,
         "r2_paths": row.r2_paths,
     }
-
-
-def _encode_cursor(created_at: datetime, entry_id: int) -> str:
-    raw = json.dumps([created_at.isoformat(), entry_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, entry_id = json.loads(raw)
-        if type(entry_id) is not int or not 0 < entry_id <= INT64_MAX:
-            raise ValueError("the id is not a row id")  # a forged 2**70: SQLite overflows
-        return in_utc(datetime.fromisoformat(stamp)), entry_id  # the column wants a zone
-    except (ValueError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] cursor too
-        raise InvalidInput(
-            "cursor is not one this server issued; pass next_cursor from a previous page",
-            field="cursor",
-        ) from exc
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)
@@ -90,9 +66,9 @@ class EntryReader:
         if state is not None:
             query = query.where(Entry.state == state)
         if since is not None:
-            query = query.where(Entry.created_at >= _aware(since))
+            query = query.where(Entry.created_at >= in_utc(since))
         if until is not None:
-            query = query.where(Entry.created_at < _aware(until))
+            query = query.where(Entry.created_at < in_utc(until))
         if media_type is not None:
             kind = media_type.lower()
             match = (
@@ -102,7 +78,7 @@ class EntryReader:
             )
             query = query.where(exists().where(EntryFile.entry_id == Entry.id, match))
         if cursor is not None:
-            stamp, entry_id = _decode_cursor(cursor)
+            stamp, entry_id = decode_cursor(cursor, moment, row_id)
             query = query.where(
                 or_(
                     Entry.created_at < stamp,
@@ -115,7 +91,7 @@ class EntryReader:
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = _encode_cursor(rows[-1].created_at, rows[-1].id)
+            next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
         return [entry_json(r) for r in rows], next_cursor
 
     def blob(self, instance: InstanceInfo, sha256: str) -> BlobRef:

@@ -20,6 +20,7 @@ from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
 from tzzr.sentinel.events import emit, emit_now
+from tzzr.times import rfc3339
 
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 DIGEST_HEADER = re.compile(r"sha-256=:([A-Za-z0-9+/=]+):")
@@ -53,7 +54,7 @@ class IngestResult:
             "h_entrada": self.h_entrada,
             "h_instancia": self.h_instancia,
             "state": self.state,
-            "created_at": self.created_at.isoformat(),
+            "created_at": rfc3339(self.created_at),
             "files": [{**f.as_container_file(), "path": f.blob.path} for f in self.files],
         }
 

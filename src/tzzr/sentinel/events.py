@@ -1,8 +1,6 @@
 """Events (the plan's `sentinel_events`): written in the same transaction as what they
 record, so an event exists exactly when the thing happened."""
 
-import base64
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +9,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelEvent
 from tzzr.errors import InvalidInput
-from tzzr.types import INT64_MAX
+from tzzr.pagination import decode_cursor, encode_cursor, row_id
+from tzzr.times import rfc3339
 
 KINDS = (
     "ingest",
@@ -66,25 +65,13 @@ def emit_now(engine: Engine, kind: str, **values: Any) -> None:
 def event_json(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
-        "ts": row.ts.isoformat().replace("+00:00", "Z"),
+        "ts": rfc3339(row.ts),
         "kind": row.kind,
         "severity": row.severity,
         "h_instancia": row.h_instancia,
         "subject": row.subject,
         "data": row.data,
     }
-
-
-def _cursor(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        before = json.loads(base64.urlsafe_b64decode(value.encode()))["before"]
-        if type(before) is not int or not 0 < before <= INT64_MAX:
-            raise ValueError("not a row id")  # a forged 2**70: SQLite overflows
-        return before
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # a forged [[[[…]]]] too
-        raise InvalidInput("the cursor is not one this server gave", field="cursor") from exc
 
 
 def query(
@@ -120,8 +107,8 @@ def query(
         statement = statement.where(SentinelEvent.ts < until)
     if subject is not None:
         statement = statement.where(SentinelEvent.subject == subject)
-    before = _cursor(cursor)
-    if before is not None:
+    if cursor is not None:
+        (before,) = decode_cursor(cursor, row_id)
         statement = statement.where(SentinelEvent.id < before)
     limit = max(1, min(limit, MAX_LIMIT))
     with engine.connect() as conn:
@@ -129,9 +116,7 @@ def query(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = base64.urlsafe_b64encode(
-            json.dumps({"before": rows[-1].id}).encode()
-        ).decode()
+        next_cursor = encode_cursor(rows[-1].id)
     return [event_json(row) for row in rows], next_cursor
 
 
