@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from tzzr.errors import InvalidInput
+from tzzr.validation import first_error
 
 MAX_DEPTH = 64
 # The tokens that open, close or name a level; other strings are skipped whole.
@@ -156,6 +157,6 @@ def loads(raw: bytes | str, field: str = "body") -> Any:
 def raise_if_too_deep(exc: ValidationError, raw: bytes, field: str = "") -> None:
     """The depth error, when Pydantic's JSON parser stopped at its own recursion limit
     (about 200 levels) with `exc`."""
-    first = exc.errors()[0]
-    if first["type"] == "json_invalid" and "recursion limit" in str(first.get("msg")):
+    first = first_error(exc)
+    if first.type == "json_invalid" and "recursion limit" in first.message:
         raise too_deep(deep_point(raw, field) or field or "body") from exc

@@ -10,9 +10,10 @@ from tzzr import jsonlimits, ratelimit
 from tzzr.api.openapi import schema_ref
 from tzzr.canonical import UNSTORABLE, UNSTORABLE_TEXT, check_ijson
 from tzzr.errors import InvalidInput
-from tzzr.ingest.forms import field_of, read_limited
+from tzzr.ingest.forms import read_limited
 from tzzr.keys import Operator, Principal
 from tzzr.services import Services
+from tzzr.validation import invalid_input
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,10 +76,7 @@ async def parse_body(request: Request, model: type[M], limit: int | None = None)
         parsed = model.model_validate_json(raw)
     except ValidationError as exc:
         jsonlimits.raise_if_too_deep(exc, raw)
-        error = exc.errors()[0]
-        raise InvalidInput(
-            str(error["msg"]), field=field_of(tuple(error["loc"])) or "body"
-        ) from exc
+        raise invalid_input(exc) from exc
     jsonlimits.check_depth(parsed)  # 422 here, not a RecursionError further on
     # NaN, Infinity and huge integers parse, but JSON columns and RFC 8785 refuse them later.
     check_ijson(parsed.model_dump(by_alias=True))

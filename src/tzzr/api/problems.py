@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from tzzr.errors import Duplicate, TzzrError, Unauthorized
+from tzzr.validation import request_invalid
 
 log = logging.getLogger("tzzr")
 
@@ -35,10 +36,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body")]
-        message = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
-        return problem(422, "invalid", message, ".".join(loc))
+        error = request_invalid(exc)
+        return problem(422, "invalid", error.message, error.field)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

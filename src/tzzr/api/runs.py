@@ -20,6 +20,7 @@ from tzzr.errors import InvalidInput
 from tzzr.keys import Principal
 from tzzr.runs import notify
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
+from tzzr.validation import first_error
 
 router = APIRouter()
 Runner = Annotated[Principal, Depends(require("ingest"))]
@@ -253,9 +254,10 @@ async def grace_run(request: Request, principal: Runner) -> JSONResponse:
             params=envelope.params,
         )
     except ValidationError as exc:  # the envelope's fields, as a run's: name the envelope's
-        error = exc.errors()[0]
-        where = {"runId": "id", "run_id": "id"}.get(str(error["loc"][0]), "input.payload")
-        raise InvalidInput(str(error["msg"]), field=where) from exc
+        first = first_error(exc)
+        top = str(first.loc[0]) if first.loc else ""
+        where = {"runId": "id", "run_id": "id"}.get(top, "input.payload")
+        raise InvalidInput(first.message, field=where) from exc
     submitted = await run_in_threadpool(found.runs.submit, principal.instance, cell.meta.id, run)
     return JSONResponse({"id": submitted.run_id, "status": GRACE_STATUS[submitted.status]})
 

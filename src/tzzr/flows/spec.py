@@ -13,7 +13,7 @@ from tzzr import jsonlimits
 from tzzr.canonical import check_ijson
 from tzzr.errors import InvalidInput, UnsupportedMediaType
 from tzzr.flows import expr
-from tzzr.ingest.forms import field_of
+from tzzr.validation import first_error, invalid_input
 
 MAX_STEPS = 20
 
@@ -145,14 +145,10 @@ def validate(data: Any) -> FlowSpec:
     try:
         return FlowSpec.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        cause = (error.get("ctx") or {}).get("error")
+        cause = first_error(exc).cause
         if isinstance(cause, InvalidInput):
             raise InvalidInput(cause.message, field="decision") from exc
-        raise InvalidInput(
-            str(error["msg"]).removeprefix("Value error, "),
-            field=field_of(tuple(error["loc"])) or "body",
-        ) from exc
+        raise invalid_input(exc) from exc
 
 
 def render(value: Any, scope: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from tzzr import jsonlimits
 from tzzr.blobs import BlobWriter
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
+from tzzr.validation import invalid_input
 
 
 class JsonFile(BaseModel):
@@ -29,13 +30,6 @@ class JsonContainer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metadata: dict[str, Any] = {}
     files: list[JsonFile] = []
-
-
-def field_of(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 async def read_limited(stream: AsyncIterator[bytes], max_bytes: int, hint: str = "") -> bytes:
@@ -56,10 +50,7 @@ async def read_json(
     try:
         container = JsonContainer.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(
-            f"{error['msg']}", field=field_of(tuple(error["loc"])) or "body"
-        ) from exc
+        raise invalid_input(exc) from exc
     builder.set_metadata(container.metadata)
     for position, item in enumerate(container.files):
         writer = builder.new_file(item.name, item.media_type, item.sha256)

@@ -20,8 +20,7 @@ from pydantic import (
 from tzzr.cells.base import Artifact, CellContext, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.render import PLANES_3D, PLANES_4D
-from tzzr.errors import InvalidInput
-from tzzr.ingest.forms import field_of
+from tzzr.validation import invalid_input
 
 if TYPE_CHECKING:  # numpy and Pillow load when a frame is drawn, not when TZZR starts
     from tzzr.cells.render.geometry import Array
@@ -93,12 +92,7 @@ def parse(model: type[_Params], params: dict[str, Any]) -> Any:
     try:
         return model.model_validate(params)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = field_of(tuple(error["loc"]))
-        raise InvalidInput(
-            str(error["msg"]).removeprefix("Value error, "),
-            field=f"params.{where}" if where else "params",
-        ) from exc
+        raise invalid_input(exc, under="params") from exc
 
 
 def _faces(vertices: Array) -> list[list[int]]:
