@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render bench-flows venv clean
+.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -26,7 +26,7 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest bench-ledger bench-cells bench-render bench-flows ## run every benchmark in bench/
+bench: bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
@@ -51,6 +51,10 @@ bench-flows: ## embedded shape, then scale-out on PostgreSQL, Redis and moto_ser
 	@scripts/venv.sh test
 	@bash -c 'source scripts/services.sh && services_start && trap services_stop EXIT && \
 		$(VENV)/bin/python bench/flows.py'
+
+bench-startup: ## cold start of tzzr --help and tzzr verify
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/startup.py
 
 venv:
 	@scripts/venv.sh test

@@ -4,15 +4,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from tzzr.console import build_services, fail, out
+from tzzr.cli.console import build_services, fail, out
+from tzzr.cli.metavars import App
 from tzzr.errors import TzzrError
 
 if TYPE_CHECKING:
     from tzzr.services import Services
 
-flows_app = typer.Typer(help="ALFRED's flows (each instance has its own).", no_args_is_help=True)
+flows_app = App(help="ALFRED's flows (each instance has its own).")
 InstanceName = Annotated[
     str, typer.Option("--instance", "-i", metavar="NAME", help="The instance whose flows.")
 ]
@@ -28,6 +28,8 @@ def _instance(services: "Services", name: str) -> str:
 @flows_app.command("list")
 def flows_list(instance: InstanceName = "deck") -> None:
     """List an instance's flows (the newest version of each)."""
+    from rich.table import Table
+
     table = Table(
         "id", "version", "priority", "trigger", "steps", "decision", title=f"instance {instance}"
     )
@@ -111,5 +113,5 @@ def flows_defaults(
         out.print(f"{name}: " + (", ".join(ids) if ids else "nothing to install"))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: App) -> None:
     app.add_typer(flows_app, name="flows")

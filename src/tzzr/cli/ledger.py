@@ -1,20 +1,23 @@
-"""Ledger commands: `tzzr seal`, `receipt`, `verify`, `audit`, `ledger rotate-key`."""
+"""Ledger commands: `tzzr seal`, `receipt`, `verify`, `audit`, `ledger rotate-key|publish`.
+
+`verify` imports only the pure ledger (no database code), so it starts in milliseconds."""
 
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from tzzr.console import build_services, err, fail
+from tzzr.cli.console import build_services, err, fail
+from tzzr.cli.metavars import App
 from tzzr.errors import TzzrError
 
 if TYPE_CHECKING:
     from tzzr.instances import InstanceInfo
     from tzzr.services import Services
 
-ledger_app = typer.Typer(help="Ledger administration.", no_args_is_help=True)
+ledger_app = App(help="Ledger administration.")
+OnlyInstance = Annotated[str | None, typer.Option(metavar="NAME", help="Only this instance.")]
 
 
 def _targets(services: "Services", instance: str | None) -> list["InstanceInfo"]:
@@ -25,7 +28,7 @@ def _targets(services: "Services", instance: str | None) -> list["InstanceInfo"]
 
 
 def seal(
-    instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
+    instance: OnlyInstance = None,
 ) -> None:
     """Seal pending leaves into a new signed block (every instance unless --instance)."""
     services = build_services()
@@ -44,11 +47,11 @@ def seal(
 def receipt(
     h_entrada: str,
     out: Annotated[Path, typer.Option("--out", help="Where to write the receipt (JSON).")],
-    instance: Annotated[str, typer.Option(help="The entry's instance.")] = "deck",
+    instance: Annotated[str, typer.Option(metavar="NAME", help="The entry's instance.")] = "deck",
     tree_size: Annotated[int | None, typer.Option(help="Prove against this sealed size.")] = None,
 ) -> None:
     """Write a self-contained receipt for an entry; `tzzr verify` checks it offline."""
-    from tzzr.ledger.receipt import build
+    from tzzr.feldman.receipts import build
 
     services = build_services()
     try:
@@ -113,11 +116,13 @@ def verify(
 
 
 def audit(
-    instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
+    instance: OnlyInstance = None,
     blobs: Annotated[bool, typer.Option(help="Re-hash every blob (slow on big stores).")] = True,
 ) -> None:
     """Recompute everything from stored entries and blobs; exit 1 on any discrepancy."""
-    from tzzr.ledger.audit import audit as run
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from tzzr.feldman.audit import audit as run
     from tzzr.sentinel.events import emit_now
 
     services = build_services()
@@ -140,7 +145,14 @@ def audit(
 
         for target in targets:
             tasks.clear()
-            findings = run(services, target, blobs=blobs, progress=report)
+            findings = run(
+                services.engine,
+                services.ledger.keys,
+                services.blobs,
+                target,
+                blobs=blobs,
+                progress=report,
+            )
             emit_now(
                 services.engine,
                 "audit_result",
@@ -163,7 +175,9 @@ def audit(
 
 
 @ledger_app.command("rotate-key")
-def rotate_key(instance: Annotated[str, typer.Option(help="The instance.")]) -> None:
+def rotate_key(
+    instance: Annotated[str, typer.Option(metavar="NAME", help="The instance.")],
+) -> None:
     """Start a new checkpoint signing key; old public keys stay for old checkpoints."""
     services = build_services()
     try:
@@ -175,7 +189,7 @@ def rotate_key(instance: Annotated[str, typer.Option(help="The instance.")]) -> 
 
 @ledger_app.command("publish")
 def publish(
-    instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
+    instance: OnlyInstance = None,
 ) -> None:
     """Publish the whole log as static C2SP tlog-tiles into the blob store."""
     services = build_services()
@@ -184,7 +198,7 @@ def publish(
         err.print(f"{target.name}: {count} file(s) under {target.blob_prefix}/tlog/")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: App) -> None:
     for command in (seal, receipt, verify, audit):
         app.command()(command)
     app.add_typer(ledger_app, name="ledger")

@@ -1,0 +1,83 @@
+"""CLI start-up benchmark (issue 13): the median wall time of a cold process for
+`tzzr --help` (goal < 300 ms) and `tzzr verify RECEIPT` (goal < 150 ms; the receipt is made
+in a temporary data directory first), beside references measured in the same run: a bare
+`python -c pass` and `python -c "import typer"`. Each command is a new process, run as
+`python -m tzzr` with this interpreter (PYTHONPATH picks the code: run it with
+PYTHONPATH=/tmp/old/src for another checkout). Prints ms and ratios; asserts nothing.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+
+
+def median_ms(argv: list[str], runs: int, env: dict[str, str]) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def tzzr(home: Path, *args: str) -> list[str]:
+    return [PYTHON, "-m", "tzzr", "--home", str(home), *args]
+
+
+def make_receipt(work: Path, env: dict[str, str]) -> Path:
+    """An instance, one entry, one sealed block and its receipt, all through the CLI."""
+    home = work / "home"
+    note = work / "note.txt"
+    note.write_text("buy milk\n")
+    receipt = work / "receipt.json"
+
+    def run(*args: str) -> str:
+        done = subprocess.run(tzzr(home, *args), env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"tzzr {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    run("instances", "add", "deck")
+    h_entrada = run("ingest", str(note)).split("\t")[1]
+    run("seal")
+    run("receipt", h_entrada, "--out", str(receipt))
+    return receipt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="cold processes per command")
+    args = parser.parse_args()
+    env = dict(os.environ, COLUMNS="100", NO_COLOR="1")
+    with tempfile.TemporaryDirectory(prefix="tzzr-bench-startup-") as tmp:
+        work = Path(tmp)
+        receipt = make_receipt(work, env)
+        home = work / "home"
+        subprocess.run(tzzr(home, "verify", str(receipt)), env=env, check=True, capture_output=True)
+        cases = [
+            ("python -c pass", [PYTHON, "-c", "pass"], None),
+            ('python -c "import typer"', [PYTHON, "-c", "import typer"], None),
+            ("tzzr --help", tzzr(home, "--help"), 300.0),
+            ("tzzr verify RECEIPT", tzzr(home, "verify", str(receipt)), 150.0),
+        ]
+        print(f"## cold start, median of {args.runs} processes ({PYTHON})\n")
+        print(f"{'command':28} {'ms':>8} {'x pass':>8} {'x typer':>8}  goal")
+        measured: dict[str, float] = {}
+        for name, argv, goal in cases:
+            ms = median_ms(argv, args.runs, env)
+            measured[name] = ms
+            bare = measured["python -c pass"]
+            typer = measured.get('python -c "import typer"', ms)
+            verdict = "" if goal is None else ("ok" if ms < goal else "over") + f" (< {goal:.0f})"
+            print(f"{name:28} {ms:8.1f} {ms / bare:7.1f}x {ms / typer:7.1f}x  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""`tzzr gc`: orphan blobs and stale temporary uploads."""
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from tzzr.cli.console import build_services, err
+from tzzr.cli.metavars import App
+
+
+def gc(
+    dry_run: Annotated[bool, typer.Option(help="Only report.")] = False,
+    grace: Annotated[
+        int | None,
+        typer.Option(metavar="SECONDS", help="Keep blobs younger than this many seconds."),
+    ] = None,
+) -> None:
+    """Report and remove blobs that no entry references, and stale temporary uploads."""
+    from tzzr.gc import collect
+
+    services = build_services()
+    settings = services.settings
+    report = collect(
+        services.engine,
+        services.blobs,
+        services.instances,
+        spool_dir=settings.home / "spool",
+        grace=timedelta(seconds=settings.gc_grace_seconds if grace is None else grace),
+        dry_run=dry_run,
+    )
+    verb = "would remove" if dry_run else "removed"
+    for orphan in report.orphans:
+        print(f"orphan\t{orphan.instance}\t{orphan.sha256}\t{orphan.size}")
+    err.print(
+        f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
+        f"and {len(report.temp_files)} stale temporary file(s)"
+    )
+
+
+def register(app: App) -> None:
+    app.command()(gc)
