@@ -75,9 +75,13 @@ def create_app(services: Services) -> FastAPI:
         )
         sealer = None
         if services.settings.block_interval > 0:
-            from tzzr.ledger import sealer as auto
+            from tzzr.feldman import sealing
 
-            sealer = asyncio.create_task(auto.run(services))
+            sealer = asyncio.create_task(
+                sealing.run(
+                    services.instances.list, services.ledger, services.settings.block_interval
+                )
+            )
         yield
         sweeper.cancel()
         if watcher is not None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from tzzr import samples
 from tzzr.config import Settings
+from tzzr.feldman.receipts import build as build_receipt
 from tzzr.ingest.service import FileRef
-from tzzr.ledger.receipt import build as build_receipt
 from tzzr.ledger.receipt import file_digest
 from tzzr.ledger.receipt import verify as verify_receipt
 from tzzr.services import DEFAULT_INSTANCE, Services

@@ -15,8 +15,8 @@ from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Enrichment, EnrichmentVersion, Entry, Execution, Instance
 from tzzr.errors import InvalidInput, NotFound
+from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
-from tzzr.ledger.log import Ledger
 from tzzr.sentinel.events import emit
 
 Clock = Callable[[], datetime]

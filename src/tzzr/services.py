@@ -16,14 +16,14 @@ from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, dispose, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.entries import EntryReader
+from tzzr.feldman.sealing import Feldman
+from tzzr.feldman.signing import SigningKeys
 from tzzr.flows.engine import Alfred
 from tzzr.flows.store import FlowStore
 from tzzr.ingest.service import IngestService
 from tzzr.instances import InstanceInfo, Instances
 from tzzr.jobs import Jobs
 from tzzr.keys import Keys
-from tzzr.ledger.log import Ledger
-from tzzr.ledger.signing import SigningKeys
 from tzzr.mason import Mason
 from tzzr.outbound import OutboundPolicy
 from tzzr.runs.executor import Executor
@@ -55,7 +55,7 @@ class Services:
     keys: Keys
     ingest: IngestService
     entries: EntryReader
-    ledger: Ledger
+    ledger: Feldman
     cells: Registry
     catalog: Catalog
     queue: RunQueue
@@ -85,7 +85,7 @@ class Services:
             migrate(engine)
         blobs = open_store(settings)
         instances = Instances(engine)
-        ledger = Ledger(
+        ledger = Feldman(
             engine,
             SigningKeys(engine, settings.home / "keys"),
             publish_to=blobs if settings.publish_tiles else None,

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.ledger.test_log import ingest
-from tzzr.ledger.receipt import ReceiptError, build, verify
+from tests.feldman.test_log import ingest
+from tzzr.feldman.receipts import build
+from tzzr.ledger.receipt import ReceiptError, verify
 from tzzr.services import Services
 
 
@@ -133,3 +134,42 @@ def test_tzzr_verify_works_without_network_or_database(
     failed = subprocess.run(prefix + command, env=env, capture_output=True, text=True)
     assert failed.returncode == 1
     assert "INVALID: inclusion proof" in failed.stderr
+
+
+PURE_VERIFY = """
+import json, sys
+from tzzr.ledger.receipt import verify
+result = verify(json.load(open(sys.argv[1])), trusted_keys=[sys.argv[2]])
+assert result.leaf_index == 0, result
+loaded = sorted(sys.modules)
+print(json.dumps({"modules": len(loaded), "loaded": loaded}))
+"""
+
+
+def test_verifying_a_receipt_loads_no_database_code(
+    sealed: tuple[Services, dict[str, Any]], tmp_path: Path
+) -> None:
+    services, receipt = sealed
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    key = services.ledger.keys.public_keys(services.instances.get("deck"))[0].verifier_key
+    done = subprocess.run(
+        [sys.executable, "-c", PURE_VERIFY, str(path), key],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout)["loaded"]
+    roots = {name.split(".")[0] for name in loaded}
+    assert not roots & {"sqlalchemy", "pydantic", "pydantic_settings", "fastapi", "starlette"}
+    assert not [n for n in loaded if n.startswith(("tzzr.db", "tzzr.blobs", "tzzr.feldman"))]
+    assert {n for n in loaded if n.startswith("tzzr.")} <= {
+        "tzzr.canonical",
+        "tzzr.errors",
+        "tzzr.ledger",
+        "tzzr.ledger.checkpoint",
+        "tzzr.ledger.hashing",
+        "tzzr.ledger.proof",
+        "tzzr.ledger.receipt",
+        "tzzr.ledger.verify",
+    }

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_settings
-from tests.ledger.test_log import ingest
+from tests.feldman.test_log import ingest
 from tzzr.ledger import hash_leaf, verify_inclusion
 from tzzr.ledger.checkpoint import open_note
 from tzzr.ledger.proof import inclusion_ranges, node_hash

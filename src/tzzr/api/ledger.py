@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import require, services
 from tzzr.errors import NotFound
+from tzzr.feldman import receipts as receipt
+from tzzr.feldman.signing import origin
 from tzzr.keys import Principal
-from tzzr.ledger import receipt
-from tzzr.ledger.signing import origin
 from tzzr.types import PositiveInt32, PositiveInt64
 
 router = APIRouter()

@@ -16,11 +16,11 @@ from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, Execution
 from tzzr.errors import InvalidInput, NotFound
+from tzzr.feldman.log import Ledger
 from tzzr.flows.runner import Runner
 from tzzr.flows.spec import FlowSpec
 from tzzr.flows.store import FlowStore
 from tzzr.instances import InstanceInfo
-from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import RunInput, store_input

@@ -32,12 +32,12 @@ from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, Execution, Run, RunArtifact
 from tzzr.errors import TzzrError
+from tzzr.feldman.log import Ledger
 from tzzr.flows import expr
 from tzzr.flows.batch import GROUP_SECONDS, HOLD_SECONDS, Speed
 from tzzr.flows.spec import FlowSpec, Step
 from tzzr.flows.steps import Inputs, Steps
 from tzzr.flows.store import FlowStore
-from tzzr.ledger.log import Ledger
 from tzzr.mason import Mason
 from tzzr.runs.executor import Heartbeat, RunTimedOut, backoff
 from tzzr.runs.results import attestation

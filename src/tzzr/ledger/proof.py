@@ -1,6 +1,6 @@
 """Which subtrees a proof needs (RFC 9162 §2.1.3.1 PATH, §2.1.4.1 PROOF/SUBPROOF), as
 leaf ranges `[start, end)`, and the in-memory proofs built from them. No storage here:
-`tzzr.ledger.log` answers the same ranges from stored tiles."""
+`tzzr.feldman.log` answers the same ranges from stored tiles."""
 
 from collections.abc import Callable, Sequence
 

@@ -1,5 +1,6 @@
 """Receipts: an entry, its leaf, an inclusion proof and a signed checkpoint in one JSON
-file, verifiable offline: `verify` needs no server and no database."""
+file, verifiable offline: `verify` needs no server and no database (and loads none of
+their code). `tzzr.feldman.receipts` builds them from the stored log."""
 
 import hashlib
 import json
@@ -10,7 +11,6 @@ from typing import Any
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.ledger.checkpoint import NoteError, open_note
 from tzzr.ledger.hashing import hash_leaf
-from tzzr.ledger.log import Ledger
 from tzzr.ledger.verify import ProofError, verify_inclusion
 
 FORMAT = "tzzr-receipt/1"
@@ -32,27 +32,6 @@ class Verified:
     block: int | None
     file_matched: str | None
     pinned_key: bool
-
-
-def build(
-    ledger: Ledger, entry: dict[str, Any], instance: Any, tree_size: int | None = None
-) -> dict[str, Any]:
-    index = ledger.leaf_index(instance, entry["h_entrada"])
-    inclusion = ledger.inclusion(instance, index, tree_size)
-    return {
-        "format": FORMAT,
-        "entry": {
-            "h_entrada": entry["h_entrada"],
-            "h_instancia": entry["h_instancia"],
-            "contenedor": entry["contenedor"],
-        },
-        "leaf": inclusion.leaf.decode(),
-        "leaf_index": inclusion.index,
-        "tree_size": inclusion.tree_size,
-        "inclusion_proof": [p.hex() for p in inclusion.proof],
-        "checkpoint": inclusion.checkpoint,
-        "verifier_keys": [k.verifier_key for k in ledger.keys.public_keys(instance)],
-    }
 
 
 def _field(receipt: dict[str, Any], name: str, kind: type) -> Any:

@@ -22,8 +22,8 @@ from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run, RunArtifact
 from tzzr.errors import TzzrError
+from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceStores
-from tzzr.ledger.log import Ledger
 from tzzr.runs import notify
 from tzzr.runs.queue import RunQueue, parse_run_message, run_message
 from tzzr.runs.results import ResultKeeper, answer_metrics, attestation

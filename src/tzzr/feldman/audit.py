@@ -7,10 +7,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from tzzr.blobs import BlobStore
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.db.models import Entry, LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile
+from tzzr.feldman.signing import SigningKeys
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.blocks import GENESIS, Block, block_hash
 from tzzr.ledger.checkpoint import NoteError, open_note
@@ -18,7 +20,6 @@ from tzzr.ledger.hashing import hash_leaf, root_hash
 from tzzr.ledger.proof import consistency_ranges, node_hash
 from tzzr.ledger.tiles import TileReader, extend
 from tzzr.ledger.verify import ProofError, verify_consistency
-from tzzr.services import Services
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,15 +38,18 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def audit(
-    services: Services,
+    engine: Engine,
+    keys: SigningKeys,
+    store: BlobStore,
     instance: InstanceInfo,
     *,
     blobs: bool = True,
     progress: Progress = _noop,
 ) -> list[Finding]:
+    """Every discrepancy in the instance's entries, blobs (`store` is the server's,
+    unscoped; `blobs=False` skips re-hashing them) and ledger."""
     h = instance.h_instancia
     found: list[Finding] = []
-    engine = services.engine
     with engine.connect() as conn:
         entries = conn.execute(
             select(Entry.id, Entry.h_entrada, Entry.contenedor, Entry.leaf_index)
@@ -82,7 +86,7 @@ def audit(
         ]
 
     # 1. Entries: their addresses and their blobs.
-    store = services.ingest.store_for(instance)
+    store = store.scoped(instance.blob_prefix)
     addresses: dict[str, int | None] = {}
     for done, row in enumerate(entries, 1):
         where = f"entry {row.h_entrada} (row {row.id})"
@@ -198,7 +202,7 @@ def audit(
     reader = TileReader(lambda level, index: b"", rebuilt)
 
     # 4. Blocks: ranges, roots, chain, signatures, consistency.
-    keys = [k.verifier_key for k in services.ledger.keys.public_keys(instance)]
+    verifiers = [k.verifier_key for k in keys.public_keys(instance)]
     previous: Block | None = None
     for block in blocks:
         where = f"block {block.number}"
@@ -241,7 +245,7 @@ def audit(
                 )
             )
         try:
-            checkpoint, _ = open_note(block.checkpoint, keys)
+            checkpoint, _ = open_note(block.checkpoint, verifiers)
             if checkpoint.size != block.tree_size or checkpoint.root.hex() != block.tree_root:
                 found.append(Finding(where, "the signed checkpoint does not match the block"))
             if f"tzzr-block {block.number} {block.block_hash}" not in checkpoint.extensions:

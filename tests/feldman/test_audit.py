@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.ledger.test_log import ingest
-from tzzr.ledger.audit import audit
+from tests.feldman.test_log import ingest
+from tzzr.feldman.audit import audit
 from tzzr.services import Services
 
 
@@ -27,7 +27,8 @@ def ledger(services: Services) -> Services:
 
 
 def findings(services: Services) -> list[str]:
-    return [str(f) for f in audit(services, services.instances.get("deck"))]
+    deck = services.instances.get("deck")
+    return [str(f) for f in audit(services.engine, services.ledger.keys, services.blobs, deck)]
 
 
 def sql(services: Services, statement: str, **params: object) -> None:

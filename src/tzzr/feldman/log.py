@@ -1,40 +1,39 @@
 """The ledger's storage: append leaves, seal blocks, answer proofs from tiles.
 
-The only part of tzzr.ledger that touches the database. Appending is one row and a
-counter; sealing reads the new leaves' hashes once, writes the tiles they change
-(O(k + log n)), and signs a checkpoint; a proof reads O(log n) subtree hashes.
+Storage only: it knows leaves, tiles, blocks and the head counter, not what the leaves
+attest (entries, runs) nor who hears of a block (`tzzr.feldman.sealing` does both).
+Appending is one reservation and one bulk write below the ORM; sealing reads the new
+leaves' hashes once, writes the tiles they change (O(k + log n)), and signs a
+checkpoint; a proof reads O(log n) subtree hashes.
 """
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from tzzr.blobs import BlobStore
 from tzzr.db.engine import write_transaction
-from tzzr.db.models import (
-    Entry,
-    LedgerBlock,
-    LedgerHead,
-    LedgerLeaf,
-    LedgerTile,
-    utcnow,
-)
+from tzzr.db.models import LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile, utcnow
 from tzzr.errors import InvalidInput, NotFound
+from tzzr.feldman.signing import Signer, SigningKeys
 from tzzr.instances import InstanceInfo
 from tzzr.ledger import checkpoint as notes
 from tzzr.ledger import tlog
 from tzzr.ledger.blocks import GENESIS, Block, as_utc, block_hash, block_root
 from tzzr.ledger.hashing import HASH_SIZE, hash_leaf
-from tzzr.ledger.leaves import leaf_bytes
+from tzzr.ledger.leaves import encode, timestamp
 from tzzr.ledger.proof import consistency_ranges, inclusion_ranges, node_hash
-from tzzr.ledger.signing import SigningKeys
 from tzzr.ledger.tiles import WIDTH, TileKey, TileReader, extend, tiles_for
 
-log = logging.getLogger("tzzr.ledger")
+log = logging.getLogger("tzzr.feldman")
+
+# (kind, ref, hash, ts, extra): what a caller appends; the log adds instance and index.
+Record = tuple[str, str, str, datetime, dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,43 @@ _RESERVE = (
     .values(next_index=LedgerHead.next_index + bindparam("count"))
     .returning(LedgerHead.next_index)
 )
-_INSERT_LEAF = insert(LedgerLeaf)
+_LOCK_HEAD = (
+    select(LedgerHead.next_index).where(LedgerHead.h_instancia == bindparam("h")).with_for_update()
+)
+_COLUMNS = "h_instancia, idx, kind, ref, data, leaf_hash, created_at"
+_INSERT_SQLITE = f"INSERT INTO ledger_leaves ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_COPY_POSTGRESQL = f"COPY ledger_leaves ({_COLUMNS}) FROM STDIN"
+_LEAF_KEYS = ("h_instancia", "idx", "kind", "ref", "data", "leaf_hash", "created_at")
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A timestamp as SQLAlchemy's SQLite DATETIME stores it (naive UTC text), so that
+    rows written below the ORM read back exactly like rows written through it."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _write_leaves(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert leaf rows in the caller's transaction, through the driver itself: for
+    large batches the ORM's per-row parameter processing costs more than the database.
+    SQLite: one `executemany`; PostgreSQL (psycopg 3): one COPY."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(_INSERT_SQLITE, rows)
+        finally:
+            cursor.close()
+    elif dialect == "postgresql" and conn.dialect.driver == "psycopg":
+        with (
+            conn.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(_COPY_POSTGRESQL) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:  # pragma: no cover - create_db_engine builds only the two above
+        conn.execute(insert(LedgerLeaf), [dict(zip(_LEAF_KEYS, row, strict=True)) for row in rows])
 
 
 class Ledger:
@@ -78,13 +113,18 @@ class Ledger:
         self._publish_to = publish_to
 
     # -- appending --------------------------------------------------------------
-    def _reserve(self, conn: Connection, h_instancia: str, count: int) -> int:
+    def reserve(self, conn: Connection, h_instancia: str, count: int) -> int:
         """Reserve `count` indices; the head's row lock orders concurrent appends."""
         reserved = conn.execute(_RESERVE, {"h": h_instancia, "count": count}).scalar_one()
         return int(reserved) - count
 
+    def lock_head(self, conn: Connection, h_instancia: str) -> int:
+        """Lock the instance's head for the rest of the transaction (on PostgreSQL; SQLite
+        has one writer anyway); its next index."""
+        return int(conn.execute(_LOCK_HEAD, {"h": h_instancia}).scalar_one())
+
     def append_many(self, h_instancia: str, records: list[tuple[str, str, str, datetime]]) -> int:
-        """Queue many (kind, ref, hash, ts) leaves in one transaction; first index."""
+        """Append many (kind, ref, hash, ts) leaves in one transaction; the first index."""
         with write_transaction(self._engine) as conn:
             leaves = [(kind, ref, digest, ts, None) for kind, ref, digest, ts in records]
             return self.append_all_in(conn, h_instancia, leaves)
@@ -99,75 +139,34 @@ class Ledger:
         ts: datetime,
         extra: dict[str, Any] | None = None,
     ) -> int:
-        """Queue one leaf inside the caller's transaction (so that it is written with
+        """Append one leaf inside the caller's transaction (so that it is written with
         the record it attests, or not at all); its index."""
         return self.append_all_in(conn, h_instancia, [(kind, ref, digest, ts, extra)])
 
-    def append_all_in(
-        self,
-        conn: Connection,
-        h_instancia: str,
-        records: Sequence[tuple[str, str, str, datetime, dict[str, Any] | None]],
-    ) -> int:
-        """Queue many (kind, ref, hash, ts, extra) leaves of one instance inside the
-        caller's transaction: one reservation, one statement; the first index."""
-        first = self._reserve(conn, h_instancia, len(records))
+    def append_all_in(self, conn: Connection, h_instancia: str, records: Sequence[Record]) -> int:
+        """Append many (kind, ref, hash, ts, extra) leaves of one instance inside the
+        caller's transaction: one reservation, one bulk write; the first index."""
+        if not records:
+            return self.lock_head(conn, h_instancia)
+        first = self.reserve(conn, h_instancia, len(records))
+        sqlite = conn.dialect.name == "sqlite"
+        # Leaves of one batch mostly share a timestamp: format each distinct one once.
+        stamps: dict[datetime, tuple[str, Any]] = {}
+        sha256 = hashlib.sha256
         rows = []
-        for offset, (kind, ref, digest, ts, extra) in enumerate(records):
-            data = leaf_bytes(kind, h_instancia, ref, digest, ts, extra)
+        index = first
+        for kind, ref, digest, ts, extra in records:
+            found = stamps.get(ts)
+            if found is None:
+                found = stamps[ts] = (timestamp(ts), _sqlite_time(ts) if sqlite else ts)
+            data = encode(kind, h_instancia, ref, digest, found[0], extra)
+            # hash_leaf, inlined: RFC 9162 2.1.1, SHA-256(0x00 || leaf)
             rows.append(
-                {
-                    "h_instancia": h_instancia,
-                    "idx": first + offset,
-                    "kind": kind,
-                    "ref": ref,
-                    "data": data,
-                    "leaf_hash": hash_leaf(data),
-                    "created_at": ts,
-                }
+                (h_instancia, index, kind, ref, data, sha256(b"\x00" + data).digest(), found[1])
             )
-        conn.execute(_INSERT_LEAF, rows)
+            index += 1
+        _write_leaves(conn, rows)
         return first
-
-    def _append_waiting_entries(self, conn: Connection, h: str) -> int:
-        """Give every entry that waits for its leaf (leaf_index NULL: the plan's
-        `feldman_cola`) a leaf, in arrival order, inside the sealing transaction."""
-        waiting = conn.execute(
-            select(Entry.id, Entry.h_entrada, Entry.created_at)
-            .where(
-                Entry.h_instancia == h,
-                Entry.leaf_index.is_(None),
-                # in a flow or in MASON's window: not yet (the plan's feldman_cola)
-                Entry.state.notin_(("processing", "enriching")),
-            )
-            .order_by(Entry.id)
-        ).all()
-        if not waiting:
-            return 0
-        first = self._reserve(conn, h, len(waiting))
-        leaves = []
-        for offset, row in enumerate(waiting):
-            data = leaf_bytes("entry", h, row.h_entrada, row.h_entrada, row.created_at)
-            leaves.append(
-                {
-                    "h_instancia": h,
-                    "idx": first + offset,
-                    "kind": "entry",
-                    "ref": row.h_entrada,
-                    "data": data,
-                    "leaf_hash": hash_leaf(data),
-                    "created_at": row.created_at,
-                }
-            )
-        conn.execute(insert(LedgerLeaf), leaves)
-        conn.execute(
-            update(Entry)
-            .where(Entry.id == bindparam("entry_id"))
-            .values(leaf_index=bindparam("index"))
-            .execution_options(synchronize_session=False),
-            [{"entry_id": row.id, "index": first + k} for k, row in enumerate(waiting)],
-        )
-        return len(waiting)
 
     # -- sealing ----------------------------------------------------------------
     def _tile(self, conn: Connection, h_instancia: str) -> Any:
@@ -184,66 +183,58 @@ class Ledger:
         return fetch
 
     def seal(self, instance: InstanceInfo) -> Block | None:
-        """Close every pending leaf into a new signed block; None when there are none."""
-        name, private, kid = self.keys.current(instance)
-        h = instance.h_instancia
+        """Close every unsealed leaf into a new signed block; None when there are none."""
+        signer = self.keys.current(instance)  # first, outside: making a key writes too
         with write_transaction(self._engine) as conn:
-            conn.execute(  # the head's row lock orders seals and appends on PostgreSQL
-                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h).with_for_update()
-            ).scalar_one()
-            self._append_waiting_entries(conn, h)
-            head = conn.execute(
-                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h)
-            ).scalar_one()
-            last = self._last_block(conn, h)
-            old_size = last.tree_size if last else 0
-            if head == old_size:
-                return None
-            hashes, ts_start, ts_end = self._read_new_leaves(conn, h, old_size, head)
-            fetch = self._tile(conn, h)
-            changed = extend(old_size, hashes, fetch)
-            self._write_tiles(conn, h, changed)
-            reader = TileReader(fetch, changed)
-            tree_root = node_hash(0, head, reader.perfect)
-            number = (last.number if last else 0) + 1
-            unsigned = Block(
-                number,
-                old_size,
-                head - 1,
-                ts_start,
-                ts_end,
-                block_root(old_size, hashes, reader).hex(),
-                head,
-                tree_root.hex(),
-                last.block_hash if last else GENESIS,
-                "",
-                "",
-                kid,
-                utcnow(),
-            )
-            digest = block_hash(unsigned.header())
-            body = notes.Checkpoint(name, head, tree_root, (f"tzzr-block {number} {digest}",))
-            block = replace(
-                unsigned, block_hash=digest, checkpoint=notes.sign(body.body(), name, private)
-            )
-            columns = {c.name for c in LedgerBlock.__table__.columns} - {"h_instancia"}
-            conn.execute(
-                insert(LedgerBlock).values(h_instancia=h, **{c: getattr(block, c) for c in columns})
-            )
-            from tzzr.sentinel.events import emit
-
-            emit(
-                conn,
-                "block_sealed",
-                h_instancia=h,
-                subject=str(number),
-                data={"leaves": head - old_size, "treeSize": head, "root": tree_root.hex()},
-            )
-        if self._publish_to is not None:
+            block = self.seal_in(conn, instance, signer)
+        if block is not None and self._publish_to is not None:
             try:
                 self.publish(instance, self._publish_to, start=block.first_index)
             except Exception:  # the block stands; `tzzr ledger publish` catches up
                 log.exception("publishing tiles of block %d failed", block.number)
+        return block
+
+    def seal_in(self, conn: Connection, instance: InstanceInfo, signer: Signer) -> Block | None:
+        """Seal inside the caller's transaction (which may append leaves first), signing
+        with `signer` (`keys.current(instance)`)."""
+        name, private, kid = signer
+        h = instance.h_instancia
+        head = self.lock_head(conn, h)  # orders seals and appends on PostgreSQL
+        last = self._last_block(conn, h)
+        old_size = last.tree_size if last else 0
+        if head == old_size:
+            return None
+        hashes, ts_start, ts_end = self._read_new_leaves(conn, h, old_size, head)
+        fetch = self._tile(conn, h)
+        changed = extend(old_size, hashes, fetch)
+        self._write_tiles(conn, h, changed)
+        reader = TileReader(fetch, changed)
+        tree_root = node_hash(0, head, reader.perfect)
+        number = (last.number if last else 0) + 1
+        unsigned = Block(
+            number,
+            old_size,
+            head - 1,
+            ts_start,
+            ts_end,
+            block_root(old_size, hashes, reader).hex(),
+            head,
+            tree_root.hex(),
+            last.block_hash if last else GENESIS,
+            "",
+            "",
+            kid,
+            utcnow(),
+        )
+        digest = block_hash(unsigned.header())
+        body = notes.Checkpoint(name, head, tree_root, (f"tzzr-block {number} {digest}",))
+        block = replace(
+            unsigned, block_hash=digest, checkpoint=notes.sign(body.body(), name, private)
+        )
+        columns = {c.name for c in LedgerBlock.__table__.columns} - {"h_instancia"}
+        conn.execute(
+            insert(LedgerBlock).values(h_instancia=h, **{c: getattr(block, c) for c in columns})
+        )
         return block
 
     @staticmethod
@@ -397,42 +388,16 @@ class Ledger:
         return row
 
     def pending(self, instance: InstanceInfo) -> int:
-        """Leaves the next seal will close: waiting entries plus unsealed leaves."""
-        h = instance.h_instancia
+        """Leaves appended since the last block: what the next seal closes."""
         with self._engine.connect() as conn:
-            head = conn.execute(
-                select(LedgerHead.next_index).where(LedgerHead.h_instancia == h)
-            ).scalar_one()
-            last = self._last_block(conn, h)
-            waiting = conn.execute(
-                select(func.count()).where(
-                    Entry.h_instancia == h,
-                    Entry.leaf_index.is_(None),
-                    Entry.state.notin_(("processing", "enriching")),
-                )
-            ).scalar_one()
-        return int(head) - (last.tree_size if last else 0) + int(waiting)
+            return self.unsealed(conn, instance.h_instancia)
 
-    def leaf_index(self, instance: InstanceInfo, h_entrada: str) -> int:
-        """The entry's leaf index; 404 while it still waits for the next seal."""
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                select(Entry.leaf_index, Entry.state).where(
-                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
-                )
-            ).first()
-        index = row.leaf_index if row else None
-        if row is not None and index is None and row.state in ("processing", "enriching"):
-            raise NotFound(
-                f"entry {h_entrada} is {row.state} (in its flow, or in MASON's enrichment "
-                "window); it is sealed after its flow decides or it is enriched"
-            )
-        if index is None:
-            raise NotFound(
-                f"entry {h_entrada} is not sealed yet; it will be in the next block "
-                "(POST /consolidate seals now)"
-            )
-        return int(index)
+    def unsealed(self, conn: Connection, h_instancia: str) -> int:
+        head = conn.execute(
+            select(LedgerHead.next_index).where(LedgerHead.h_instancia == h_instancia)
+        ).scalar_one()
+        last = self._last_block(conn, h_instancia)
+        return int(head) - (last.tree_size if last else 0)
 
     def inclusion(
         self, instance: InstanceInfo, index: int, tree_size: int | None = None

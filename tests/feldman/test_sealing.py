@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from tests.ledger.test_log import ingest
-from tzzr.ledger.sealer import seal_due
+from tests.feldman.test_log import ingest
+from tzzr.feldman.sealing import seal_due
+from tzzr.ledger.blocks import Block
 from tzzr.services import Services
 
 
@@ -10,13 +11,17 @@ def test_blocks_are_sealed_when_the_interval_has_passed(services: Services) -> N
     deck = services.instances.get("deck")
     interval = timedelta(seconds=services.settings.block_interval)
     start = deck.created_at
-    assert seal_due(services, start + interval) == []  # nothing pending: no block
+
+    def check(now: datetime) -> list[Block]:
+        return seal_due(services.instances.list(), services.ledger, interval, now)
+
+    assert check(start + interval) == []  # nothing pending: no block
     ingest(services, 2)
-    assert seal_due(services, start + interval / 2) == []  # not yet due
-    first = seal_due(services, start + interval)
+    assert check(start + interval / 2) == []  # not yet due
+    first = check(start + interval)
     assert [b.tree_size for b in first] == [2]
     ingest(services, 1, start=2)
-    assert seal_due(services, datetime.now(UTC)) == []  # the last block is fresh
+    assert check(datetime.now(UTC)) == []  # the last block is fresh
     # Downtime: the next block fell due long ago, it is sealed on the first check.
-    later = seal_due(services, datetime.now(UTC) + 3 * interval)
+    later = check(datetime.now(UTC) + 3 * interval)
     assert [b.tree_size for b in later] == [3]

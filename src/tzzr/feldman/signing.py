@@ -19,6 +19,9 @@ from tzzr.ledger.checkpoint import key_id, public_bytes, verifier_key
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# (key name, private key, key id): what a seal signs its checkpoint with.
+Signer = tuple[str, "Ed25519PrivateKey", str]
+
 
 @dataclass(frozen=True)
 class PublicKey:
@@ -42,7 +45,7 @@ class SigningKeys:
     def _path(self, instance: InstanceInfo, kid: str) -> Path:
         return self._dir / instance.name / f"{kid}.pem"
 
-    def current(self, instance: InstanceInfo) -> tuple[str, "Ed25519PrivateKey", str]:
+    def current(self, instance: InstanceInfo) -> Signer:
         """(name, private key, key id) of the instance's active key, made if missing."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -66,7 +69,7 @@ class SigningKeys:
         assert isinstance(private, Ed25519PrivateKey)
         return row.name, private, row.key_id
 
-    def _create(self, instance: InstanceInfo) -> tuple[str, "Ed25519PrivateKey", str]:
+    def _create(self, instance: InstanceInfo) -> Signer:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
