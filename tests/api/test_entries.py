@@ -5,8 +5,8 @@ import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.api.test_ingest import multipart, unique_meta
 from tests.conftest import Live
+from tests.ingest.conftest import multipart, unique_meta
 
 
 def test_pagination_visits_every_entry_once_newest_first(live: Live) -> None:

@@ -2,8 +2,8 @@
 
 import hashlib
 
-from tests.api.test_ingest import multipart, unique_meta
 from tests.conftest import Live
+from tests.ingest.conftest import multipart, unique_meta
 from tzzr.ledger import hash_leaf, verify_consistency, verify_inclusion
 from tzzr.ledger.checkpoint import open_note
 from tzzr.ledger.receipt import verify
