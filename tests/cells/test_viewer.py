@@ -1,6 +1,7 @@
 """The live viewer in a real browser (Debian's Chromium, headless, through Playwright):
-its JavaScript geometry equals the cells' own, the canvas draws, the sliders move the
-figure, and nothing is fetched from outside the server."""
+it lists the registry's render cells, its JavaScript geometry equals the cells' own, the
+canvas draws, the sliders move the figure, and nothing is fetched from outside the
+server."""
 
 import os
 import shutil
@@ -93,6 +94,16 @@ def test_the_browser_computes_the_cells_geometry(
         assert np.allclose(np.array(browser["points"]), pixels, atol=1e-6)
         assert np.allclose(np.array(browser["depth"]), weights, atol=1e-9)
         assert len(browser["edges"]) == (32 if cell_id.endswith("hypercube") else 12)
+
+
+def test_the_cells_listed_are_the_registrys_render_cells(viewer: Viewer) -> None:
+    listed = viewer.tab.evaluate("[...document.getElementById('cell').options].map(o => o.value)")
+    render = [c for c in viewer.live.services.cells.cells() if c.meta.type == "render"]
+    assert sorted(listed) == sorted(c.meta.id for c in render) and len(listed) == 2
+    assert listed[0] == "render-4d-hypercube"  # shown first
+    assert viewer.tab.locator("nav[aria-label='Main'] a[aria-current='page']").inner_text() == (
+        "Viewer"
+    )  # inside the layout
 
 
 def test_the_canvas_draws_and_the_sliders_move_it(page: Any) -> None:

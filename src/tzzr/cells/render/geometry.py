@@ -1,6 +1,6 @@
 """Pure geometry: n-cubes, rotations in coordinate planes, and projections 4D -> 3D
-(perspective or stereographic) -> 2D. The browser viewer (web/viewer.js) implements the
-same formulas; a test compares the two."""
+(perspective or stereographic) -> 2D. The browser viewer (web/static/geometry.js)
+implements the same formulas; a test compares the two."""
 
 import itertools
 import math

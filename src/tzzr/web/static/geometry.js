@@ -1,11 +1,12 @@
 // The render cells' geometry (src/tzzr/cells/render/geometry.py), for the browser:
 // the same formulas, so the viewer draws what the cells render (a test compares them).
-"use strict";
+// A cell's defaults (its parameters model's, and `dims`) come from the page, which lists
+// the registry's render cells: `define` them before posing.
 
 const AXES = "xyzw";
-const PLANES = { 3: ["xy", "xz", "yz"], 4: ["xy", "xz", "xw", "yz", "yw", "zw"] };
+export const PLANES = { 3: ["xy", "xz", "yz"], 4: ["xy", "xz", "xw", "yz", "yw", "zw"] };
 
-function hypercube(n) {
+export function hypercube(n) {
   const vertices = [];
   for (let i = 0; i < 1 << n; i++) {
     const v = [];
@@ -35,7 +36,7 @@ function multiply(a, b) {
   }));
 }
 
-function rotation(n, angles) {
+export function rotation(n, angles) {
   let matrix = identity(n);
   for (const plane of PLANES[n]) {
     const angle = angles[plane] || 0;
@@ -95,22 +96,12 @@ function weights(depth) {
   return hi - lo < 1e-12 ? depth.map(() => 1) : depth.map((d) => (d - lo) / (hi - lo));
 }
 
-const DEFAULTS = {
-  "render-3d-holocube": {
-    dims: 3, size: 512, fps: 30, distance: 4, color: "#00e5ff", background: "#000000",
-    lineWidth: 2, depthCue: true, glow: true, scanlines: true,
-    angles: { xz: 35, yz: 25 }, speeds: { xz: 60, xy: 15 },
-  },
-  "render-4d-hypercube": {
-    dims: 4, size: 512, fps: 30, distance: 4, distance4: 3, projection: "perspective",
-    color: "#ff4fd8", background: "#000000", lineWidth: 2, depthCue: true, glow: false,
-    scanlines: false, angles: { xz: 20, yz: 15 }, speeds: { xw: 45, zw: 30 },
-  },
-};
+export const DEFAULTS = {};
+export function define(cellId, defaults) { DEFAULTS[cellId] = defaults; }
 const FILL = 0.45;
 
 // Pixels (y down) and depth weights of a cell's pose at a frame, as the cell computes.
-function pose(cellId, params, frame) {
+export function pose(cellId, params, frame) {
   const p = { ...DEFAULTS[cellId], ...params };
   const { vertices, edges } = hypercube(p.dims);
   const m = rotation(p.dims, anglesAt(frame, p.fps, p.angles, p.speeds));
@@ -132,4 +123,4 @@ function pose(cellId, params, frame) {
   };
 }
 
-window.tzzrGeometry = { hypercube, rotation, pose, DEFAULTS, PLANES };
+window.tzzrGeometry = { hypercube, rotation, pose, define, DEFAULTS, PLANES }; // for the browser test

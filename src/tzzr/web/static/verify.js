@@ -1,7 +1,7 @@
 // Receipt verification in the browser, independent of the server: the entry's address
 // (RFC 8785 JSON, SHA-256), the leaf, the RFC 9162 inclusion proof, and the Ed25519
 // signature of the C2SP checkpoint, all with WebCrypto. The same checks as `tzzr verify`.
-"use strict";
+// An ES module: the ledger page imports verifyReceipt.
 
 const enc = new TextEncoder();
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -16,7 +16,7 @@ const concat = (...parts) => {
 };
 
 // RFC 8785 for what captures hold: sorted keys (UTF-16 order), ECMAScript numbers.
-function canonical(value) {
+export function canonical(value) {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   const keys = Object.keys(value).sort();
@@ -26,7 +26,7 @@ function canonical(value) {
 const hashLeaf = (bytes) => sha256(concat(new Uint8Array([0]), bytes));
 const hashChildren = (l, r) => sha256(concat(new Uint8Array([1]), l, r));
 
-async function rootFromProof(leafHash, index, size, proof) {
+export async function rootFromProof(leafHash, index, size, proof) {
   if (!(index >= 0 && index < size)) throw new Error(`index ${index} is outside a tree of ${size}`);
   let fn = index, sn = size - 1, r = leafHash;
   for (const p of proof) {
@@ -71,7 +71,7 @@ async function openNote(note, verifierKeys) {
 }
 
 // Throws with the first failure; resolves to what was proven.
-async function verifyReceipt(receipt, trustedKeys) {
+export async function verifyReceipt(receipt, trustedKeys) {
   if (receipt.format !== "tzzr-receipt/1") throw new Error("not a TZZR receipt");
   const { h_entrada, h_instancia, contenedor } = receipt.entry;
   const address = hex(await sha256(enc.encode(canonical({ metadata: contenedor.metadata || {}, files: contenedor.files || [] }))));
@@ -88,4 +88,4 @@ async function verifyReceipt(receipt, trustedKeys) {
   return { h_entrada, leafIndex: receipt.leaf_index, treeSize: receipt.tree_size, origin: checkpoint.origin, block: block ? Number(block[1]) : null, timestamp: leaf.ts, root: hex(root) };
 }
 
-window.tzzrVerify = { verifyReceipt, canonical, rootFromProof };
+window.tzzrVerify = { verifyReceipt, canonical, rootFromProof }; // for the browser test

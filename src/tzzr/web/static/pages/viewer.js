@@ -1,8 +1,10 @@
 // The live viewer: the render cells' geometry drawn on a canvas, with a slider per
-// rotation plane. Everything is computed here; the server only serves the files.
-"use strict";
+// rotation plane. Everything is computed here; the server only serves the files and
+// lists the registry's render cells (each option carries its cell's defaults). No key
+// needed: it holds no data.
+import * as G from "../geometry.js";
+import { start } from "../lib/page.js";
 
-const G = window.tzzrGeometry;
 const canvas = document.getElementById("stage");
 const ctx = canvas.getContext("2d");
 const form = document.getElementById("controls");
@@ -79,22 +81,25 @@ function controls() {
   draw();
 }
 
-// the form only holds controls: Enter in it must not navigate (no inline handler: CSP)
-form.addEventListener("submit", (event) => event.preventDefault());
-form.cell.addEventListener("change", () => { frame = 0; controls(); });
-form.projection.addEventListener("change", draw);
-document.getElementById("play").addEventListener("click", (event) => {
-  playing = !playing;
-  event.target.textContent = playing ? "Pause" : "Play";
-  event.target.setAttribute("aria-pressed", String(!playing));
-});
-
 function tick() {
   if (playing) { frame += 1; draw(); }
   window.requestAnimationFrame(tick);
 }
 
-if (new URLSearchParams(location.search).has("still")) playing = false;
-controls();
-window.requestAnimationFrame(tick);
-window.tzzrViewer = { draw, setFrame: (f) => { frame = f; draw(); } };
+start(() => {
+  if (!form.cell.options.length) return; // no render cell installed: the page says so
+  for (const option of form.cell.options) G.define(option.value, JSON.parse(option.dataset.defaults));
+  // the form only holds controls: Enter in it must not navigate (no inline handler: CSP)
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.cell.addEventListener("change", () => { frame = 0; controls(); });
+  form.projection.addEventListener("change", draw);
+  document.getElementById("play").addEventListener("click", (event) => {
+    playing = !playing;
+    event.target.textContent = playing ? "Pause" : "Play";
+    event.target.setAttribute("aria-pressed", String(!playing));
+  });
+  if (new URLSearchParams(location.search).has("still")) playing = false;
+  controls();
+  window.requestAnimationFrame(tick);
+  window.tzzrViewer = { draw, setFrame: (f) => { frame = f; draw(); } }; // for the browser test
+}, { signedIn: false });

@@ -1,0 +1,21 @@
+// Sign in: the key is checked against the API (/whoami) before this browser keeps it.
+import { forget, params, remember } from "../lib/api.js";
+import { $, say } from "../lib/dom.js";
+import { start } from "../lib/page.js";
+import { queued } from "../lib/outbox.js";
+
+start(async () => {
+  if (params.has("signout")) forget();
+  if (params.has("expired")) say("#message", "Your key was refused: sign in again.", "error");
+  $("#signin").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const given = $("#key").value.trim();
+    const response = await fetch("/whoami", { headers: { Authorization: `Bearer ${given}` } });
+    if (!response.ok) { say("#message", "That key was not accepted.", "error"); return; }
+    const me = await response.json();
+    remember(given, me.h_instancia);
+    // captures that waited for a valid key are one Retry away
+    const waiting = await queued().catch(() => []); // no IndexedDB here: nothing waits
+    location.href = waiting.length ? "/app/capture" : "/app/inbox";
+  });
+}, { signedIn: false });
