@@ -13,7 +13,15 @@ from tzzr.cli import app
 from tzzr.config import Settings
 from tzzr.services import Services
 
-HEAVY = ["sqlalchemy", "fastapi", "pydantic_settings", "huey", "tzzr.config", "tzzr.services"]
+HEAVY = [
+    "sqlalchemy",
+    "fastapi",
+    "pydantic",
+    "pydantic_settings",
+    "huey",
+    "tzzr.config",
+    "tzzr.services",
+]
 
 # Runs the command in a fresh interpreter, then says which of HEAVY it loaded.
 PROBE = """

@@ -15,7 +15,7 @@ import typer
 
 from tzzr.cli import demo, flows, gc, grace, ingest, instances, keys, ledger, serve
 from tzzr.cli.console import err
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 from tzzr.errors import TzzrError
 
 app = App(help="TZZR: capture, process, enrich and seal.", pretty_exceptions_enable=False)

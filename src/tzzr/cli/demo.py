@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from tzzr.cli.console import err, fail, out
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 
 
 def demo(

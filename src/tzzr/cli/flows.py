@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tzzr.cli.console import build_services, fail, out
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 from tzzr.errors import TzzrError
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from tzzr.cli.console import build_services, err
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 
 
 def gc(

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from tzzr.cli.console import err, fail
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 
 grace_app = App(help="GRACE alone (for a GPU box).")
 

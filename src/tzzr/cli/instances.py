@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from tzzr.cli.console import build_services, fail, out
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 from tzzr.errors import TzzrError
 
 instances_app = App(help="Instances (deck, corp, …).")

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from tzzr.cli.console import build_services, err, fail, out
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 from tzzr.errors import TzzrError
 
 keys_app = App(help="API keys.")

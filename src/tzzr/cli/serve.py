@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from tzzr.cli.console import DEFAULT_INSTANCE, err, fail
-from tzzr.cli.metavars import App
+from tzzr.cli.params import App
 
 
 def serve(
