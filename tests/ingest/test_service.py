@@ -210,7 +210,7 @@ def test_a_recorded_container_is_addressed_stored_and_refused_twice(
             return builder.finish()
 
     result = ingest()
-    file = {
+    file: dict[str, Any] = {
         "name": "r.txt",
         "media_type": "text/plain",
         "sha256": hashlib.sha256(data).hexdigest(),

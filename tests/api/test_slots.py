@@ -1,7 +1,9 @@
-"""`/grace/runsync` is bounded: a full server answers 429 at once, a slow cell 503 at the
+"""Slots (tzzr.api.slots) bound `/grace/runsync`: a full server answers 429 at once, a slow cell 503 at the
 timeout, and a timed-out call keeps its slot until its thread ends."""
 
+import asyncio
 import base64
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,8 +14,10 @@ import pytest
 
 from tests.cells.test_ocr import render
 from tests.conftest import Live, make_settings, running
+from tzzr.api.slots import Slots
 from tzzr.cells.base import CellContext, CellFailed, Payload
 from tzzr.cells.ocr import OcrCell
+from tzzr.errors import Busy, TooManyRequests
 
 
 def _echo(sleep: float = 0) -> dict[str, Any]:
@@ -91,3 +95,48 @@ def test_ocr_stops_once_its_caller_stopped_waiting(kind: str) -> None:
         CellContext("r", "es", deadline=time.monotonic() + 60), Payload(kind, image)
     )
     assert "TOTAL" in done.result["text"]
+
+
+def test_a_full_bound_refuses_at_once_and_a_late_call_keeps_its_slot() -> None:
+    slots = Slots(1, 0.2, "bounded")
+    release = threading.Event()
+    deadlines: list[float] = []
+
+    def slow(deadline: float) -> str:
+        deadlines.append(deadline)
+        release.wait(10)
+        return "late"
+
+    async def scenario() -> None:
+        started = time.monotonic()
+        with pytest.raises(Busy, match=r"did not finish within 0\.2 s") as busy:
+            await slots.run(slow)
+        assert busy.value.retry_after == 1
+        assert started + 0.2 <= deadlines[0] <= time.monotonic()
+        assert slots.busy == 1  # the thread still runs: its slot stays taken
+        with pytest.raises(TooManyRequests, match="all 1 slots of bounded are busy"):
+            await slots.run(lambda deadline: "never")
+        release.set()
+        deadline = time.monotonic() + 10
+        while slots.busy and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert slots.busy == 0
+        assert await slots.run(lambda deadline: "quick") == "quick"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        slots.close()
+
+
+def test_retry_after_follows_the_typical_duration_within_the_timeout() -> None:
+    slots = Slots(2, 30, "typical")
+    try:
+        assert slots.retry_after() == 1  # the starting guess: one second
+        slots._typical = 12.3
+        assert slots.retry_after() == 13
+        slots._typical = 300.0
+        assert slots.retry_after() == 30  # never past the timeout
+    finally:
+        slots.close()
