@@ -15,6 +15,7 @@ from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Instance, LedgerHead, utcnow
 from tzzr.errors import Conflict, InvalidInput, NotFound
+from tzzr.validation import schema_error
 
 if TYPE_CHECKING:  # jsonschema loads only for instances that have a fields schema
     from jsonschema import Draft202012Validator
@@ -43,19 +44,12 @@ class InstanceInfo:
         """422 naming the first field that the instance's schema rejects."""
         if self.fields_schema is None:
             return
-        validator = _validator(canonical_json(self.fields_schema))
-        errors = sorted(validator.iter_errors(metadata), key=lambda e: list(e.absolute_path))
-        if errors:
-            error = errors[0]
-            path = ".".join(str(p) for p in error.absolute_path)
-            if error.validator == "required" and isinstance(error.validator_value, list):
-                present = error.instance if isinstance(error.instance, dict) else {}
-                missing = [f for f in error.validator_value if f not in present]
-                path = ".".join(p for p in (path, missing[0] if missing else "") if p)
+        found = schema_error(_validator(canonical_json(self.fields_schema)), metadata, "metadata")
+        if found is not None:
+            message, field = found
             raise InvalidInput(
-                f"metadata does not satisfy instance {self.name!r}'s fields schema: "
-                f"{error.message}",
-                field="metadata." + path if path else "metadata",
+                f"metadata does not satisfy instance {self.name!r}'s fields schema: {message}",
+                field=field,
             )
 
 

@@ -16,6 +16,7 @@ from tzzr.flows.store import flow_json
 from tzzr.ingest.forms import read_limited
 from tzzr.keys import Principal
 from tzzr.runs.service import RunInput
+from tzzr.states import ExecutionStatus
 from tzzr.types import PositiveInt32
 
 router = APIRouter()
@@ -112,7 +113,7 @@ async def execute(request: Request, principal: Runner) -> JSONResponse:
         found.ingest.store_for(principal.instance),
     )
     return JSONResponse(
-        {"executionId": execution_id, "status": "queued"},
+        {"executionId": execution_id, "status": ExecutionStatus.QUEUED},
         status_code=202,
         headers={"Location": f"/executions/{execution_id}"},
     )

@@ -20,6 +20,7 @@ from tzzr.errors import InvalidInput
 from tzzr.keys import Principal
 from tzzr.runs import notify
 from tzzr.runs.service import TERMINAL, RunBody, RunInput, run_json
+from tzzr.states import JobStatus, RunStatus
 from tzzr.validation import first_error
 
 router = APIRouter()
@@ -175,7 +176,7 @@ async def specialize_cell(request: Request, principal: Admin, cell_id: str) -> J
         lambda progress: specialize(found.catalog, h_instancia, cell_id, body, progress),
     )
     return JSONResponse(
-        {"jobId": job_id, "status": "queued", "statusUrl": f"/api/jobs/{job_id}"},
+        {"jobId": job_id, "status": JobStatus.QUEUED, "statusUrl": f"/api/jobs/{job_id}"},
         status_code=202,
         headers={"Location": f"/api/jobs/{job_id}"},
     )
@@ -223,12 +224,12 @@ async def register_cell(request: Request, principal: Admin) -> JSONResponse:
 
 # -- GRACE, asynchronous (RunPod's /run and /status shapes) --------------------------
 GRACE_STATUS = {
-    "queued": "IN_QUEUE",
-    "running": "IN_PROGRESS",
-    "done": "COMPLETED",
-    "failed": "FAILED",
-    "cancelled": "CANCELLED",
-    "timed_out": "TIMED_OUT",
+    RunStatus.QUEUED: "IN_QUEUE",
+    RunStatus.RUNNING: "IN_PROGRESS",
+    RunStatus.DONE: "COMPLETED",
+    RunStatus.FAILED: "FAILED",
+    RunStatus.CANCELLED: "CANCELLED",
+    RunStatus.TIMED_OUT: "TIMED_OUT",
 }
 
 
@@ -269,7 +270,7 @@ def grace_status(request: Request, principal: Reader, run_id: str) -> dict[str, 
     found = services(request)
     row = found.runs.get(principal.instance, run_id)
     answer: dict[str, Any] = {"id": row.id, "status": GRACE_STATUS[row.status]}
-    if row.status == "done":
+    if row.status == RunStatus.DONE:
         result = json.loads(found.runs.result(principal.instance, run_id))
         answer["executionTime"] = (row.metrics or {}).get("latencyMs")
         answer["output"] = {"status": "ok", "result": result, "metrics": row.metrics}

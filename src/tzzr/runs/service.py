@@ -29,10 +29,13 @@ from tzzr.runs import notify
 from tzzr.runs.queue import RunQueue, run_message
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
+from tzzr.states import RUN_FAILED, RUN_TERMINAL, RunStatus, values
+from tzzr.stats import p95, percentile
+from tzzr.times import rfc3339_or_none
 from tzzr.types import is_hex_digest
 
-TERMINAL = ("done", "failed", "cancelled", "timed_out")
-STATUSES = ("queued", "running", *TERMINAL)
+TERMINAL = RUN_TERMINAL
+STATUSES = values(RunStatus)
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -81,9 +84,9 @@ def run_json(row: Any) -> dict[str, Any]:
         },
         "params": row.params,
         "paramsHash": row.params_hash,
-        "createdAt": _iso(row.created_at),
-        "startedAt": _iso(row.started_at),
-        "finishedAt": _iso(row.finished_at),
+        "createdAt": rfc3339_or_none(row.created_at),
+        "startedAt": rfc3339_or_none(row.started_at),
+        "finishedAt": rfc3339_or_none(row.finished_at),
         "resultUrl": f"/blobs/{row.result_sha}" if row.result_sha else None,
         "resultHash": row.result_sha,
         "metrics": row.metrics,
@@ -91,10 +94,6 @@ def run_json(row: Any) -> dict[str, Any]:
         "reusedFrom": row.reused_from,
         "leafIndex": row.leaf_index,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def store_input(
@@ -218,7 +217,7 @@ class Runs:
             metrics = dict(done.metrics or {})
             metrics.update(reused=True, latencyMs=0.0)
             values.update(
-                status="done",
+                status=RunStatus.DONE,
                 started_at=now,
                 finished_at=now,
                 result_sha=done.result_sha,
@@ -227,31 +226,31 @@ class Runs:
                 leaf_index=done.leaf_index,
             )
         else:
-            values["status"] = "queued"
+            values["status"] = RunStatus.QUEUED
         try:
             with write_transaction(self._engine) as conn:
                 conn.execute(insert(Run).values(**values))
                 emit(
                     conn,
-                    "run_queued" if values["status"] == "queued" else "run_done",
+                    "run_queued" if values["status"] == RunStatus.QUEUED else "run_done",
                     h_instancia=instance.h_instancia,
                     subject=run_id,
                     data={
                         "cell": cell.meta.id,
                         "version": cell.meta.version,
-                        "reused": values["status"] == "done",
+                        "reused": values["status"] == RunStatus.DONE,
                     },
                 )
         except IntegrityError as exc:
             raise Conflict(f"run id {run_id!r} is taken; choose another or omit it") from exc
-        if values["status"] == "queued":
+        if values["status"] == RunStatus.QUEUED:
             try:
                 self.queue.enqueue(values["queue"], run_message(instance.h_instancia, run_id))
             except Unavailable as exc:
                 self._set(
                     instance,
                     run_id,
-                    "failed",
+                    RunStatus.FAILED,
                     error={"code": "unavailable", "message": exc.message},
                 )
                 raise
@@ -278,7 +277,7 @@ class Runs:
                     Run.cell_version == cell.meta.version,
                     Run.input_sha == input_sha,
                     Run.params_hash == p_hash,
-                    Run.status == "done",
+                    Run.status == RunStatus.DONE,
                     Run.reused_from.is_(None),
                 )
                 .limit(1)
@@ -306,7 +305,7 @@ class Runs:
 
     def result(self, instance: InstanceInfo, run_id: str) -> bytes:
         row = self.get(instance, run_id)
-        if row.status != "done" or row.result_sha is None:
+        if row.status != RunStatus.DONE or row.result_sha is None:
             raise Conflict(f"run {run_id} is {row.status}; it has no result")
         return self._store(instance).read_all(row.result_sha)
 
@@ -319,10 +318,10 @@ class Runs:
                 .where(
                     Run.h_instancia == instance.h_instancia,
                     Run.id == run_id,
-                    Run.status.in_(("queued", "running")),
+                    Run.status.in_((RunStatus.QUEUED, RunStatus.RUNNING)),
                 )
                 .values(
-                    status="cancelled",
+                    status=RunStatus.CANCELLED,
                     finished_at=datetime.now(UTC),
                     lease_until=None,
                     error={"code": "cancelled", "message": "cancelled by request"},
@@ -366,7 +365,7 @@ class Runs:
                 .where(
                     Run.h_instancia == instance.h_instancia,
                     Run.cell_id == cell_id,
-                    Run.status == "done",
+                    Run.status == RunStatus.DONE,
                     Run.reused_from.is_(None),
                 )
                 .order_by(Run.finished_at.desc())
@@ -376,8 +375,8 @@ class Runs:
                 float(m["latencyMs"]) for m in recent if m and m.get("latencyMs") is not None
             )
         total = sum(counts.values())
-        failed = counts.get("failed", 0) + counts.get("timed_out", 0)
-        finished = failed + counts.get("done", 0)
+        failed = sum(counts.get(status, 0) for status in RUN_FAILED)
+        finished = failed + counts.get(RunStatus.DONE, 0)
         return {
             "cellId": cell_id,
             "runs": {status: int(counts.get(status, 0)) for status in STATUSES},
@@ -385,14 +384,8 @@ class Runs:
             "failureRate": round(failed / finished, 4) if finished else 0.0,
             "latencyMs": {
                 "count": len(latencies),
-                "p50": _percentile(latencies, 0.50),
-                "p95": _percentile(latencies, 0.95),
+                "p50": percentile(latencies, 0.50),
+                "p95": p95(latencies),
                 "max": latencies[-1] if latencies else None,
             },
         }
-
-
-def _percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
