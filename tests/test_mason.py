@@ -1,5 +1,6 @@
-"""MASON's 24-hour window with an injectable clock: the deadline sends an item to
-FELDMAN by itself, also when the server was down at that moment (swept on start)."""
+"""MASON (tzzr.mason): its 24-hour window with an injectable clock; the deadline sends
+an item to FELDMAN by itself, also when the server was down at that moment (swept on
+start)."""
 
 import time
 from datetime import UTC, datetime, timedelta
