@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tzzr.errors import TzzrError
-from tzzr.ledger.leaves import leaf_bytes, leaf_record
+from tzzr.ledger.leaves import encode_many, leaf_bytes, leaf_record
 
 values = st.one_of(
     st.text(),
@@ -41,3 +41,33 @@ def test_leaf_bytes_are_exactly_rfc8785(extra: dict[str, object], ref: str) -> N
 def test_unknown_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="kind"):
         leaf_bytes("gossip", "a", "b", "c", datetime.now(UTC))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["entry", "enrichment", "attestation"]),
+            st.text(max_size=70),
+            st.text(max_size=70),
+            st.datetimes(timezones=st.just(UTC)),
+            st.one_of(st.none(), st.just({}), st.dictionaries(st.sampled_from("abc"), values)),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["ab" * 32, 'in"stance', "tab\there"]),
+)
+def test_encode_many_is_leaf_bytes_of_each(
+    records: list[tuple[str, str, str, datetime, dict[str, object] | None]], instance: str
+) -> None:
+    try:
+        expected = [leaf_bytes(k, instance, r, d, ts, e) for k, r, d, ts, e in records]
+    except (ValueError, TzzrError):
+        with pytest.raises((ValueError, TzzrError)):
+            encode_many(instance, records)
+        return
+    assert encode_many(instance, records) == expected
+
+
+def test_encode_many_refuses_unknown_kinds() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        encode_many("a", [("gossip", "b", "c", datetime.now(UTC), None)])

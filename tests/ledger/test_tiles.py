@@ -38,16 +38,3 @@ def test_tiles_for_names_every_tile_a_proof_reads() -> None:
             for a, b in ranges:
                 node_hash(a, b, reader.perfect)
             assert read <= tiles_for(ranges), size
-
-
-def test_block_roots_reuse_tiles_only_where_they_align() -> None:
-    from tzzr.ledger.blocks import block_root
-
-    hashes = [hash_leaf(b"%d" % i) for i in range(5000)]
-    stored: dict[tuple[int, int], bytes] = {}
-    size = 0
-    for start, end in ((0, 300), (300, 512), (512, 513), (513, 4000), (4000, 5000)):
-        stored.update(extend(size, hashes[start:end], lambda lv, i: stored.get((lv, i), b"")))
-        size = end
-        reader = TileReader(lambda lv, i: stored.get((lv, i), b""), {})
-        assert block_root(start, hashes[start:end], reader) == root_hash(hashes[start:end])

@@ -26,7 +26,7 @@ from tzzr.ledger import checkpoint as notes
 from tzzr.ledger import tlog
 from tzzr.ledger.blocks import GENESIS, Block, as_utc, block_hash, block_root
 from tzzr.ledger.hashing import HASH_SIZE, hash_leaf
-from tzzr.ledger.leaves import encode, timestamp
+from tzzr.ledger.leaves import encode_many
 from tzzr.ledger.proof import consistency_ranges, inclusion_ranges, node_hash
 from tzzr.ledger.tiles import WIDTH, TileKey, TileReader, extend, tiles_for
 
@@ -69,16 +69,21 @@ _LOCK_HEAD = (
 )
 _COLUMNS = "h_instancia, idx, kind, ref, data, leaf_hash, created_at"
 _INSERT_SQLITE = f"INSERT INTO ledger_leaves ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-_COPY_POSTGRESQL = f"COPY ledger_leaves ({_COLUMNS}) FROM STDIN"
+_COPY_POSTGRESQL = f"COPY ledger_leaves ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = ("text", "int8", "text", "text", "bytea", "bytea", "timestamptz")
 _LEAF_KEYS = ("h_instancia", "idx", "kind", "ref", "data", "leaf_hash", "created_at")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:  # as UTCDateTime refuses it
+        raise ValueError("naive datetime")
+    return value
 
 
 def _sqlite_time(value: datetime) -> str:
     """A timestamp as SQLAlchemy's SQLite DATETIME stores it (naive UTC text), so that
     rows written below the ORM read back exactly like rows written through it."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _write_leaves(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -97,6 +102,7 @@ def _write_leaves(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
             conn.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
             cursor.copy(_COPY_POSTGRESQL) as copy,
         ):
+            copy.set_types(list(_COPY_TYPES))
             for row in rows:
                 copy.write_row(row)
     else:  # pragma: no cover - create_db_engine builds only the two above
@@ -149,22 +155,21 @@ class Ledger:
         if not records:
             return self.lock_head(conn, h_instancia)
         first = self.reserve(conn, h_instancia, len(records))
+        datas = encode_many(h_instancia, records)
         sqlite = conn.dialect.name == "sqlite"
-        # Leaves of one batch mostly share a timestamp: format each distinct one once.
-        stamps: dict[datetime, tuple[str, Any]] = {}
+        # Leaves of one batch mostly share a timestamp: convert each distinct one once.
+        times: dict[datetime, Any] = {}
         sha256 = hashlib.sha256
         rows = []
-        index = first
-        for kind, ref, digest, ts, extra in records:
-            found = stamps.get(ts)
-            if found is None:
-                found = stamps[ts] = (timestamp(ts), _sqlite_time(ts) if sqlite else ts)
-            data = encode(kind, h_instancia, ref, digest, found[0], extra)
+        pairs = zip(records, datas, strict=True)
+        for index, ((kind, ref, _, ts, _), data) in enumerate(pairs, first):
+            created = times.get(ts)
+            if created is None:
+                created = times[ts] = _sqlite_time(ts) if sqlite else _aware(ts)
             # hash_leaf, inlined: RFC 9162 2.1.1, SHA-256(0x00 || leaf)
             rows.append(
-                (h_instancia, index, kind, ref, data, sha256(b"\x00" + data).digest(), found[1])
+                (h_instancia, index, kind, ref, data, sha256(b"\x00" + data).digest(), created)
             )
-            index += 1
         _write_leaves(conn, rows)
         return first
 

@@ -2,12 +2,14 @@
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from tzzr.canonical import canonical_json
 
 KINDS = ("entry", "enrichment", "attestation", "artifact", "vote", "consent")
+_KINDS = frozenset(KINDS)
 
 
 def timestamp(value: datetime) -> str:
@@ -83,3 +85,31 @@ def leaf_bytes(
     extra: dict[str, Any] | None = None,
 ) -> bytes:
     return encode(kind, instance, ref, digest, timestamp(ts), extra)
+
+
+def encode_many(
+    instance: str, records: Iterable[tuple[str, str, str, datetime, dict[str, Any] | None]]
+) -> list[bytes]:
+    """`leaf_bytes` of many (kind, ref, hash, ts, extra) records of one instance, the
+    instance checked once and each distinct time formatted once."""
+    plain = _ESCAPED.search(instance) is None
+    stamps: dict[datetime, str] = {}
+    out = []
+    for kind, ref, digest, ts, extra in records:
+        stamp = stamps.get(ts)
+        if stamp is None:
+            stamp = stamps[ts] = timestamp(ts)
+        both = ref + digest
+        if (
+            plain
+            and not extra
+            and kind in _KINDS
+            and (both.isalnum() or _ESCAPED.search(both) is None)
+        ):
+            out.append(
+                f'{{"hash":"{digest}","instance":"{instance}","kind":"{kind}",'
+                f'"ref":"{ref}","ts":"{stamp}","v":1}}'.encode()
+            )
+        else:
+            out.append(encode(kind, instance, ref, digest, stamp, extra))
+    return out
