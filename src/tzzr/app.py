@@ -29,65 +29,16 @@ from tzzr.sentinel import tracing
 from tzzr.sentinel.metrics import Metrics
 from tzzr.services import Services
 
-SWEEP_SECONDS = 30.0
-
-
-async def _sweep_enrichments(services: Services) -> None:
-    """MASON's deadlines: at start (items that fell due while the server was down)
-    and then every SWEEP_SECONDS."""
-    import logging
-
-    while True:
-        try:
-            swept = await asyncio.to_thread(services.mason.sweep)
-            if swept:
-                logging.getLogger("tzzr.mason").info("%d item(s) reached their deadline", swept)
-        except Exception:
-            logging.getLogger("tzzr.mason").exception("sweeping the enrichment window failed")
-        await asyncio.sleep(SWEEP_SECONDS)
-
-
-async def _watch(services: Services) -> None:
-    """SENTINEL's alert rules, and the events' retention, every TZZR_ALERT_INTERVAL seconds."""
-    import logging
-
-    from tzzr.sentinel.events import prune
-
-    while True:
-        await asyncio.sleep(services.settings.alert_interval)
-        try:
-            await asyncio.to_thread(services.alerts.evaluate)
-        except Exception:
-            logging.getLogger("tzzr.sentinel").exception("evaluating the alert rules failed")
-        try:
-            await asyncio.to_thread(prune, services.engine, services.settings.event_retention_days)
-        except Exception:
-            logging.getLogger("tzzr.sentinel").exception("deleting old events failed")
-
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(services.jobs.recover)
-        sweeper = asyncio.create_task(_sweep_enrichments(services))
-        watcher = (
-            asyncio.create_task(_watch(services)) if services.settings.alert_interval > 0 else None
-        )
-        sealer = None
-        if services.settings.block_interval > 0:
-            from tzzr.feldman import sealing
+        from tzzr.periodic import server_scheduler
 
-            sealer = asyncio.create_task(
-                sealing.run(
-                    services.instances.list, services.ledger, services.settings.block_interval
-                )
-            )
+        # MASON's sweep, SENTINEL, sealing, reaping jobs: once per deployment each period
+        scheduler = server_scheduler(services).start()
         yield
-        sweeper.cancel()
-        if watcher is not None:
-            watcher.cancel()
-        if sealer is not None:
-            sealer.cancel()
+        await asyncio.to_thread(scheduler.stop)
         services.close()
 
     app = FastAPI(

@@ -150,7 +150,10 @@ def test_a_failure_and_a_retry_stay_their_executions_own(built: Services, tmp_pa
     assert [s["status"] for s in failed.steps] == ["done", "failed"]
     again = executions[flaky[0]]
     assert again.status == "queued" and again.next_step == 1  # resumes at b
-    time.sleep(0.3)  # the retry's back-off
+    deadline = time.monotonic() + 10
+    while not services.queue.promote_due():  # the retry comes due after its back-off
+        assert time.monotonic() < deadline, "the retry was never scheduled"
+        time.sleep(0.01)
     assert services.alfred.runner.advance(flaky[0], "w") == "done"
     with services.engine.connect() as conn:
         ids = conn.execute(select(Run.id).where(Run.id.like(f"{flaky[0]}-%"))).scalars().all()

@@ -4,7 +4,6 @@ the cell's test cases and constraints) and visualization samples."""
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -128,22 +127,3 @@ def test_visualization_samples_are_rendered(live: Live) -> None:
         assert client.get("/api/cells/ocr-core/visualization/receipt").content == first.content
         missing = client.get("/api/cells/ocr-core/visualization/nope")
         assert missing.status_code == 404 and "receipt" in missing.json()["error"]["message"]
-
-
-def test_jobs_left_running_by_a_stopped_server_fail_at_start(tmp_path: Path) -> None:
-    from sqlalchemy import update
-
-    from tzzr.db.models import Job
-
-    with running(make_settings(tmp_path / "home")) as live, live.client() as client:
-        job_id = client.post("/api/cells/test-noop/specialize", json={"prompt": "p"}).json()[
-            "jobId"
-        ]
-        wait_job(client, job_id)
-        with live.services.engine.begin() as conn:
-            conn.execute(
-                update(Job).where(Job.id == job_id).values(status="running", finished_at=None)
-            )
-        assert live.services.jobs.recover() == 1
-        job = client.get(f"/api/jobs/{job_id}").json()
-        assert job["status"] == "failed" and job["error"]["code"] == "interrupted"

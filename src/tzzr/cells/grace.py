@@ -1,17 +1,16 @@
 """GRACE's one code path: route a contract 2.1 envelope to its cell and shape the answer
-as RunPod serverless does. `/grace/runsync` and the RunPod handler both call `execute`."""
+as RunPod serverless does. `/grace/runsync` and the RunPod handler both call `execute`;
+the cell is invoked as every run is (tzzr.work.invoke), its artifacts inline."""
 
-import base64
-import hashlib
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from tzzr.cells.base import CellContext, CellFailed, Payload
+from tzzr.cells.base import CellFailed, Payload
 from tzzr.cells.envelope import Envelope
 from tzzr.cells.registry import Registry
 from tzzr.errors import InvalidInput
+from tzzr.work.invoke import invoke
 
 
 def execute(
@@ -32,14 +31,17 @@ def execute(
             f"not {envelope.payload.type!r}",
             field="payload.type",
         )
-    check = getattr(cell, "check_params", None)
-    if check is not None:
-        check(dict(envelope.params))
     run_id = run_id or uuid.uuid4().hex
-    context = CellContext(run_id, envelope.context.lang, dict(envelope.params), deadline)
-    started = time.perf_counter()
     try:
-        result = cell.run(context, load(envelope))
+        # `load` checks the payload's size (GRACE's limits): none checked here
+        done = invoke(
+            cell,
+            run_id,
+            lambda: load(envelope),
+            params=envelope.params,
+            lang=envelope.context.lang,
+            deadline=deadline,
+        )
     except CellFailed as exc:
         return {
             "id": run_id,
@@ -47,31 +49,14 @@ def execute(
             "error": exc.message,
             "output": {"status": "error", **exc.body()},
         }
-    latency = round((time.perf_counter() - started) * 1000, 1)
-    answer = dict(result.result)
-    if result.artifacts:  # inline: GRACE has no blob store of its own
-        answer["artifacts"] = {
-            name: {
-                "mediaType": art.media_type,
-                "size": len(art.data),
-                "sha256": hashlib.sha256(art.data).hexdigest(),
-                "base64": base64.b64encode(art.data).decode(),
-            }
-            for name, art in result.artifacts.items()
-        }
+    latency = round(done.latency_ms, 1)
     return {
         "id": run_id,
         "status": "COMPLETED",
         "executionTime": latency,
         "output": {
             "status": "ok",
-            "result": answer,
-            "metrics": {
-                **result.metrics,
-                "latencyMs": latency,
-                "engine": result.engine,
-                "model": result.model,
-                "device": result.device,
-            },
+            "result": done.kept.result,
+            "metrics": {**done.metrics, "latencyMs": latency},
         },
     }

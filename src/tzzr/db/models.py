@@ -290,6 +290,7 @@ class Job(Base):
     """Long work the server does for a caller (specializing a cell), with progress."""
 
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_lease", "status", "lease_until"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
@@ -301,6 +302,20 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkLease(Base):
+    """A periodic job's turn: the scheduler that holds the row until `lease_until` runs
+    the job this period; the others of the deployment skip it (tzzr.work.scheduler)."""
+
+    __tablename__ = "work_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Flow(Base):

@@ -3,10 +3,9 @@ SENTINEL hears of every block, and a block falls due every `TZZR_BLOCK_INTERVAL`
 seconds for each instance with pending leaves (an empty interval makes none). A block
 that fell due while the server was down is sealed on the first check."""
 
-import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 
@@ -133,21 +132,3 @@ def seal_due(
                 )
                 sealed.append(block)
     return sealed
-
-
-async def run(
-    instances: Callable[[], Iterable[InstanceInfo]],
-    ledger: Ledger,
-    interval: float,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> None:
-    """Check `seal_due` every min(60 s, interval), until cancelled. (The durable-work
-    scheduler replaces this loop.)"""
-    period = min(60.0, interval)
-    due = timedelta(seconds=interval)
-    while True:
-        try:
-            await asyncio.to_thread(seal_due, instances(), ledger, due, clock())
-        except Exception:
-            log.exception("automatic sealing failed; retrying in %.0f s", period)
-        await asyncio.sleep(period)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 
 from tzzr.blobs import BlobStore
 from tzzr.cells.catalog import Catalog
@@ -39,35 +39,22 @@ from tzzr.flows.spec import FlowSpec, Step
 from tzzr.flows.steps import Inputs, Steps
 from tzzr.flows.store import FlowStore
 from tzzr.mason import Mason
-from tzzr.runs.executor import Heartbeat, RunTimedOut, backoff
 from tzzr.runs.results import attestation
 from tzzr.sentinel.events import emit
+from tzzr.work.heartbeat import heartbeat
+from tzzr.work.leases import Leases
+from tzzr.work.retry import backoff
+from tzzr.work.timelimit import TimedOut
 
 log = logging.getLogger("tzzr.flows")
 Dispatch = Callable[[str, float], None]
 
-_CLAIM = (
-    update(Execution)
-    .where(Execution.id.in_(bindparam("eids", expanding=True)), Execution.status == "queued")
-    .values(
-        status="running",
-        attempt=Execution.attempt + 1,
-        worker=bindparam("worker"),
-        started_at=bindparam("now"),
-        lease_until=bindparam("lease"),
-    )
-    .returning(Execution)
-)
-_PROGRESS = update(Execution).where(
-    Execution.id == bindparam("eid"),
-    Execution.status == "running",
-    Execution.attempt == bindparam("at"),
-)
+LEASES = Leases(Execution.__table__, ("id",))  # type: ignore[arg-type]
 # Built once: statements built per call cost more than the SQL they run.
+_PROGRESS = LEASES.held  # guarded by the attempt claimed: a lost lease writes nothing
 _STEP_DONE = _PROGRESS.values(
     steps=bindparam("b_steps"), next_step=bindparam("b_next"), lease_until=bindparam("b_lease")
 )
-_RENEW = _PROGRESS.values(lease_until=bindparam("b_lease"))
 _RELEASE = _PROGRESS.values(
     status="queued",
     worker=None,
@@ -158,10 +145,7 @@ class Runner:
         started = time.perf_counter()
         now = datetime.now(UTC)
         with write_transaction(self._engine, redoable=True) as conn:
-            rows = conn.execute(
-                _CLAIM,
-                {"eids": execution_ids, "worker": worker, "now": now, "lease": self._lease(now)},
-            ).all()
+            rows = LEASES.claim_many(conn, execution_ids, worker, now, self._lease(now))
         outcome = dict.fromkeys(execution_ids, "skipped")
         if not rows:
             return outcome
@@ -178,7 +162,7 @@ class Runner:
                 writes.append(self._failed(live, error, f"the execution failed: {exc}"))
         self._write(writes)
         self._steps.prefetch([(live.row.h_instancia, live.inputs) for live in held])
-        with Heartbeat(lambda: self._renew(held), self._settings.run_lease_seconds / 3):
+        with heartbeat().hold(lambda: self._renew(held), self._settings.run_lease_seconds / 3):
             self._rounds(held, started)
         for live in held + [w.live for w in writes]:
             outcome[live.row.id] = live.status
@@ -245,7 +229,7 @@ class Runner:
             self.speed.cell(step, time.perf_counter() - started)
         except TzzrError as exc:  # CellFailed, a bad parameter: no retry
             return self._fail_step(live, index, exc.body()["error"])
-        except RunTimedOut:
+        except TimedOut:
             error = {"code": "timed_out", "message": f"step {step.id} took too long"}
             return self._fail_step(live, index, error)
         except Exception as exc:
@@ -312,7 +296,7 @@ class Runner:
         if attempt >= self._settings.run_max_attempts:
             last = f"failed after {attempt} attempts; last: {message}"
             return self._fail_step(live, index, {"code": "error", "message": last})
-        delay = backoff(self._settings, attempt)
+        delay = backoff(self._settings.run_retry_seconds, attempt)
         live.ended = True
         error = {"code": "error", "message": message, "attempt": attempt}
         return _Write(live, live.steps, index, retry=(error, delay))
@@ -382,7 +366,7 @@ class Runner:
         """The execution's own row; False (and the execution let go) when another
         worker holds it now."""
         live, row = write.live, write.live.row
-        params: dict[str, Any] = {"eid": row.id, "at": row.attempt}
+        params = LEASES.params((row.id,), row.attempt)
         if write.release:
             statement = _RELEASE
             lease = now + timedelta(seconds=10 * self._settings.run_lease_seconds)
@@ -453,39 +437,22 @@ class Runner:
         lease = self._lease(datetime.now(UTC))
         with write_transaction(self._engine, redoable=True) as conn:
             for live in working:
-                params = {"eid": live.row.id, "at": live.row.attempt, "b_lease": lease}
-                if not conn.execute(_RENEW, params).rowcount:
+                if not LEASES.renew(conn, (live.row.id,), live.row.attempt, lease):
                     live.ended, live.status = True, "discarded"
         return True
 
-    def reap(self) -> list[str]:
+    def reap(self, now: datetime | None = None) -> list[str]:
         """Running executions whose worker died, and queued ones whose message was
         lost: back in the queue. The execution resumes from its last finished step."""
-        now = datetime.now(UTC)
-        with self._engine.connect() as conn:
-            expired = conn.execute(
-                select(Execution.id, Execution.status, Execution.attempt).where(
-                    Execution.status.in_(("running", "queued")), Execution.lease_until < now
-                )
-            ).all()
+        now = now or datetime.now(UTC)
+        lease = now + timedelta(seconds=10 * self._settings.run_lease_seconds)
         again = []
-        for item in expired:
-            with write_transaction(self._engine) as conn:
-                changed = conn.execute(
-                    update(Execution)
-                    .where(
-                        Execution.id == item.id,
-                        Execution.status == item.status,
-                        Execution.attempt == item.attempt,
-                        Execution.lease_until < now,
-                    )
-                    .values(
-                        status="queued",
-                        worker=None,
-                        lease_until=now + timedelta(seconds=10 * self._settings.run_lease_seconds),
-                    )
-                ).rowcount
-            if changed:
-                self.dispatch(item.id, 0)
-                again.append(item.id)
+        for row, _ in LEASES.reap(
+            self._engine,
+            now,
+            lambda _row: {"status": "queued", "worker": None, "lease_until": lease},
+            statuses=("running", "queued"),
+        ):
+            self.dispatch(row.id, 0)
+            again.append(row.id)
         return again

@@ -4,7 +4,6 @@ templated from the earlier steps, the cell's answer kept as blobs, and the run's
 (written by flows/runner.py with the execution's progress)."""
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -13,18 +12,16 @@ from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.canonical import sha256_hex
-from tzzr.cells.base import CellContext, Payload
+from tzzr.cells.base import Payload
 from tzzr.cells.catalog import Catalog
-from tzzr.cells.limits import check_input_size, read_input
 from tzzr.config import Settings
 from tzzr.db.models import Entry
 from tzzr.errors import InvalidInput
 from tzzr.flows.spec import Step, payload_type, render
 from tzzr.instances import InstanceStores
-from tzzr.runs.executor import time_limit
-from tzzr.runs.results import ResultKeeper, answer_metrics
 from tzzr.runs.service import params_hash
-from tzzr.sentinel import tracing
+from tzzr.work.answers import ResultKeeper
+from tzzr.work.invoke import Blob, invoke
 
 log = logging.getLogger("tzzr.flows")
 
@@ -140,28 +137,16 @@ class Steps:
             sha, kind, media, size = wanted[0]
         params = render(step.params, inputs.scope)
         lang = (render(step.lang, inputs.scope) if step.lang else None) or None
-        check = getattr(cell, "check_params", None)
-        if check is not None:
-            check(params)
-        started = time.perf_counter()
-        limit = self._settings.cell_max_input_bytes
+        source: Blob | Payload
         if kind == "none":
-            data = b""
-        elif sha in inputs.read:
-            data = inputs.read[sha]  # the steps of an execution often read the same file
-            check_input_size(cell, len(data), limit)
+            source = Payload("none", b"")
+        elif sha in inputs.read:  # the steps of an execution often read the same file
+            source = Payload(kind, inputs.read[sha], media)
         else:
-            data = read_input(store, sha, cell, limit, size)  # size first: refused unread
-            if len(data) <= KEEP_FILE_BYTES:
-                inputs.read[sha] = data
-        with (
-            time_limit(self._settings.run_timeout_seconds),
-            tracing.span(f"cell {cell.meta.id}", run_id=run_id, flow=row.flow_id),
-        ):
-            answer = cell.run(CellContext(run_id, lang, params), Payload(kind, data, media))
-        latency = round((time.perf_counter() - started) * 1000, 3)
-        kept = self._results.keep(store, answer)
-        run = {
+            source = Blob(store, sha, kind, media, size)  # size first: refused unread
+        # the step's run record; flows set no timeout per step, so its run has the
+        # settings' run timeout, and the cell is given the record's
+        run: dict[str, Any] = {
             "id": run_id,
             "h_instancia": row.h_instancia,
             "cell_id": cell.meta.id,
@@ -178,16 +163,27 @@ class Steps:
             "max_attempts": 1,
             "timeout_s": self._settings.run_timeout_seconds,
             "worker": row.worker,
-            "result_sha": kept.sha256,
-            "metrics": answer_metrics(answer, latency),
-            "artifacts": kept.artifacts,
         }
+        done = invoke(
+            cell,
+            run_id,
+            source,
+            params=params,
+            lang=lang,
+            timeout_s=run["timeout_s"],
+            max_input_bytes=self._settings.cell_max_input_bytes,
+            keep=self._results.into(store),
+            trace={"flow": row.flow_id},
+        )
+        if isinstance(source, Blob) and len(done.payload.data) <= KEEP_FILE_BYTES:
+            inputs.read[sha] = done.payload.data
+        run.update(result_sha=done.kept.sha256, metrics=done.metrics, artifacts=done.kept.artifacts)
         outcome = {
             "id": step.id,
             "cell": step.cell,
             "status": "done",
             "runId": run_id,
-            "output": kept.result,
-            "ms": latency,
+            "output": done.kept.result,
+            "ms": done.latency_ms,
         }
         return outcome, run

@@ -1,23 +1,17 @@
-"""The worker's side of a run: claim it under a lease, run the cell with its timeout,
-keep the lease alive, and finish it exactly once: the result as a blob and an
-`attestation` leaf in the same transaction. A lease that runs out (its worker died)
-puts the run back in the queue."""
+"""The worker's side of a run, on the durable-work core (tzzr.work): claim it under a
+lease, invoke its cell with the run's own timeout while the process's heartbeat keeps
+the lease alive, and finish it exactly once: the result as a blob and an `attestation`
+leaf in the same transaction. A lease that runs out (its worker died) puts the run back
+in the queue (`reap`)."""
 
 import logging
-import signal
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, insert, select
 
 from tzzr.blobs import BlobStore
-from tzzr.cells.base import CellContext, Payload
 from tzzr.cells.catalog import Catalog
-from tzzr.cells.limits import read_input
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run, RunArtifact
@@ -26,60 +20,24 @@ from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceStores
 from tzzr.runs import notify
 from tzzr.runs.queue import RunQueue, parse_run_message, run_message
-from tzzr.runs.results import ResultKeeper, answer_metrics, attestation
+from tzzr.runs.results import attestation
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
+from tzzr.work.answers import ResultKeeper
+from tzzr.work.heartbeat import heartbeat
+from tzzr.work.invoke import Blob, Invoked, invoke
+from tzzr.work.leases import Leases
+from tzzr.work.retry import backoff
+from tzzr.work.timelimit import TimedOut
 
 log = logging.getLogger("tzzr.worker")
 
-
-# Built once: statements built per call cost more than the SQL they run.
-_CLAIM = (
-    update(Run)
-    .where(Run.h_instancia == bindparam("hi"), Run.id == bindparam("rid"), Run.status == "queued")
-    .values(
-        status="running",
-        attempt=Run.attempt + 1,
-        worker=bindparam("worker"),
-        started_at=bindparam("now"),
-        lease_until=bindparam("lease"),
-    )
-    .returning(Run)
-)
-_FINISH = update(Run).where(
-    Run.h_instancia == bindparam("hi"),
-    Run.id == bindparam("rid"),
-    Run.status == "running",
-    Run.attempt == bindparam("at"),
-)
-
-
-class RunTimedOut(Exception):
-    pass
+LEASES = Leases(Run.__table__, ("h_instancia", "id"))  # type: ignore[arg-type]
+_ADD_ARTIFACTS = insert(RunArtifact)
 
 
 class _Superseded(Exception):
     """The run was cancelled or re-leased meanwhile: roll this answer back."""
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the run after `seconds` (SIGALRM: worker processes run cells in their
-    main thread). Elsewhere the limit is checked when the cell returns."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _expired(signum: int, frame: Any) -> None:
-        raise RunTimedOut
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class Executor:
@@ -114,16 +72,7 @@ class Executor:
             h_instancia = self._legacy_instance(run_id)
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
-            row = conn.execute(
-                _CLAIM,
-                {
-                    "hi": h_instancia,
-                    "rid": run_id,
-                    "worker": self.worker,
-                    "now": now,
-                    "lease": self._lease(now),
-                },
-            ).first()
+            row = LEASES.claim(conn, (h_instancia, run_id), self.worker, now, self._lease(now))
             if row is not None:
                 emit(
                     conn,
@@ -137,32 +86,28 @@ class Executor:
             return "skipped"  # cancelled, finished, or a repeated message
         queued_ms = (now - row.created_at).total_seconds() * 1000
         interval = self._settings.run_lease_seconds / 3
+        key = (row.h_instancia, row.id)
         with (
-            Heartbeat(lambda: self.heartbeat(row.h_instancia, row.id, row.attempt), interval),
+            heartbeat().hold(lambda: self.heartbeat(*key, row.attempt), interval),
             tracing.span(f"run {row.cell_id}", row.traceparent, run_id=row.id, attempt=row.attempt),
         ):
             return self._run(row, queued_ms)
 
     def _run(self, row: Any, queued_ms: float) -> str:
-        started = time.perf_counter()
         try:
             cell = self._catalog.get(row.h_instancia, row.cell_id, row.cell_version)
-            if hasattr(cell, "timeout_s"):
-                cell.timeout_s = row.timeout_s
             store = self._store(row.h_instancia)
-            limit = self._settings.cell_max_input_bytes
-            data = read_input(store, row.input_sha, cell, limit)  # size first: 413 unread
-            payload = Payload(row.input_type, data, row.media_type)
-            context = CellContext(row.id, row.lang, dict(row.params))
-            with (
-                time_limit(row.timeout_s),
-                tracing.span(f"cell {cell.meta.id}", version=cell.meta.version),
-            ):
-                result = cell.run(context, payload)
-            latency = (time.perf_counter() - started) * 1000
-            if latency > row.timeout_s * 1000:
-                raise RunTimedOut
-        except RunTimedOut:
+            done = invoke(
+                cell,
+                row.id,
+                Blob(store, row.input_sha, row.input_type, row.media_type),
+                params=row.params,
+                lang=row.lang,
+                timeout_s=row.timeout_s,
+                max_input_bytes=self._settings.cell_max_input_bytes,
+                keep=self._results.into(store),
+            )
+        except TimedOut:
             return self._end(
                 row,
                 "timed_out",
@@ -176,15 +121,22 @@ class Executor:
         except Exception as exc:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
-        kept = self._results.keep(self._store(row.h_instancia), result)
+        return self._done(row, done, queued_ms)
+
+    def _done(self, row: Any, done: Invoked, queued_ms: float) -> str:
         metrics = {
-            **answer_metrics(result, round(latency, 2)),
+            **done.metrics,
+            "latencyMs": round(done.latency_ms, 2),
             "queueMs": round(queued_ms, 2),
             "attempt": row.attempt,
             "worker": self.worker,
         }
         return self._end(
-            row, "done", result_sha=kept.sha256, metrics=metrics, artifacts=kept.artifacts
+            row,
+            "done",
+            result_sha=done.kept.sha256,
+            metrics=metrics,
+            artifacts=done.kept.artifacts,
         )
 
     def _end(self, row: Any, status: str, **values: Any) -> str:
@@ -198,6 +150,10 @@ class Executor:
 
     def _write_end(self, row: Any, now: datetime, status: str, values: dict[str, Any]) -> str:
         artifacts = values.pop("artifacts", [])
+        # one statement a kind of end (built once): done, or failed with its error
+        values.setdefault("result_sha", None)
+        values.setdefault("metrics", None)
+        values["leaf_index"] = None
         with write_transaction(self._engine) as conn:
             if status == "done":
                 leaf = attestation(
@@ -210,11 +166,11 @@ class Executor:
                     row.params_hash,
                 )
                 values["leaf_index"] = self._ledger.append_all_in(conn, row.h_instancia, [leaf])
-            statement = _FINISH.values(status=status, finished_at=now, lease_until=None, **values)
-            changed = conn.execute(
-                statement, {"hi": row.h_instancia, "rid": row.id, "at": row.attempt}
-            ).rowcount
-            if not changed:
+            key = (row.h_instancia, row.id)
+            finished = LEASES.write(
+                conn, key, row.attempt, status=status, finished_at=now, lease_until=None, **values
+            )
+            if not finished:
                 raise _Superseded
             emit(
                 conn,
@@ -232,7 +188,7 @@ class Executor:
             )
             if artifacts:
                 conn.execute(
-                    insert(RunArtifact),
+                    _ADD_ARTIFACTS,
                     [{"h_instancia": row.h_instancia, "run_id": row.id, **a} for a in artifacts],
                 )
         notify.run_ended(self._settings, row.h_instancia, row.id)  # committed: wake ?wait=
@@ -243,63 +199,42 @@ class Executor:
         if row.attempt >= row.max_attempts:
             error["message"] = f"failed after {row.attempt} attempts; last: {message}"
             return self._end(row, "failed", error=error)
-        delay = backoff(self._settings, row.attempt)
+        delay = backoff(self._settings.run_retry_seconds, row.attempt)
         with write_transaction(self._engine) as conn:
-            changed = conn.execute(
-                update(Run)
-                .where(
-                    Run.h_instancia == row.h_instancia,
-                    Run.id == row.id,
-                    Run.status == "running",
-                    Run.attempt == row.attempt,
-                )
-                .values(status="queued", lease_until=None, worker=None, error=error)
-            ).rowcount
-        if changed:
+            again = LEASES.write(
+                conn,
+                (row.h_instancia, row.id),
+                row.attempt,
+                status="queued",
+                lease_until=None,
+                worker=None,
+                error=error,
+            )
+        if again:
             self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id), delay=delay)
             return "queued"
         return "discarded"
 
-    def reap(self) -> list[str]:
+    def reap(self, now: datetime | None = None) -> list[str]:
         """Runs whose lease ran out (their worker died): back in the queue, or failed
         once they have used their attempts."""
-        now = datetime.now(UTC)
-        with self._engine.connect() as conn:
-            expired = conn.execute(
-                select(Run).where(Run.status == "running", Run.lease_until < now)
-            ).all()
-        requeued = []
-        for row in expired:
-            lost = f"its worker {row.worker} stopped (lease expired) on attempt {row.attempt}"
-            if row.attempt >= row.max_attempts:
-                self._end_expired(row, now, "failed", {"code": "worker_lost", "message": lost})
-                continue
-            if self._end_expired(row, now, "queued", {"code": "worker_lost", "message": lost}):
-                self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id))
-                requeued.append(row.id)
-        return requeued
+        now = now or datetime.now(UTC)
 
-    def _end_expired(self, row: Any, now: datetime, status: str, error: dict[str, Any]) -> bool:
-        values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
-        if status == "failed":
-            values["finished_at"] = now
-        with write_transaction(self._engine) as conn:
-            changed = bool(
-                conn.execute(
-                    update(Run)
-                    .where(
-                        Run.h_instancia == row.h_instancia,
-                        Run.id == row.id,
-                        Run.status == "running",
-                        Run.attempt == row.attempt,
-                        Run.lease_until < now,
-                    )
-                    .values(**values)
-                ).rowcount
-            )
-        if changed and status == "failed":
-            notify.run_ended(self._settings, row.h_instancia, row.id)  # wake ?wait=
-        return changed
+        def decide(row: Any) -> dict[str, Any]:
+            lost = f"its worker {row.worker} stopped (lease expired) on attempt {row.attempt}"
+            error = {"code": "worker_lost", "message": lost}
+            if row.attempt >= row.max_attempts:
+                return {"status": "failed", "lease_until": None, "error": error, "finished_at": now}
+            return {"status": "queued", "lease_until": None, "error": error}
+
+        requeued = []
+        for row, values in LEASES.reap(self._engine, now, decide):
+            if values["status"] == "failed":
+                notify.run_ended(self._settings, row.h_instancia, row.id)  # wake ?wait=
+                continue
+            self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id))
+            requeued.append(row.id)
+        return requeued
 
     def _legacy_instance(self, run_id: str) -> str | None:
         with self._engine.connect() as conn:
@@ -313,48 +248,7 @@ class Executor:
         return str(found) if found is not None else None
 
     def heartbeat(self, h_instancia: str, run_id: str, attempt: int) -> bool:
-        now = datetime.now(UTC)
+        """Renew the run's lease; False once it is not this attempt's any more."""
+        lease = self._lease(datetime.now(UTC))
         with write_transaction(self._engine) as conn:
-            return bool(
-                conn.execute(
-                    update(Run)
-                    .where(
-                        Run.h_instancia == h_instancia,
-                        Run.id == run_id,
-                        Run.status == "running",
-                        Run.attempt == attempt,
-                    )
-                    .values(lease_until=self._lease(now))
-                ).rowcount
-            )
-
-
-def backoff(settings: Settings, attempt: int) -> float:
-    """Seconds before retrying after failed attempt number `attempt` (doubling)."""
-    return float(settings.run_retry_seconds * 2 ** (attempt - 1))
-
-
-class Heartbeat:
-    """Calls `beat` every `interval` seconds while a cell works (renewing a lease),
-    until stopped or until `beat` answers False (the lease was lost)."""
-
-    def __init__(self, beat: Callable[[], bool], interval: float) -> None:
-        self._beat = beat
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="tzzr-lease")
-
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                if not self._beat():
-                    return
-            except Exception:
-                log.exception("renewing a lease failed")
+            return LEASES.renew(conn, (h_instancia, run_id), attempt, lease)

@@ -1,71 +1,8 @@
-"""Keeping a cell's answer: its artifacts and its result JSON (canonical, with the
-artifacts' addresses) as content-addressed blobs of the run's instance."""
+"""A finished run's `attestation` leaf. (Keeping a cell's answer as blobs, and its
+metrics, is the durable-work core's: tzzr.work.answers.)"""
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from tzzr.blobs import BlobStore
-from tzzr.canonical import canonical_json, sha256_hex
-from tzzr.cells.base import CellResult
-
-SMALL = 4096  # results up to this size repeat often (the same answer to many inputs)
-
-
-@dataclass(frozen=True)
-class Kept:
-    result: dict[str, Any]  # as stored: the cell's result plus `artifacts`
-    sha256: str
-    artifacts: list[dict[str, Any]]  # rows for run_artifacts (name, sha256, media_type, size)
-
-
-class ResultKeeper:
-    def __init__(self) -> None:
-        # small result blobs known to be stored, by (the instance's prefix, sha256)
-        self._known: set[tuple[str, str]] = set()
-
-    def _put(self, store: BlobStore, data: bytes) -> str:
-        digest = sha256_hex(data)
-        key = (store.prefix, digest)
-        if key not in self._known and not store.exists(digest):
-            store.put(data, digest)
-        if len(data) <= SMALL:
-            self._known.add(key)  # skip the existence check next time
-        return digest
-
-    def keep(self, store: BlobStore, answer: CellResult) -> Kept:
-        artifacts = [
-            {
-                "name": name,
-                "sha256": self._put(store, artifact.data),
-                "media_type": artifact.media_type,
-                "size": len(artifact.data),
-            }
-            for name, artifact in answer.artifacts.items()
-        ]
-        result = dict(answer.result)
-        if artifacts:
-            result["artifacts"] = {
-                a["name"]: {
-                    "sha256": a["sha256"],
-                    "mediaType": a["media_type"],
-                    "size": a["size"],
-                    "url": f"/blobs/{a['sha256']}",
-                }
-                for a in artifacts
-            }
-        return Kept(result, self._put(store, canonical_json(result)), artifacts)
-
-
-def answer_metrics(answer: CellResult, latency_ms: float) -> dict[str, Any]:
-    """A run's metrics: the measured latency, what answered, and the cell's own figures."""
-    return {
-        "latencyMs": latency_ms,
-        "engine": answer.engine,
-        "model": answer.model,
-        "device": answer.device,
-        **{k: v for k, v in answer.metrics.items() if k != "latencyMs"},
-    }
 
 
 def attestation(

@@ -1,7 +1,8 @@
 """`tzzr worker`: a supervisor and N worker processes. Each process takes run ids from
 its queues and executes them in its main thread (so a run's time limit can interrupt
-it); the supervisor restarts a process that dies, moves due retries into the queue,
-and re-queues runs whose lease expired (a worker on any machine died)."""
+it); the supervisor restarts a process that dies, and its scheduler (tzzr.periodic,
+once per deployment each period) moves due retries into the queue and re-queues runs
+and executions whose lease expired (a worker on any machine died)."""
 
 import logging
 import multiprocessing
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tzzr.worker")
 SUPERVISE_SECONDS = 0.25
-REAP_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 # An idle worker polls a SQLite queue with back-off up to this (Redis blocks instead):
 # at most this much added latency, a few cheap reads a second.
@@ -110,6 +110,7 @@ class WorkerPool:
 
     def run(self) -> None:
         """Supervise until SIGTERM / SIGINT (or `stop` is set)."""
+        from tzzr.periodic import worker_scheduler
         from tzzr.services import Services
 
         services = Services.build(self.settings)
@@ -118,7 +119,7 @@ class WorkerPool:
         executor = services.executor(f"{self.name}/supervisor")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop.set())
-        last_reap = 0.0
+        scheduler = worker_scheduler(services, executor).start()
         try:
             while not self.stop.wait(SUPERVISE_SECONDS):
                 if self.parent_pid is not None and os.getppid() != self.parent_pid:
@@ -130,18 +131,8 @@ class WorkerPool:
                             "worker process %s exited (%s); starting another", index, child.exitcode
                         )
                         self._start(index)
-                try:
-                    services.queue.promote_due()
-                    if time.monotonic() - last_reap >= REAP_SECONDS:
-                        last_reap = time.monotonic()
-                        for run_id in executor.reap():
-                            log.warning("run %s lost its worker; queued again", run_id)
-                        for execution_id in services.alfred.reap():
-                            log.warning("execution %s queued again", execution_id)
-                        services.mason.sweep()
-                except Exception:
-                    log.exception("supervising the queue failed; trying again")
         finally:
+            scheduler.stop()
             self._shutdown()
             services.close()
 
