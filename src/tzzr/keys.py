@@ -10,10 +10,11 @@ is a safe stored form (no password stretching needed for random secrets).
 import hashlib
 import hmac
 import secrets
-import time
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from cachetools import TTLCache
 from sqlalchemy import Engine, insert, select, update
 
 from tzzr.db.engine import write_transaction
@@ -79,6 +80,9 @@ class KeyInfo:
     revoked_at: datetime | None
 
 
+KEY_CACHE_SIZE = 10_000  # verified keys held at once
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -89,9 +93,12 @@ class Keys:
         self._instances = instances
         # Verified keys, by the SHA-256 of the key: a hit skips the database and a
         # thread hop. Failures are never cached; a revocation in this process clears
-        # it, one from another process takes effect within `cache_seconds`.
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | Operator]] = {}
+        # it, one from another process takes effect within `cache_seconds` (0: none).
+        # Read on the event loop and written from the thread pool: under the lock.
+        self._cache: TTLCache[str, Principal | Operator] | None = (
+            TTLCache(maxsize=KEY_CACHE_SIZE, ttl=cache_seconds) if cache_seconds > 0 else None
+        )
+        self._lock = threading.Lock()
 
     def create(self, instance_name: str, role: Role = "ingest") -> tuple[str, str]:
         """Returns (key, key_id); the key itself is never stored."""
@@ -139,18 +146,19 @@ class Keys:
                 .where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             ).rowcount
-        self._cache.clear()
+        if self._cache is not None:
+            with self._lock:
+                self._cache.clear()
         if not done:
             raise NotFound(f"no active key with id {key_id!r}; see `tzzr keys list`")
 
     def cached(self, authorization: str | None) -> Principal | Operator | None:
         """The principal for a recently verified key, without touching the database."""
-        if not authorization or not self._cache:
+        if not authorization or self._cache is None:
             return None
-        found = self._cache.get(_hash(authorization.partition(" ")[2].strip()))
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1]
+        digest = _hash(authorization.partition(" ")[2].strip())
+        with self._lock:
+            return self._cache.get(digest)
 
     def authenticate(self, authorization: str | None) -> Principal | Operator:
         if not authorization:
@@ -179,8 +187,7 @@ class Keys:
             if row.role == OPERATOR
             else Principal(key_id, row.role, InstanceInfo.from_row(row))
         )
-        if self._cache_seconds > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[row.key_hash] = (time.monotonic() + self._cache_seconds, principal)
+        if self._cache is not None:
+            with self._lock:
+                self._cache[row.key_hash] = principal
         return principal

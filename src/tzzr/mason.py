@@ -18,9 +18,12 @@ from tzzr.errors import InvalidInput, NotFound
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
 from tzzr.sentinel.events import emit
+from tzzr.states import EnrichmentState, EntryState, values
+from tzzr.times import rfc3339_or_none
+from tzzr.validation import schema_error
 
 Clock = Callable[[], datetime]
-STATES = ("pending", "enriched", "expired")
+STATES = values(EnrichmentState)
 DEFAULT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -33,10 +36,6 @@ DEFAULT_SCHEMA: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 class Mason:
@@ -61,7 +60,7 @@ class Mason:
                 update(Enrichment)
                 .where(Enrichment.h_instancia == h_instancia, Enrichment.h_entrada == h_entrada)
                 .values(
-                    state="pending",
+                    state=EnrichmentState.PENDING,
                     execution_id=execution_id,
                     reason=reason,
                     deadline=now + self.window,
@@ -74,7 +73,7 @@ class Mason:
                 h_instancia=h_instancia,
                 h_entrada=h_entrada,
                 execution_id=execution_id,
-                state="pending",
+                state=EnrichmentState.PENDING,
                 reason=reason,
                 deadline=now + self.window,
                 created_at=now,
@@ -121,12 +120,12 @@ class Mason:
             "state": row.state,
             "reason": row.reason,
             "executionId": row.execution_id,
-            "deadline": _iso(row.deadline),
+            "deadline": rfc3339_or_none(row.deadline),
             "secondsLeft": max(0, round((row.deadline - now).total_seconds()))
-            if row.state == "pending"
+            if row.state == EnrichmentState.PENDING
             else 0,
-            "createdAt": _iso(row.created_at),
-            "closedAt": _iso(row.closed_at),
+            "createdAt": rfc3339_or_none(row.created_at),
+            "closedAt": rfc3339_or_none(row.closed_at),
         }
 
     def get(self, instance: InstanceInfo, h_entrada: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +173,7 @@ class Mason:
                     "fields": h.fields,
                     "fieldsHash": h.fields_hash,
                     "keyId": h.key_id,
-                    "at": _iso(h.created_at),
+                    "at": rfc3339_or_none(h.created_at),
                     "leafIndex": h.leaf_index,
                 }
                 for k, h in enumerate(history)
@@ -186,16 +185,10 @@ class Mason:
     ) -> dict[str, Any]:
         if not isinstance(fields, dict):
             raise InvalidInput("send the fields as a JSON object", field="fields")
-        validator = Draft202012Validator(self.schema(instance))
-        errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
-        if errors:
-            first = errors[0]
-            where = ".".join(str(p) for p in first.absolute_path)
-            if first.validator == "required":
-                where = str(first.message.split("'")[1]) if "'" in first.message else where
-            elif first.validator == "additionalProperties" and "'" in first.message:
-                where = first.message.split("'")[1]
-            raise InvalidInput(first.message, field=f"fields.{where}" if where else "fields")
+        found = schema_error(Draft202012Validator(self.schema(instance)), fields, "fields")
+        if found is not None:
+            message, field = found
+            raise InvalidInput(message, field=field)
         canonical = canonical_json(fields)
         digest = sha256_hex(canonical)
         now = self.clock()
@@ -223,14 +216,14 @@ class Mason:
                 data={"fieldsHash": digest, "leafIndex": leaf, "keyId": key_id},
                 ts=now,
             )
-            if row.state == "pending":  # enriched: to FELDMAN at once
+            if row.state == EnrichmentState.PENDING:  # enriched: to FELDMAN at once
                 conn.execute(
                     update(Enrichment)
                     .where(
                         Enrichment.h_instancia == instance.h_instancia,
                         Enrichment.h_entrada == h_entrada,
                     )
-                    .values(state="enriched", closed_at=now)
+                    .values(state=EnrichmentState.ENRICHED, closed_at=now)
                 )
                 self._consolidate(conn, instance.h_instancia, h_entrada)
             row = self._item(conn, instance, h_entrada)
@@ -241,7 +234,7 @@ class Mason:
         conn.execute(
             update(Entry)
             .where(Entry.h_instancia == h_instancia, Entry.h_entrada == h_entrada)
-            .values(state="consolidated")
+            .values(state=EntryState.CONSOLIDATED)
         )
 
     def list(
@@ -262,7 +255,7 @@ class Mason:
         with write_transaction(self._engine) as conn:
             due = conn.execute(
                 select(Enrichment.h_instancia, Enrichment.h_entrada).where(
-                    Enrichment.state == "pending", Enrichment.deadline <= now
+                    Enrichment.state == EnrichmentState.PENDING, Enrichment.deadline <= now
                 )
             ).all()
             for item in due:
@@ -271,9 +264,9 @@ class Mason:
                     .where(
                         Enrichment.h_instancia == item.h_instancia,
                         Enrichment.h_entrada == item.h_entrada,
-                        Enrichment.state == "pending",
+                        Enrichment.state == EnrichmentState.PENDING,
                     )
-                    .values(state="expired", closed_at=now)
+                    .values(state=EnrichmentState.EXPIRED, closed_at=now)
                 )
                 self._consolidate(conn, item.h_instancia, item.h_entrada)
                 emit(
@@ -281,7 +274,7 @@ class Mason:
                     "enrichment",
                     h_instancia=item.h_instancia,
                     subject=item.h_entrada,
-                    data={"state": "expired"},
+                    data={"state": EnrichmentState.EXPIRED},
                     ts=now,
                 )
         return len(due)

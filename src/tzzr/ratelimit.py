@@ -33,6 +33,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelEvent
 from tzzr.errors import TooManyRequests, Unauthorized
 from tzzr.keys import Keys, Operator, Principal
+from tzzr.times import rfc3339
 
 log = logging.getLogger("tzzr.ratelimit")
 KEY_ID = re.compile(r"[0-9a-f]{12}")  # keys.py: secrets.token_hex(6)
@@ -102,7 +103,7 @@ class _Window:
             "count": self.count,
             "refused": self.refused,
             "address": self.address,
-            "since": self.started.isoformat().replace("+00:00", "Z"),
+            "since": rfc3339(self.started),
             "limit": limit,
             "keyIds": list(self.key_ids),
         }

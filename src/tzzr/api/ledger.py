@@ -11,6 +11,7 @@ from tzzr.errors import NotFound
 from tzzr.feldman import receipts as receipt
 from tzzr.feldman.signing import origin
 from tzzr.keys import Principal
+from tzzr.times import rfc3339, rfc3339_or_none
 from tzzr.types import PositiveInt32, PositiveInt64
 
 router = APIRouter()
@@ -110,8 +111,8 @@ def get_keys(request: Request, principal: Reader) -> dict[str, Any]:
             {
                 "key_id": k.key_id,
                 "verifier_key": k.verifier_key,
-                "created_at": k.created_at.isoformat(),
-                "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+                "created_at": rfc3339(k.created_at),
+                "retired_at": rfc3339_or_none(k.retired_at),
             }
             for k in keys
         ],

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from tzzr.api.deps import require_operator, services
 from tzzr.keys import Operator
 from tzzr.sentinel.events import MAX_LIMIT, query
+from tzzr.times import rfc3339
 from tzzr.types import PositiveInt64
 
 router = APIRouter(prefix="/operator")
@@ -72,7 +73,7 @@ def list_instances(request: Request, operator: Op) -> dict[str, Any]:
             {
                 "name": info.name,
                 "h_instancia": info.h_instancia,
-                "createdAt": info.created_at.isoformat().replace("+00:00", "Z"),
+                "createdAt": rfc3339(info.created_at),
             }
             for info in services(request).instances.list()
         ]

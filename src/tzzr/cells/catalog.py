@@ -2,12 +2,13 @@
 instance shares, read-only) and the instance's own, registered over HTTP (remote cells,
 and specialized versions), by id and version. No instance sees another's."""
 
-import time
+import threading
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -55,6 +56,7 @@ class Specialized:
 
 
 CACHE_SECONDS = 1.0
+CACHE_SIZE = 1000  # instances whose registered cells are held
 
 
 def semver_key(version: str) -> tuple[int, ...]:
@@ -69,7 +71,11 @@ class Catalog:
         self._engine = engine
         self.local = local
         self.policy = policy or OutboundPolicy()
-        self._cache: dict[str, tuple[float, list[RegisteredCell]]] = {}
+        # Shared by the server's threads: read and written under the lock.
+        self._cache: TTLCache[str, list[RegisteredCell]] = TTLCache(
+            maxsize=CACHE_SIZE, ttl=CACHE_SECONDS
+        )
+        self._lock = threading.Lock()
 
     def _registered(
         self, h_instancia: str, cell_id: str | None = None, fresh: bool = False
@@ -77,8 +83,9 @@ class Catalog:
         """The instance's cells registered over HTTP, read at most every CACHE_SECONDS
         (and again on a miss, so that a cell registered by another process a moment ago
         is found)."""
-        cached = self._cache.get(h_instancia)
-        if fresh or cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+        with self._lock:
+            rows = None if fresh else self._cache.get(h_instancia)
+        if rows is None:
             with self._engine.connect() as conn:
                 rows = [
                     RegisteredCell(**row._mapping)
@@ -86,10 +93,9 @@ class Catalog:
                         select(RegisteredCell).where(RegisteredCell.h_instancia == h_instancia)
                     )
                 ]
-            if len(self._cache) > 1000:
-                self._cache.clear()
-            cached = self._cache[h_instancia] = (time.monotonic(), rows)
-        return [row for row in cached[1] if cell_id is None or row.id == cell_id]
+            with self._lock:
+                self._cache[h_instancia] = rows
+        return [row for row in rows if cell_id is None or row.id == cell_id]
 
     def _build(self, row: RegisteredCell) -> Cell:
         meta = KnowledgeCell.model_validate(row.meta)
@@ -172,7 +178,8 @@ class Catalog:
         now = datetime.now(UTC)
         try:
             self._insert(h_instancia, meta, module, accepts, base, defaults, token, now)
-            self._cache.pop(h_instancia, None)
+            with self._lock:
+                self._cache.pop(h_instancia, None)
         except IntegrityError as exc:
             raise Conflict(f"cell {meta.id!r} already has version {meta.version}; bump it") from exc
         return self.get(h_instancia, meta.id, meta.version)

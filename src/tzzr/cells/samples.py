@@ -9,9 +9,13 @@ import time
 import uuid
 from typing import Any
 
+from cachetools import LRUCache
+
 from tzzr import samples
 from tzzr.cells.base import Cell, CellContext, CellFailed, CellResult, Payload
 from tzzr.errors import InvalidInput, NotFound, TzzrError
+
+RENDERED_SAMPLES = 256  # (instance, cell, version, sample) renderings held at once
 
 
 def sample_payload(spec: dict[str, Any]) -> Payload:
@@ -61,7 +65,10 @@ class Visualizer:
     def __init__(self) -> None:
         # Keyed by instance too: two instances' versions of a cell may share an id and
         # version (each specialises or registers its own) and render differently.
-        self._cache: dict[tuple[str, str, str, str], tuple[bytes, str]] = {}
+        # Bounded: every instance may register versions without end.
+        self._cache: LRUCache[tuple[str, str, str, str], tuple[bytes, str]] = LRUCache(
+            maxsize=RENDERED_SAMPLES
+        )
         self._lock = threading.Lock()
 
     def render(self, h_instancia: str, cell: Cell, sample_id: str) -> tuple[bytes, str]:

@@ -24,16 +24,15 @@ from tzzr.instances import InstanceInfo
 from tzzr.mason import Mason
 from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import RunInput, store_input
+from tzzr.states import EntryState, ExecutionStatus, StepStatus, values
+from tzzr.times import rfc3339_or_none
 
 PREFIX = "x:"  # queue messages for executions: "x:<id>" (runs are bare ids)
-STATUSES = ("queued", "running", "done", "failed")
+STATUSES = values(ExecutionStatus)
 Clock = Callable[[], datetime]
 
 
 def execution_json(row: Any) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "executionId": row.id,
         "flow": row.flow_id,
@@ -46,9 +45,9 @@ def execution_json(row: Any) -> dict[str, Any]:
         "outcome": row.outcome,
         "error": row.error,
         "attempt": row.attempt,
-        "createdAt": iso(row.created_at),
-        "startedAt": iso(row.started_at),
-        "finishedAt": iso(row.finished_at),
+        "createdAt": rfc3339_or_none(row.created_at),
+        "startedAt": rfc3339_or_none(row.started_at),
+        "finishedAt": rfc3339_or_none(row.finished_at),
     }
 
 
@@ -81,17 +80,17 @@ class Alfred:
         metadata: dict[str, Any],
         files: list[dict[str, Any]],
         now: datetime,
-    ) -> tuple[str, str | None]:
+    ) -> tuple[EntryState, str | None]:
         """Inside the ingest transaction: the entry's state and its execution, if a
         flow with steps matches (a flow without steps decides OK at once)."""
         found = self.flows.match(
             instance.h_instancia, instance.name, [f["media_type"] for f in files], metadata
         )
         if found is None or not found[1].steps:
-            return "received", None
+            return EntryState.RECEIVED, None
         version, spec = found
         execution_id = self._insert(conn, instance, spec, version, h_entrada, None, now)
-        return "processing", execution_id
+        return EntryState.PROCESSING, execution_id
 
     def _insert(
         self,
@@ -112,9 +111,11 @@ class Alfred:
                 flow_version=version,
                 h_entrada=h_entrada,
                 input=given,
-                status="queued",
+                status=ExecutionStatus.QUEUED,
                 next_step=0,
-                steps=[{"id": s.id, "cell": s.cell, "status": "pending"} for s in spec.steps],
+                steps=[
+                    {"id": s.id, "cell": s.cell, "status": StepStatus.PENDING} for s in spec.steps
+                ],
                 attempt=0,
                 # a queued execution whose message was lost is queued again after this
                 lease_until=now + timedelta(seconds=10 * self._settings.run_lease_seconds),
@@ -161,7 +162,7 @@ class Alfred:
                 conn.execute(
                     update(Entry)
                     .where(Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada)
-                    .values(state="processing")
+                    .values(state=EntryState.PROCESSING)
                 )
         self.dispatch(execution_id)
         return execution_id

@@ -3,10 +3,10 @@ version), delete (a tombstone), and the current spec of each flow for matching c
 The shipped flows are templates: an instance gets its own copy when it is created."""
 
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,8 +15,10 @@ from tzzr.db.models import Flow
 from tzzr.errors import Conflict, NotFound
 from tzzr.flows.defaults import DEFAULT_FLOWS
 from tzzr.flows.spec import FlowSpec, validate
+from tzzr.times import rfc3339
 
 CACHE_SECONDS = 1.0  # other processes' changes are seen within this
+CACHE_SIZE = 1000  # instances (current flows), and (instance, flow, version) specs
 
 
 def flow_json(row: Any) -> dict[str, Any]:
@@ -24,7 +26,7 @@ def flow_json(row: Any) -> dict[str, Any]:
         "id": row.id,
         "version": row.version,
         "spec": row.spec,
-        "createdAt": row.created_at.isoformat().replace("+00:00", "Z"),
+        "createdAt": rfc3339(row.created_at),
     }
 
 
@@ -32,8 +34,11 @@ class FlowStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, list[tuple[int, FlowSpec]]]] = {}
-        self._specs: dict[tuple[str, str, int], FlowSpec] = {}
+        # Both shared by the server's threads, read and written under the lock.
+        self._cache: TTLCache[str, list[tuple[int, FlowSpec]]] = TTLCache(
+            maxsize=CACHE_SIZE, ttl=CACHE_SECONDS
+        )
+        self._specs: LRUCache[tuple[str, str, int], FlowSpec] = LRUCache(maxsize=CACHE_SIZE)
 
     def _current_rows(self, h_instancia: str) -> list[Any]:
         newest = (
@@ -71,12 +76,11 @@ class FlowStore:
     def spec(self, h_instancia: str, flow_id: str, version: int) -> FlowSpec:
         """A flow's spec at a version (versions never change: cached)."""
         key = (h_instancia, flow_id, version)
-        found = self._specs.get(key)
+        with self._lock:
+            found = self._specs.get(key)
         if found is None:
             found = validate(self.get(h_instancia, flow_id, version).spec)
             with self._lock:
-                if len(self._specs) > 1000:
-                    self._specs.clear()
                 self._specs[key] = found
         return found
 
@@ -95,7 +99,8 @@ class FlowStore:
                 )
         except IntegrityError as exc:
             raise Conflict(f"flow {spec.id!r} changed meanwhile; read it and try again") from exc
-        self._cache.pop(h_instancia, None)
+        with self._lock:
+            self._cache.pop(h_instancia, None)
         return self.get(h_instancia, spec.id, version)
 
     def _latest_version(self, h_instancia: str, flow_id: str) -> tuple[int, bool]:
@@ -146,14 +151,12 @@ class FlowStore:
         cached briefly."""
         with self._lock:
             cached = self._cache.get(h_instancia)
-            if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-                return cached[1]
+        if cached is not None:
+            return cached
         specs = [(row.version, validate(row.spec)) for row in self._current_rows(h_instancia)]
         specs.sort(key=lambda item: (-item[1].priority, item[1].id))
         with self._lock:
-            if len(self._cache) > 1000:
-                self._cache.clear()
-            self._cache[h_instancia] = (time.monotonic(), specs)
+            self._cache[h_instancia] = specs
         return specs
 
     def match(

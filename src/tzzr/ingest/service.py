@@ -20,6 +20,7 @@ from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
 from tzzr.sentinel.events import emit, emit_now
+from tzzr.states import EntryState
 from tzzr.times import rfc3339
 
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -107,7 +108,7 @@ class Router(Protocol):
         metadata: dict[str, Any],
         files: list[dict[str, Any]],
         now: datetime,
-    ) -> tuple[str, str | None]: ...
+    ) -> tuple[EntryState, str | None]: ...
 
     def dispatch(self, execution_id: str, delay: float = 0) -> None: ...
 
@@ -140,7 +141,7 @@ class IngestService:
         container_files = [f.as_container_file() for f in files]
         address = h_entrada(metadata, container_files)
         created_at = utcnow()
-        state, execution = "received", None
+        state, execution = EntryState.RECEIVED, None
         try:
             with write_transaction(self._engine) as conn:
                 if self.router is not None:
