@@ -38,9 +38,9 @@ print(json.dumps([name for name in heavy if name in sys.modules]))
 """
 
 
-def loaded(*argv: str) -> list[str]:
+def loaded(*argv: str, probe: list[str] = HEAVY) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)],
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(probe)],
         capture_output=True,
         text=True,
         check=True,
@@ -52,6 +52,7 @@ def loaded(*argv: str) -> list[str]:
 @pytest.mark.parametrize("argv", [[], ["--help"], ["ingest", "--help"]], ids=" ".join)
 def test_import_and_help_load_nothing_heavy(argv: list[str]) -> None:
     assert loaded(*argv) == []
+    assert loaded(*argv, probe=["rich"]) == []  # Rich too: nothing is printed through it
 
 
 def test_verify_loads_no_database_code(

@@ -67,7 +67,7 @@ def ingest(
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=err.console,
         disable=not err.is_terminal,
     )
     with progress:

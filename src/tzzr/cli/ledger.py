@@ -132,7 +132,7 @@ def audit(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=err,
+        console=err.console,
         disable=not err.is_terminal,
     )
     with progress:
