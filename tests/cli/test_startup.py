@@ -69,3 +69,4 @@ def test_verify_loads_no_database_code(
     services.close()
     monkeypatch.delenv("TZZR_HOME")  # verify needs no data directory either
     assert loaded("verify", str(receipt), "--file", str(note)) == []
+    assert loaded("verify", str(receipt), probe=["rich"]) == []  # a valid answer: plain print

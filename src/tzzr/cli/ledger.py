@@ -3,6 +3,7 @@
 `verify` imports only the pure ledger (no database code), so it starts in milliseconds."""
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,11 +108,11 @@ def verify(
     print(f"recorded at {result.timestamp}; checkpoint signed by {result.signed_by}")
     if result.file_matched:
         print(f"file {file} is {result.file_matched!r} of this entry")
-    if not result.pinned_key:
-        err.print(
+    if not result.pinned_key:  # plain print: a valid receipt's answer needs no Rich
+        print(
             "note: the signature was checked against the key inside the receipt; "
             "pass --key (GET /ledger/key) to pin the log's key",
-            soft_wrap=True,
+            file=sys.stderr,
         )
 
 
