@@ -14,6 +14,7 @@ from tzzr.ingest.service import FileRef
 from tzzr.ledger.receipt import file_digest
 from tzzr.ledger.receipt import verify as verify_receipt
 from tzzr.services import DEFAULT_INSTANCE, Services
+from tzzr.states import StepStatus
 
 CAPTURES = [
     ("receipt.png", "image/png", {"note": "lunch receipt", "lang": "es", "source": "demo"}),
@@ -68,7 +69,7 @@ def run(home: Path, say: Say) -> Path:
             execution = services.alfred.get(instance, execution_id)
             for step in execution.steps:
                 took = f"{step.get('ms') or 0:.0f} ms"
-                if step["status"] == "done":
+                if step["status"] == StepStatus.DONE:
                     where = f"{execution.flow_id}/{step['id']} ({step['cell']}, {took})"
                     say(f"3. {name}: {where} {_summary(step)}")
                 else:

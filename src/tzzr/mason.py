@@ -18,7 +18,7 @@ from tzzr.errors import InvalidInput, NotFound
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
 from tzzr.sentinel.events import emit
-from tzzr.states import EnrichmentState, EntryState, values
+from tzzr.states import EnrichmentState, EntryState, StepStatus, values
 from tzzr.times import rfc3339_or_none
 from tzzr.validation import schema_error
 
@@ -152,7 +152,9 @@ class Mason:
         results = {}
         if execution is not None:
             results = {
-                s["id"]: s.get("output") for s in execution.steps if s.get("status") == "done"
+                s["id"]: s.get("output")
+                for s in execution.steps
+                if s.get("status") == StepStatus.DONE
             }
         return {
             **self.item_json(row),

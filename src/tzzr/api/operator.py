@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from tzzr.api.deps import require_operator, services
 from tzzr.keys import Operator
 from tzzr.sentinel.events import MAX_LIMIT, query
+from tzzr.states import AlertState
 from tzzr.times import rfc3339
 from tzzr.types import PositiveInt64
 
@@ -96,12 +97,12 @@ def server_alerts(request: Request, operator: Op, state: str | None = None) -> d
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a server alert (operator)")
 def acknowledge(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
-    return services(request).alerts.change(None, alert_id, "acknowledged")
+    return services(request).alerts.change(None, alert_id, AlertState.ACKNOWLEDGED)
 
 
 @router.post("/alerts/{alert_id}/resolve", summary="Resolve a server alert (operator)")
 def resolve(request: Request, operator: Op, alert_id: PositiveInt64) -> dict[str, Any]:
-    return services(request).alerts.change(None, alert_id, "resolved")
+    return services(request).alerts.change(None, alert_id, AlertState.RESOLVED)
 
 
 @router.get("/events", summary="Events about the whole server, newest first (operator)")

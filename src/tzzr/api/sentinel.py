@@ -13,6 +13,7 @@ from tzzr.errors import Unauthorized
 from tzzr.keys import Principal
 from tzzr.sentinel.events import MAX_LIMIT, query
 from tzzr.sentinel.metrics import CONTENT_TYPE
+from tzzr.states import AlertState
 from tzzr.types import PositiveInt64, UtcDatetime
 
 router = APIRouter()
@@ -53,12 +54,16 @@ def list_alerts(request: Request, principal: Reader, state: str | None = None) -
 
 @router.post("/sentinel/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert (admin)")
 def acknowledge(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return services(request).alerts.change(principal.instance.h_instancia, alert_id, "acknowledged")
+    return services(request).alerts.change(
+        principal.instance.h_instancia, alert_id, AlertState.ACKNOWLEDGED
+    )
 
 
 @router.post("/sentinel/alerts/{alert_id}/resolve", summary="Resolve an alert (admin)")
 def resolve(request: Request, principal: Admin, alert_id: PositiveInt64) -> dict[str, Any]:
-    return services(request).alerts.change(principal.instance.h_instancia, alert_id, "resolved")
+    return services(request).alerts.change(
+        principal.instance.h_instancia, alert_id, AlertState.RESOLVED
+    )
 
 
 @router.get(
