@@ -223,7 +223,7 @@ async def register_cell(request: Request, principal: Admin) -> JSONResponse:
 
 
 # -- GRACE, asynchronous (RunPod's /run and /status shapes) --------------------------
-GRACE_STATUS = {
+GRACE_STATUS: dict[str, str] = {
     RunStatus.QUEUED: "IN_QUEUE",
     RunStatus.RUNNING: "IN_PROGRESS",
     RunStatus.DONE: "COMPLETED",
