@@ -23,7 +23,6 @@ STORED = {
     RunStatus: ("queued", "running", "done", "failed", "cancelled", "timed_out"),
     ExecutionStatus: ("queued", "running", "done", "failed"),
     StepStatus: ("pending", "done", "failed"),
-    JobStatus: ("queued", "running", "done", "failed"),
     EnrichmentState: ("pending", "enriched", "expired"),
     AlertState: ("open", "acknowledged", "resolved"),
 }
@@ -36,6 +35,11 @@ def test_members_are_the_stored_strings(states: type[StrEnum]) -> None:
         assert member == member.value and str(member) == member.value
         assert json.dumps(member) == json.dumps(member.value)
         assert states(member.value) is member
+
+
+def test_executions_and_jobs_share_the_durable_states() -> None:
+    assert ExecutionStatus is JobStatus
+    assert values(JobStatus) == ("queued", "running", "done", "failed")
 
 
 def test_groups() -> None:

@@ -32,28 +32,23 @@ RUN_TERMINAL = (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus
 RUN_FAILED = (RunStatus.FAILED, RunStatus.TIMED_OUT)  # what a failure rate counts
 
 
-class ExecutionStatus(StrEnum):
-    """A flow execution, a row of `executions`."""
+class WorkStatus(StrEnum):
+    """Durable work that is not a run: a flow execution (`executions`), a job (`jobs`)."""
 
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+ExecutionStatus = WorkStatus
+JobStatus = WorkStatus
 
 
 class StepStatus(StrEnum):
     """One step of an execution, in its `steps` list."""
 
     PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class JobStatus(StrEnum):
-    """Long work the server does for a caller, a row of `jobs`."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
 
