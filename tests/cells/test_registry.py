@@ -42,9 +42,3 @@ def test_objects_that_break_the_contract_are_refused() -> None:
         Registry([NotACell()])  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="two cells"):
         Registry([EchoCell(), EchoCell()])
-
-
-def test_the_context_is_frozen() -> None:
-    context = CellContext("r", "es", {"a": 1})
-    with pytest.raises(AttributeError):
-        context.lang = "en"  # type: ignore[misc]
