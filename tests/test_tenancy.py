@@ -1,6 +1,7 @@
-"""What belongs to an instance stays there: flows as per-instance copies of the shipped
-templates, alerts per instance, the migration that made it so, and a data directory only
-its owner can read. The operator's server-wide view is in tests/api/test_operator.py."""
+"""What belongs to an instance stays there: alerts per instance, the migration that made
+flows per-instance copies of the shipped templates, and a data directory only its owner
+can read. Each instance's own flows are in tests/flows/test_store.py; the operator's
+server-wide view is in tests/api/test_operator.py."""
 
 import json
 import os
@@ -19,29 +20,6 @@ from tests.conftest import make_settings, postgres_database, running
 from tzzr.db.engine import create_db_engine
 from tzzr.db.models import RegisteredCell, Run, SentinelAlert
 from tzzr.flows.defaults import DEFAULT_FLOWS
-from tzzr.services import Services
-
-
-def test_each_instance_gets_and_keeps_its_own_default_flows(services: Services) -> None:
-    deck = services.add_instance("deck")
-    corp = services.add_instance("corp")
-    shipped = sorted(flow["id"] for flow in DEFAULT_FLOWS)
-    assert sorted(row.id for row in services.flows.live(deck.h_instancia)) == shipped
-    changed = services.flows.get(corp.h_instancia, "receipt-ocr")
-    spec = {**changed.spec, "decision": "false"}
-    from tzzr.flows.spec import validate
-
-    services.flows.update(corp.h_instancia, "receipt-ocr", validate(spec))
-    services.flows.delete(corp.h_instancia, "voice-note")
-    assert services.flows.get(deck.h_instancia, "receipt-ocr").spec["decision"] != "false"
-    assert services.flows.get(deck.h_instancia, "voice-note").version == 1
-    # Installing the templates again never undoes an admin's change or deletion.
-    assert services.flows.install_defaults(corp.h_instancia) == []
-    assert services.flows.get(corp.h_instancia, "receipt-ocr").spec["decision"] == "false"
-    matched = services.flows.match(corp.h_instancia, "corp", ["image/png"], {})
-    assert matched is not None and matched[1].decision == "false"
-    deck_match = services.flows.match(deck.h_instancia, "deck", ["image/png"], {})
-    assert deck_match is not None and deck_match[1].decision != "false"
 
 
 def test_alerts_belong_to_their_instance_or_to_the_operator(tmp_path: Path) -> None:
