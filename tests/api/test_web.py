@@ -92,6 +92,21 @@ def test_every_page_extends_the_layout_and_loads_its_module(client: TestClient, 
     assert scripts == [f'<script type="module" src="/app/static/pages/{name}.js">']
     assert "<style" not in html and not re.search(r"<[^>]*\s(style|on[a-z]+)=", html)
     assert client.get(f"/app/static/pages/{name}.js").status_code == 200
+    # every module it imports, directly or not, is preloaded (one round trip, not one per
+    # import level), and nothing else
+    preloaded = re.findall(r'<link rel="modulepreload" href="/app/static/([^"]+)">', html)
+    assert sorted(preloaded) == sorted(closure(STATIC / "pages" / f"{name}.js"))
+
+
+def closure(module: Path) -> set[str]:
+    """What `module` imports, directly or not, as paths under static/."""
+    found: set[str] = set()
+    for target in IMPORT.findall(module.read_text()):
+        path = (module.parent / target).resolve()
+        relative = path.relative_to(STATIC.resolve()).as_posix()
+        if relative not in found:
+            found |= {relative, *closure(path)}
+    return found
 
 
 def test_every_page_has_its_own_template_and_module() -> None:
@@ -154,6 +169,6 @@ def test_without_a_render_cell_the_viewer_says_so() -> None:
 def test_values_are_escaped() -> None:
     """Autoescape is on: a value is text in the page, never markup."""
     html = web.templates.get_template("inbox.html").render(
-        page="inbox", title='<script>x</script>"', nav=web.NAV
+        page="inbox", title='<script>x</script>"', nav=web.NAV, module="x.js", preloads=()
     )
     assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;&#34;" in html

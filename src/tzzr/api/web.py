@@ -5,7 +5,10 @@ page for the data (`tzzr/web/static/pages/<page>.js`, with shared helpers under
 the browser and is sent as a bearer token, like any client."""
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -47,10 +50,42 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=str(STATIC))
 
 
+# `import … from "./x.js"` at the start of a line: how the modules import each other.
+IMPORT = re.compile(r"""^import\b[^"']*["'](\.{1,2}/[^"']+)["']""", re.MULTILINE)
+
+
+@cache
+def imported(module: str) -> tuple[str, ...]:
+    """Every module that `module` (a path under static/) imports, directly or not, in
+    the order they are met: the layout preloads them (`rel=modulepreload`), so the browser
+    fetches them all at once instead of one import level after another."""
+    found: list[str] = []
+
+    def visit(path: str) -> None:
+        for target in IMPORT.findall(STATIC.joinpath(*path.split("/")).read_text("utf-8")):
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            if resolved not in found:
+                found.append(resolved)
+                visit(resolved)
+
+    visit(module)
+    return tuple(found)
+
+
 def render(request: Request, page: str, title: str, **context: Any) -> HTMLResponse:
     """`templates/<page>.html`, which extends the layout and loads `pages/<page>.js`."""
+    module = f"pages/{page}.js"
     return templates.TemplateResponse(
-        request, f"{page}.html", {"page": page, "title": title, "nav": NAV, **context}
+        request,
+        f"{page}.html",
+        {
+            "page": page,
+            "title": title,
+            "nav": NAV,
+            "module": module,
+            "preloads": imported(module),
+            **context,
+        },
     )
 
 

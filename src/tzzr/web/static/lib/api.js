@@ -1,5 +1,8 @@
 // The JSON API with the signed-in key: it stays in this browser (localStorage) and is sent
-// as a bearer token; nothing is fetched from anywhere but this server.
+// as a bearer token; nothing is fetched from anywhere but this server. And how a page
+// starts: one that shows data needs the key (or goes to sign in); what fails while it
+// loads is said in the layout's #message.
+import { say } from "./dom.js";
 
 export const KEY = "tzzr.key";
 export const INSTANCE = "tzzr.instance"; // the signed-in key's h_instancia: captures are bound to it
@@ -33,4 +36,9 @@ export async function api(path, options = {}) {
     throw error;
   }
   return body;
+}
+
+export function start(main, { signedIn = true } = {}) {
+  if (signedIn && !key()) { location.href = "/app"; return; }
+  Promise.resolve().then(main).catch((error) => say("#message", error.message, "error"));
 }

@@ -1,8 +1,7 @@
 // Capture: a photo, a recording or files, with notes. What cannot be sent now waits in
 // the outbox (lib/outbox.js) and is listed here with Retry and Discard.
-import { instance } from "../lib/api.js";
+import { instance, start } from "../lib/api.js";
 import { $, el, say } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 import { discard, fate, flush, queued, refusal, retry, store, upload } from "../lib/outbox.js";
 
 async function showOutbox() {

@@ -1,7 +1,6 @@
 // Cells and recent runs.
-import { api } from "../lib/api.js";
+import { api, start } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 start(async () => {
   const [{ cells: list }, { runs }] = await Promise.all([api("/api/cells"), api("/api/runs?limit=50")]);

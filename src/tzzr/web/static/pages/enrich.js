@@ -1,8 +1,7 @@
 // MASON: the form generated from the instance's enrichment schema, the deadline counting
 // down, and a refused field named next to it.
-import { api, digest, params } from "../lib/api.js";
+import { api, digest, params, start } from "../lib/api.js";
 import { $, el, say, short } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 function field(name, spec, required) {
   const id = `f-${name}`;

@@ -1,7 +1,6 @@
 // One entry: its container, its flow's executions step by step, links to enrich and verify.
-import { api, digest, params } from "../lib/api.js";
+import { api, digest, params, start } from "../lib/api.js";
 import { $, el, say, short } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 start(async () => {
   const h = digest(params.get("h"), "link's entry id");

@@ -1,7 +1,6 @@
 // Flows and recent executions.
-import { api } from "../lib/api.js";
+import { api, start } from "../lib/api.js";
 import { $, el } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 start(async () => {
   const [{ flows: list }, { executions }] = await Promise.all([api("/flows"), api("/executions?limit=50")]);

@@ -1,7 +1,6 @@
 // The inbox: entries, newest first, with their state.
-import { api } from "../lib/api.js";
+import { api, start } from "../lib/api.js";
 import { $, el, say, short, when } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 start(async () => {
   const { entries } = await api("/entries?limit=100");

@@ -1,8 +1,7 @@
 // The ledger: its blocks, and an entry's receipt verified here (../verify.js), not by
 // the server.
-import { api, digest, DIGEST, params } from "../lib/api.js";
+import { api, digest, DIGEST, params, start } from "../lib/api.js";
 import { $, el, say, when } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 import { verifyReceipt } from "../verify.js";
 
 start(async () => {

@@ -1,7 +1,6 @@
 // SENTINEL: alerts, events, events per minute over the last hour, and run latency.
-import { api } from "../lib/api.js";
+import { api, start } from "../lib/api.js";
 import { $, el, say, when } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 
 function throughput(events) {
   const canvas = $("#chart"), ctx = canvas.getContext("2d");

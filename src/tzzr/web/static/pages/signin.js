@@ -1,7 +1,6 @@
 // Sign in: the key is checked against the API (/whoami) before this browser keeps it.
-import { forget, params, remember } from "../lib/api.js";
+import { forget, params, remember, start } from "../lib/api.js";
 import { $, say } from "../lib/dom.js";
-import { start } from "../lib/page.js";
 import { queued } from "../lib/outbox.js";
 
 start(async () => {

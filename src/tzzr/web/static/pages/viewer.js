@@ -2,8 +2,8 @@
 // rotation plane. Everything is computed here; the server only serves the files and
 // lists the registry's render cells (each option carries its cell's defaults). No key
 // needed: it holds no data.
+import { start } from "../lib/api.js";
 import * as G from "../geometry.js";
-import { start } from "../lib/page.js";
 
 const canvas = document.getElementById("stage");
 const ctx = canvas.getContext("2d");
