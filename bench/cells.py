@@ -95,7 +95,7 @@ def serve(work: Path, model: Path) -> tuple[subprocess.Popen[bytes], str, str]:
 
 def bare_huey(url: str, jobs: int) -> float:
     """Seconds per job of huey alone: enqueue, dequeue and execute a no-op task."""
-    from tzzr.runs.queue import RunQueue
+    from tzzr.queue import RunQueue
 
     queue = RunQueue(url, f"bare{os.getpid()}", ["cpu"])
     queue.handle_with(lambda run_id: None)

@@ -26,8 +26,8 @@ from tzzr.jobs import Jobs
 from tzzr.keys import Keys
 from tzzr.mason import Mason
 from tzzr.outbound import OutboundPolicy
+from tzzr.queue import RunQueue
 from tzzr.runs.executor import Executor
-from tzzr.runs.queue import RunQueue
 from tzzr.runs.service import Runs
 from tzzr.sentinel.alerts import Alerts
 

@@ -21,7 +21,7 @@ from tzzr.cells.limits import SETTING, check_input_size, input_limit, read_input
 from tzzr.db.models import Execution
 from tzzr.errors import TooLarge
 from tzzr.flows.spec import validate
-from tzzr.runs.queue import RunQueue
+from tzzr.queue import RunQueue
 from tzzr.runs.service import RunBody, RunInput
 from tzzr.services import Services
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import make_settings
 from tzzr.db.models import Run
-from tzzr.runs.queue import run_message
+from tzzr.queue import run_message
 from tzzr.runs.service import RunBody, RunInput
 from tzzr.services import Services
 

@@ -1,6 +1,6 @@
 """GRACE's one code path: route a contract 2.1 envelope to its cell and shape the answer
 as RunPod serverless does. `/grace/runsync` and the RunPod handler both call `execute`;
-the cell is invoked as every run is (tzzr.work.invoke), its artifacts inline."""
+the cell is invoked as every run is (tzzr.cells.invoke), its artifacts inline."""
 
 import uuid
 from collections.abc import Callable
@@ -8,9 +8,9 @@ from typing import Any
 
 from tzzr.cells.base import CellFailed, Payload
 from tzzr.cells.envelope import Envelope
+from tzzr.cells.invoke import invoke
 from tzzr.cells.registry import Registry
 from tzzr.errors import InvalidInput
-from tzzr.work.invoke import invoke
 
 
 def execute(

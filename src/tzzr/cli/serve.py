@@ -100,10 +100,10 @@ def worker(
     import logging.config
 
     from tzzr.config import Settings
-    from tzzr.runs.queue import QUEUES
-    from tzzr.runs.worker import WorkerPool
+    from tzzr.queue import QUEUES
     from tzzr.sentinel.logs import log_config
     from tzzr.services import Services
+    from tzzr.worker import WorkerPool
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = [q for q in names if q not in QUEUES]

@@ -22,7 +22,7 @@ from tzzr.flows.spec import FlowSpec
 from tzzr.flows.store import FlowStore
 from tzzr.instances import InstanceInfo
 from tzzr.mason import Mason
-from tzzr.runs.queue import RunQueue
+from tzzr.queue import RunQueue
 from tzzr.runs.service import RunInput, store_input
 from tzzr.states import EntryState, ExecutionStatus, StepStatus, values
 from tzzr.times import rfc3339_or_none

@@ -12,16 +12,16 @@ from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.canonical import sha256_hex
+from tzzr.cells.answers import ResultKeeper
 from tzzr.cells.base import Payload
 from tzzr.cells.catalog import Catalog
+from tzzr.cells.invoke import Blob, invoke
 from tzzr.config import Settings
 from tzzr.db.models import Entry
 from tzzr.errors import InvalidInput
 from tzzr.flows.spec import Step, payload_type, render
 from tzzr.instances import InstanceStores
 from tzzr.runs.service import params_hash
-from tzzr.work.answers import ResultKeeper
-from tzzr.work.invoke import Blob, invoke
 
 log = logging.getLogger("tzzr.flows")
 

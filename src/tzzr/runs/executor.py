@@ -11,21 +11,21 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from tzzr.blobs import BlobStore
+from tzzr.cells.answers import ResultKeeper
 from tzzr.cells.catalog import Catalog
+from tzzr.cells.invoke import Blob, Invoked, invoke
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run, RunArtifact
 from tzzr.errors import TzzrError
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceStores
+from tzzr.queue import RunQueue, parse_run_message, run_message
 from tzzr.runs import notify
-from tzzr.runs.queue import RunQueue, parse_run_message, run_message
 from tzzr.runs.results import attestation
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
-from tzzr.work.answers import ResultKeeper
 from tzzr.work.heartbeat import heartbeat
-from tzzr.work.invoke import Blob, Invoked, invoke
 from tzzr.work.leases import Leases
 from tzzr.work.retry import backoff
 from tzzr.work.timelimit import TimedOut

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tzzr.config import Settings
-from tzzr.runs.queue import run_message
+from tzzr.queue import run_message
 
 log = logging.getLogger("tzzr.notify")
 FALLBACK_SECONDS = 1.0  # a waiter reads its run at least this often

@@ -1,5 +1,5 @@
 """A finished run's `attestation` leaf. (Keeping a cell's answer as blobs, and its
-metrics, is the durable-work core's: tzzr.work.answers.)"""
+metrics, is the durable-work core's: tzzr.cells.answers.)"""
 
 from datetime import datetime
 from typing import Any

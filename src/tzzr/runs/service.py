@@ -25,8 +25,8 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Run
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from tzzr.instances import InstanceInfo
+from tzzr.queue import RunQueue, run_message
 from tzzr.runs import notify
-from tzzr.runs.queue import RunQueue, run_message
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
 from tzzr.states import RUN_FAILED, RUN_TERMINAL, RunStatus, values

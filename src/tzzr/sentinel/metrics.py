@@ -21,7 +21,7 @@ from tzzr.sentinel import tracing
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from tzzr.runs.queue import RunQueue
+    from tzzr.queue import RunQueue
 
 log = logging.getLogger("tzzr.sentinel")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from tzzr.blobs.local import LocalBlobStore
 from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.cells.answers import ResultKeeper, answer_metrics, inline
 from tzzr.cells.base import Artifact, CellResult
-from tzzr.work.answers import ResultKeeper, answer_metrics, inline
 
 ANSWER = CellResult(
     {"text": "hi"},

@@ -15,10 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from tzzr.blobs import BlobStore
+from tzzr.cells.answers import Kept, answer_metrics, inline
 from tzzr.cells.base import Cell, CellContext, CellResult, Payload
 from tzzr.cells.limits import check_input_size, read_input
 from tzzr.sentinel import tracing
-from tzzr.work.answers import Kept, answer_metrics, inline
 from tzzr.work.timelimit import TimedOut, time_limit
 
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tzzr.blobs.local import LocalBlobStore
+from tzzr.cells.answers import ResultKeeper
 from tzzr.cells.base import Payload
+from tzzr.cells.invoke import Blob, invoke
 from tzzr.cells.registry import Registry
 from tzzr.errors import InvalidInput, TooLarge
-from tzzr.work.answers import ResultKeeper
-from tzzr.work.invoke import Blob, invoke
 from tzzr.work.timelimit import TimedOut
 
 CELLS = Registry.discover()

@@ -19,7 +19,7 @@ from tzzr.flows.engine import PREFIX
 
 if TYPE_CHECKING:
     from tzzr.flows.engine import Alfred
-    from tzzr.runs.queue import RunQueue
+    from tzzr.queue import RunQueue
 
 log = logging.getLogger("tzzr.worker")
 SUPERVISE_SECONDS = 0.25
