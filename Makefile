@@ -21,6 +21,7 @@ lint: ## ruff + mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt:
 	$(VENV)/bin/ruff check --fix .

@@ -7,10 +7,11 @@ scripts/system-deps.sh venv
 scripts/system-deps.sh test
 scripts/venv.sh test
 
-echo "== lint: ruff + mypy --strict" >&2
+echo "== lint: ruff, mypy --strict, import-linter (the layers)" >&2
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache  # the layers of docs/architecture.md
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
