@@ -1,6 +1,6 @@
 """Every cell an instance can run: the installed ones and the instance's own (remote
 cells and specialized versions), by id and version, no instance seeing another's.
-Registering and specializing over HTTP is in tests/runs/test_specialize.py."""
+Registering and specializing over HTTP is in tests/cells/test_specialize.py."""
 
 from collections.abc import Iterator
 from pathlib import Path

@@ -1,6 +1,6 @@
 """A cell's own examples: sample payloads (bundled files, base64, none), test cases with
 their expectations, and visualization samples rendered once per instance and version.
-Over HTTP (/api/cells/{id}/visualization, specialize) in tests/runs/test_specialize.py."""
+Over HTTP (/api/cells/{id}/visualization, specialize) in tests/cells/test_specialize.py."""
 
 import base64
 import json
