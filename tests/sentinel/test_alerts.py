@@ -33,6 +33,9 @@ def test_alerts_open_publish_to_ntfy_and_close(live: Live, ntfy: Receiver) -> No
         assert opened["failure_rate"]["severity"] == "warning"
         assert "6 of 6 runs failed" in opened["failure_rate"]["message"]
         assert opened["block_overdue"]["severity"] == "critical"
+        (late,) = opened["block_overdue"]["data"]["instances"]
+        assert late["since"].endswith("Z")  # RFC 3339 with Z, like every timestamp
+        assert opened["block_overdue"]["openedAt"].endswith("Z")
         (post,) = ntfy.posts  # only the critical one is published
         assert post["path"] == "/tzzr-alerts"
         assert post["headers"]["Title"] == "TZZR: block overdue"

@@ -21,9 +21,13 @@ from tzzr.db.models import Execution, LedgerBlock, LedgerHead, Run, SentinelAler
 from tzzr.errors import ConfigError, Conflict, InvalidInput, NotFound
 from tzzr.instances import InstanceInfo, Instances
 from tzzr.sentinel.events import emit
+from tzzr.states import RUN_FAILED, AlertState, ExecutionStatus, RunStatus, values
+from tzzr.stats import p95 as p95_of
+from tzzr.times import rfc3339, rfc3339_or_none
 
 log = logging.getLogger("tzzr.sentinel")
-STATES = ("open", "acknowledged", "resolved")
+STATES = values(AlertState)
+ACTIVE = (AlertState.OPEN, AlertState.ACKNOWLEDGED)  # not resolved: may fire again
 MIN_RUNS = 5  # the failure rate needs this many finished runs in the window
 
 
@@ -37,9 +41,6 @@ class Firing:
 
 
 def alert_json(row: Any) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "id": row.id,
         "rule": row.rule,
@@ -47,10 +48,10 @@ def alert_json(row: Any) -> dict[str, Any]:
         "state": row.state,
         "message": row.message,
         "data": row.data,
-        "openedAt": iso(row.opened_at),
-        "lastSeen": iso(row.last_seen),
-        "acknowledgedAt": iso(row.acknowledged_at),
-        "resolvedAt": iso(row.resolved_at),
+        "openedAt": rfc3339_or_none(row.opened_at),
+        "lastSeen": rfc3339_or_none(row.last_seen),
+        "acknowledgedAt": rfc3339_or_none(row.acknowledged_at),
+        "resolvedAt": rfc3339_or_none(row.resolved_at),
         "notified": row.notified,
     }
 
@@ -94,7 +95,7 @@ class Alerts:
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(Run.h_instancia, Run.status, func.count())
-                .where(Run.finished_at >= since, Run.status.in_(("done", "failed", "timed_out")))
+                .where(Run.finished_at >= since, Run.status.in_((RunStatus.DONE, *RUN_FAILED)))
                 .group_by(Run.h_instancia, Run.status)
             ).all()
         counts: dict[str, dict[str, int]] = {}
@@ -103,7 +104,7 @@ class Alerts:
         firing = []
         for h_instancia, by_status in sorted(counts.items()):
             total = sum(by_status.values())
-            failed = by_status.get("failed", 0) + by_status.get("timed_out", 0)
+            failed = sum(by_status.get(s, 0) for s in RUN_FAILED)
             if total < MIN_RUNS or failed / total < self._settings.alert_failure_rate:
                 continue
             firing.append(
@@ -123,10 +124,12 @@ class Alerts:
         with self._engine.connect() as conn:
             oldest = [
                 conn.execute(
-                    select(func.min(Run.created_at)).where(Run.status == "queued")
+                    select(func.min(Run.created_at)).where(Run.status == RunStatus.QUEUED)
                 ).scalar(),
                 conn.execute(
-                    select(func.min(Execution.created_at)).where(Execution.status == "queued")
+                    select(func.min(Execution.created_at)).where(
+                        Execution.status == ExecutionStatus.QUEUED
+                    )
                 ).scalar(),
             ]
         waiting = [value for value in oldest if value is not None]
@@ -148,7 +151,7 @@ class Alerts:
         """Per instance: the p95 latency of its runs in the window."""
         since = now - timedelta(seconds=self._settings.alert_window_seconds)
         by_instance: dict[str, list[float]] = {}
-        done = (Run.finished_at >= since, Run.status == "done", Run.reused_from.is_(None))
+        done = (Run.finished_at >= since, Run.status == RunStatus.DONE, Run.reused_from.is_(None))
         # each instance's newest runs (none crowds out another), in one query
         newest = (
             select(
@@ -173,7 +176,8 @@ class Alerts:
             if len(latencies) < MIN_RUNS:
                 continue
             latencies.sort()
-            p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+            p95 = p95_of(latencies)
+            assert p95 is not None  # latencies is not empty
             if p95 < self._settings.alert_latency_ms:
                 continue
             firing.append(
@@ -257,7 +261,7 @@ class Alerts:
                             instance.h_instancia,
                             {
                                 "instance": instance.name,
-                                "since": since.isoformat(),
+                                "since": rfc3339(since),
                                 "pending": waiting,
                                 "treeSize": head,
                             },
@@ -333,7 +337,7 @@ class Alerts:
             active = {
                 (row.rule, row.h_instancia): row
                 for row in conn.execute(
-                    select(SentinelAlert).where(SentinelAlert.state.in_(("open", "acknowledged")))
+                    select(SentinelAlert).where(SentinelAlert.state.in_(ACTIVE))
                 ).all()
             }
             for name, row in active.items():
@@ -341,7 +345,7 @@ class Alerts:
                     conn.execute(
                         update(SentinelAlert)
                         .where(SentinelAlert.id == row.id)
-                        .values(state="resolved", resolved_at=now, last_seen=now)
+                        .values(state=AlertState.RESOLVED, resolved_at=now, last_seen=now)
                     )
             for name, found in firing.items():
                 if name in active:
@@ -356,7 +360,7 @@ class Alerts:
                         rule=found.rule,
                         h_instancia=found.h_instancia,
                         severity=found.severity,
-                        state="open",
+                        state=AlertState.OPEN,
                         message=found.message,
                         data=found.data,
                         opened_at=now,
@@ -376,7 +380,7 @@ class Alerts:
         with self._engine.connect() as conn:
             pending = conn.execute(
                 select(SentinelAlert).where(
-                    SentinelAlert.state == "open",
+                    SentinelAlert.state == AlertState.OPEN,
                     SentinelAlert.severity == "critical",
                     SentinelAlert.notified.is_(False),
                 )
@@ -396,7 +400,7 @@ class Alerts:
             return list(
                 conn.execute(
                     select(SentinelAlert)
-                    .where(SentinelAlert.state == "open")
+                    .where(SentinelAlert.state == AlertState.OPEN)
                     .order_by(SentinelAlert.id.desc())
                 ).all()
             )
@@ -418,8 +422,9 @@ class Alerts:
         """Acknowledge (open -> acknowledged) or resolve (open | acknowledged -> resolved)
         an alert of the instance (`h_instancia` None: one about the whole server)."""
         now = datetime.now(UTC)
-        allowed = ("open",) if to == "acknowledged" else ("open", "acknowledged")
-        stamp = {"acknowledged_at": now} if to == "acknowledged" else {"resolved_at": now}
+        acknowledge = to == AlertState.ACKNOWLEDGED
+        allowed = (AlertState.OPEN,) if acknowledge else ACTIVE
+        stamp = {"acknowledged_at": now} if acknowledge else {"resolved_at": now}
         with write_transaction(self._engine) as conn:
             row = conn.execute(
                 select(SentinelAlert).where(SentinelAlert.id == alert_id, _owner(h_instancia))

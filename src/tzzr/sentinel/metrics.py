@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tzzr.db.models import Enrichment, Execution, LedgerBlock, LedgerHead, Run
 from tzzr.sentinel import tracing
+from tzzr.states import EnrichmentState, ExecutionStatus, RunStatus, values
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -46,16 +47,18 @@ class _Database(Collector):
             ).scalar()
             last_block = conn.execute(select(func.max(LedgerBlock.created_at))).scalar()
             pending = conn.execute(
-                select(func.count()).select_from(Enrichment).where(Enrichment.state == "pending")
+                select(func.count())
+                .select_from(Enrichment)
+                .where(Enrichment.state == EnrichmentState.PENDING)
             ).scalar()
         family = GaugeMetricFamily("tzzr_runs", "Cell runs by status", labels=["status"])
-        for status in ("queued", "running", "done", "failed", "cancelled", "timed_out"):
+        for status in values(RunStatus):
             family.add_metric([status], float(runs.get(status, 0)))
         yield family
         family = GaugeMetricFamily(
             "tzzr_executions", "Flow executions by status", labels=["status"]
         )
-        for status in ("queued", "running", "done", "failed"):
+        for status in values(ExecutionStatus):
             family.add_metric([status], float(executions.get(status, 0)))
         yield family
         depth = GaugeMetricFamily(
