@@ -20,6 +20,8 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Job
 from tzzr.errors import NotFound, TzzrError
 from tzzr.instances import InstanceInfo
+from tzzr.states import JobStatus
+from tzzr.times import rfc3339, rfc3339_or_none
 from tzzr.work.heartbeat import Holding, heartbeat
 from tzzr.work.leases import Leases
 
@@ -45,10 +47,8 @@ def job_json(row: Any) -> dict[str, Any]:
         "progress": row.progress,
         "result": row.result,
         "error": row.error,
-        "createdAt": row.created_at.isoformat().replace("+00:00", "Z"),
-        "finishedAt": row.finished_at.isoformat().replace("+00:00", "Z")
-        if row.finished_at
-        else None,
+        "createdAt": rfc3339(row.created_at),
+        "finishedAt": rfc3339_or_none(row.finished_at),
     }
 
 
@@ -77,7 +77,7 @@ class Jobs:
                     id=job_id,
                     h_instancia=instance.h_instancia,
                     kind=kind,
-                    status="queued",
+                    status=JobStatus.QUEUED,
                     request=request,
                     progress={"done": 0, "total": None, "step": "queued"},
                     created_at=now,
@@ -117,7 +117,7 @@ class Jobs:
         def progress(done: int, total: int, step: str) -> None:
             self._write(job_id, attempt, progress={"done": done, "total": total, "step": step})
 
-        def end(status: str, **values: Any) -> None:
+        def end(status: JobStatus, **values: Any) -> None:
             self._write(
                 job_id,
                 attempt,
@@ -130,12 +130,14 @@ class Jobs:
         try:
             result = work(progress)
         except TzzrError as exc:
-            end("failed", error=exc.body()["error"])
+            end(JobStatus.FAILED, error=exc.body()["error"])
         except Exception as exc:
             log.exception("job %s failed", job_id)
-            end("failed", error={"code": "error", "message": f"{type(exc).__name__}: {exc}"})
+            end(
+                JobStatus.FAILED, error={"code": "error", "message": f"{type(exc).__name__}: {exc}"}
+            )
         else:
-            end("done", result=result)
+            end(JobStatus.DONE, result=result)
 
     def get(self, instance: InstanceInfo, job_id: str) -> dict[str, Any]:
         with self._engine.connect() as conn:
@@ -149,9 +151,12 @@ class Jobs:
     def reap(self, now: datetime | None = None) -> int:
         """Jobs whose lease ran out (their server stopped): failed, as interrupted."""
         now = now or datetime.now(UTC)
-        failed = {"status": "failed", "finished_at": now, "lease_until": None}
+        failed = {"status": JobStatus.FAILED, "finished_at": now, "lease_until": None}
         reaped = LEASES.reap(
-            self._engine, now, lambda _row: {**failed, "error": INTERRUPTED}, ("queued", "running")
+            self._engine,
+            now,
+            lambda _row: {**failed, "error": INTERRUPTED},
+            (JobStatus.QUEUED, JobStatus.RUNNING),
         )
         return len(reaped)
 
