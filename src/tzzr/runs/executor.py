@@ -25,6 +25,7 @@ from tzzr.runs import notify
 from tzzr.runs.results import attestation
 from tzzr.sentinel import tracing
 from tzzr.sentinel.events import emit
+from tzzr.states import RunStatus
 from tzzr.work.heartbeat import heartbeat
 from tzzr.work.leases import Leases
 from tzzr.work.retry import backoff
@@ -110,14 +111,14 @@ class Executor:
         except TimedOut:
             return self._end(
                 row,
-                "timed_out",
+                RunStatus.TIMED_OUT,
                 error={
                     "code": "timed_out",
                     "message": f"the run took longer than its {row.timeout_s:g} s limit",
                 },
             )
         except TzzrError as exc:  # CellFailed, an unknown cell, a bad parameter: no retry
-            return self._end(row, "failed", error=exc.body()["error"])
+            return self._end(row, RunStatus.FAILED, error=exc.body()["error"])
         except Exception as exc:
             log.warning("run %s attempt %s failed: %r", row.id, row.attempt, exc)
             return self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
@@ -133,13 +134,13 @@ class Executor:
         }
         return self._end(
             row,
-            "done",
+            RunStatus.DONE,
             result_sha=done.kept.sha256,
             metrics=metrics,
             artifacts=done.kept.artifacts,
         )
 
-    def _end(self, row: Any, status: str, **values: Any) -> str:
+    def _end(self, row: Any, status: RunStatus, **values: Any) -> str:
         now = datetime.now(UTC)
         try:
             return self._write_end(row, now, status, values)
@@ -148,14 +149,14 @@ class Executor:
             # (and its leaf) is dropped.
             return "discarded"
 
-    def _write_end(self, row: Any, now: datetime, status: str, values: dict[str, Any]) -> str:
+    def _write_end(self, row: Any, now: datetime, status: RunStatus, values: dict[str, Any]) -> str:
         artifacts = values.pop("artifacts", [])
         # one statement a kind of end (built once): done, or failed with its error
         values.setdefault("result_sha", None)
         values.setdefault("metrics", None)
         values["leaf_index"] = None
         with write_transaction(self._engine) as conn:
-            if status == "done":
+            if status == RunStatus.DONE:
                 leaf = attestation(
                     row.id,
                     values["result_sha"],
@@ -174,8 +175,8 @@ class Executor:
                 raise _Superseded
             emit(
                 conn,
-                "run_done" if status == "done" else "run_failed",
-                severity="info" if status == "done" else "error",
+                "run_done" if status == RunStatus.DONE else "run_failed",
+                severity="info" if status == RunStatus.DONE else "error",
                 h_instancia=row.h_instancia,
                 subject=row.id,
                 data={
@@ -198,21 +199,21 @@ class Executor:
         error = {"code": "error", "message": message, "attempt": row.attempt}
         if row.attempt >= row.max_attempts:
             error["message"] = f"failed after {row.attempt} attempts; last: {message}"
-            return self._end(row, "failed", error=error)
+            return self._end(row, RunStatus.FAILED, error=error)
         delay = backoff(self._settings.run_retry_seconds, row.attempt)
         with write_transaction(self._engine) as conn:
             again = LEASES.write(
                 conn,
                 (row.h_instancia, row.id),
                 row.attempt,
-                status="queued",
+                status=RunStatus.QUEUED,
                 lease_until=None,
                 worker=None,
                 error=error,
             )
         if again:
             self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id), delay=delay)
-            return "queued"
+            return RunStatus.QUEUED
         return "discarded"
 
     def reap(self, now: datetime | None = None) -> list[str]:
@@ -224,12 +225,17 @@ class Executor:
             lost = f"its worker {row.worker} stopped (lease expired) on attempt {row.attempt}"
             error = {"code": "worker_lost", "message": lost}
             if row.attempt >= row.max_attempts:
-                return {"status": "failed", "lease_until": None, "error": error, "finished_at": now}
-            return {"status": "queued", "lease_until": None, "error": error}
+                return {
+                    "status": RunStatus.FAILED,
+                    "lease_until": None,
+                    "error": error,
+                    "finished_at": now,
+                }
+            return {"status": RunStatus.QUEUED, "lease_until": None, "error": error}
 
         requeued = []
         for row, values in LEASES.reap(self._engine, now, decide):
-            if values["status"] == "failed":
+            if values["status"] == RunStatus.FAILED:
                 notify.run_ended(self._settings, row.h_instancia, row.id)  # wake ?wait=
                 continue
             self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id))
@@ -241,7 +247,7 @@ class Executor:
             found = conn.execute(
                 # the oldest: a message of 0.1 was queued before any run of 0.2
                 select(Run.h_instancia)
-                .where(Run.id == run_id, Run.status == "queued")
+                .where(Run.id == run_id, Run.status == RunStatus.QUEUED)
                 .order_by(Run.created_at)
                 .limit(1)
             ).scalar()
