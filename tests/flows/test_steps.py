@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_settings
-from tests.flows.test_batch import manual_flow, rows, start
+from tests.flows.test_runner import manual_flow, rows, start
 from tzzr.db.models import Run
 from tzzr.services import Services
 

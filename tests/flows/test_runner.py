@@ -1,13 +1,16 @@
-"""Group commit: a worker runs the executions waiting in the queue as one batch, one step
-of each a round, and writes a round's finished steps in one transaction. Each run is
-still recorded once with its attestation leaf, an execution's next step never starts
-before its last one is written, a failure or a retry stays the execution's own, a lost
-lease drops only its execution, and a batch that turns out slow gives the others back."""
+"""ALFRED's runner (flows/runner.py) and its group commit: a worker runs the executions
+waiting in the queue as one batch, one step of each a round, and writes a round's
+finished steps in one transaction. Each run is still recorded once with its attestation
+leaf, an execution's next step never starts before its last one is written, a failure or
+a retry stays the execution's own, a lost lease drops only its execution, and a batch
+that turns out slow gives the others back. A worker killed with -9 in the middle of them
+is tests/flows/test_durable.py's; the pacing (flows/batch.py) is tests/flows/test_batch.py's."""
 
 import base64
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy import Engine, event, func, select, update
 
 from tests.conftest import make_settings
 from tzzr.db.models import Execution, LedgerLeaf, Run
+from tzzr.flows.engine import PREFIX
 from tzzr.flows.spec import validate
 from tzzr.runs.service import RunInput
 from tzzr.services import Services
@@ -142,6 +146,7 @@ def test_a_failure_and_a_retry_stay_their_executions_own(built: Services, tmp_pa
     fine = start(services, "fine", 2)
     refused = start(services, "refused", 1)
     flaky = start(services, "flaky", 1)
+    before = datetime.now(UTC).replace(tzinfo=None)  # huey's clock: naive UTC
     outcome = services.alfred.runner.advance_many(fine + refused + flaky, "w")
     assert outcome == {fine[0]: "done", fine[1]: "done", refused[0]: "failed", flaky[0]: "queued"}
     executions = rows(services, fine + refused + flaky)
@@ -150,9 +155,14 @@ def test_a_failure_and_a_retry_stay_their_executions_own(built: Services, tmp_pa
     assert [s["status"] for s in failed.steps] == ["done", "failed"]
     again = executions[flaky[0]]
     assert again.status == "queued" and again.next_step == 1  # resumes at b
+    messages = []
+    while (message := services.queue.take("cpu")) is not None:
+        messages.append(message)
+    (retry,) = [m for m in messages if services.queue.payload(m) == PREFIX + flaky[0] and m.eta]
+    assert retry.eta >= before + timedelta(seconds=0.2)  # queued again after its back-off
     deadline = time.monotonic() + 10
-    while not services.queue.promote_due():  # the retry comes due after its back-off
-        assert time.monotonic() < deadline, "the retry was never scheduled"
+    while datetime.now(UTC).replace(tzinfo=None) < retry.eta:  # until it comes due
+        assert time.monotonic() < deadline, retry.eta
         time.sleep(0.01)
     assert services.alfred.runner.advance(flaky[0], "w") == "done"
     with services.engine.connect() as conn:
