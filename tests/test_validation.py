@@ -9,6 +9,7 @@ from tzzr.validation import (
     field_of,
     first_error,
     invalid_input,
+    one_of,
     request_invalid,
     schema_error,
     schema_field,
@@ -130,3 +131,14 @@ def test_schema_field_with_pattern_properties() -> None:
 def test_schema_error_for_an_array_root() -> None:
     found = schema_error(Draft202012Validator({"items": {"type": "string"}}), [1], "list")
     assert found is not None and found[1] == "list[0]"
+
+
+def test_one_of_passes_a_known_value_through() -> None:
+    assert one_of("queued", ("queued", "done"), "status") == "queued"
+
+
+def test_one_of_names_the_field_and_lists_the_values_in_order() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        one_of("later", ("queued", "done"), "status")
+    assert caught.value.message == "status must be one of queued, done"
+    assert caught.value.field == "status"

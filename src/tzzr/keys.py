@@ -19,9 +19,10 @@ from sqlalchemy import Engine, insert, select, update
 
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import ApiKey, Instance, utcnow
-from tzzr.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tzzr.errors import Forbidden, NotFound, Unauthorized
 from tzzr.instances import InstanceInfo, Instances
 from tzzr.types import ROLES, Role
+from tzzr.validation import one_of
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # "key": what any key of an instance may do (say which instance it is)
@@ -102,8 +103,7 @@ class Keys:
 
     def create(self, instance_name: str, role: Role = "ingest") -> tuple[str, str]:
         """Returns (key, key_id); the key itself is never stored."""
-        if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        one_of(role, ROLES, "role")
         instance = self._instances.get(instance_name)
         return self._insert(instance.id, role)
 

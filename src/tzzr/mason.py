@@ -20,7 +20,7 @@ from tzzr.instances import InstanceInfo
 from tzzr.sentinel.events import emit
 from tzzr.states import EnrichmentState, EntryState, StepStatus, values
 from tzzr.times import rfc3339_or_none
-from tzzr.validation import schema_error
+from tzzr.validation import one_of, schema_error
 
 Clock = Callable[[], datetime]
 STATES = values(EnrichmentState)
@@ -244,9 +244,7 @@ class Mason:
     ) -> list[dict[str, Any]]:
         query = select(Enrichment).where(Enrichment.h_instancia == instance.h_instancia)
         if state is not None:
-            if state not in STATES:
-                raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
-            query = query.where(Enrichment.state == state)
+            query = query.where(Enrichment.state == one_of(state, STATES, "state"))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(Enrichment.deadline).limit(limit)).all()
         return [self.item_json(row) for row in rows]

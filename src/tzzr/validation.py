@@ -4,7 +4,7 @@ Field paths are written one way everywhere: `files[0].name`, `metadata.tags[2]`.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -68,6 +68,13 @@ def request_invalid(exc: HasErrors) -> InvalidInput:
     first = first_error(exc)
     loc = first.loc[1:] if first.loc and first.loc[0] in REQUEST_PARTS else first.loc
     return InvalidInput(first.message, field=field_of(loc))
+
+
+def one_of(value: str, allowed: Collection[str], field: str) -> str:
+    """`value` when it is one of `allowed`, else the 422 naming `field` and listing them."""
+    if value not in allowed:
+        raise InvalidInput(f"{field} must be one of {', '.join(allowed)}", field=field)
+    return value
 
 
 def _path_key(error: "SchemaError") -> tuple[tuple[int, int | str], ...]:

@@ -26,6 +26,7 @@ from tzzr.queue import RunQueue
 from tzzr.runs.service import RunInput, store_input
 from tzzr.states import EntryState, ExecutionStatus, StepStatus, values
 from tzzr.times import rfc3339_or_none
+from tzzr.validation import one_of
 
 PREFIX = "x:"  # queue messages for executions: "x:<id>" (runs are bare ids)
 STATUSES = values(ExecutionStatus)
@@ -209,9 +210,7 @@ class Alfred:
         if flow is not None:
             query = query.where(Execution.flow_id == flow)
         if status is not None:
-            if status not in STATUSES:
-                raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
-            query = query.where(Execution.status == status)
+            query = query.where(Execution.status == one_of(status, STATUSES, "status"))
         if h_entrada is not None:
             query = query.where(Execution.h_entrada == h_entrada)
         with self._engine.connect() as conn:

@@ -33,6 +33,7 @@ from tzzr.states import RUN_FAILED, RUN_TERMINAL, RunStatus, values
 from tzzr.stats import p95, percentile
 from tzzr.times import rfc3339_or_none
 from tzzr.types import is_hex_digest
+from tzzr.validation import one_of
 
 TERMINAL = RUN_TERMINAL
 STATUSES = values(RunStatus)
@@ -343,9 +344,7 @@ class Runs:
         if cell_id is not None:
             query = query.where(Run.cell_id == cell_id)
         if status is not None:
-            if status not in STATUSES:
-                raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
-            query = query.where(Run.status == status)
+            query = query.where(Run.status == one_of(status, STATUSES, "status"))
         with self._engine.connect() as conn:
             return list(conn.execute(query.order_by(Run.created_at.desc()).limit(limit)).all())
 

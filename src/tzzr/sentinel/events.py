@@ -8,9 +8,9 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelEvent
-from tzzr.errors import InvalidInput
 from tzzr.pagination import decode_cursor, encode_cursor, row_id
 from tzzr.times import rfc3339
+from tzzr.validation import one_of
 
 KINDS = (
     "ingest",
@@ -94,13 +94,11 @@ def query(
         else SentinelEvent.h_instancia == h_instancia
     )
     if kind is not None:
-        if kind not in KINDS:
-            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
-        statement = statement.where(SentinelEvent.kind == kind)
+        statement = statement.where(SentinelEvent.kind == one_of(kind, KINDS, "kind"))
     if severity is not None:
-        if severity not in SEVERITIES:
-            raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
-        statement = statement.where(SentinelEvent.severity == severity)
+        statement = statement.where(
+            SentinelEvent.severity == one_of(severity, SEVERITIES, "severity")
+        )
     if since is not None:
         statement = statement.where(SentinelEvent.ts >= since)
     if until is not None:
