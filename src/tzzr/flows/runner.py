@@ -41,6 +41,7 @@ from tzzr.flows.store import FlowStore
 from tzzr.mason import Mason
 from tzzr.runs.results import attestation
 from tzzr.sentinel.events import emit
+from tzzr.states import EntryState, ExecutionStatus, StepStatus
 from tzzr.work.heartbeat import heartbeat
 from tzzr.work.leases import Leases
 from tzzr.work.retry import backoff
@@ -56,7 +57,7 @@ _STEP_DONE = _PROGRESS.values(
     steps=bindparam("b_steps"), next_step=bindparam("b_next"), lease_until=bindparam("b_lease")
 )
 _RELEASE = _PROGRESS.values(
-    status="queued",
+    status=ExecutionStatus.QUEUED,
     worker=None,
     attempt=Execution.attempt - 1,
     steps=bindparam("b_steps"),
@@ -88,7 +89,7 @@ class _Live:
     index: int
     unwritten: bool = False  # a finished step waits in the group
     ended: bool = False
-    status: str = "running"
+    status: str = ExecutionStatus.RUNNING  # or a batch outcome: released, discarded
 
 
 @dataclass
@@ -260,7 +261,7 @@ class Runner:
             len(live.steps),
             run=run,
             close={
-                "status": "done",
+                "status": ExecutionStatus.DONE,
                 "decision": decision,
                 "outcome": decision["outcome"],
                 "error": None,
@@ -276,7 +277,7 @@ class Runner:
             live.steps,
             len(live.steps),
             close={
-                "status": "failed",
+                "status": ExecutionStatus.FAILED,
                 "decision": None,
                 "outcome": "incident",
                 "error": error,
@@ -286,7 +287,7 @@ class Runner:
 
     def _fail_step(self, live: _Live, index: int, error: dict[str, Any]) -> _Write:
         steps = live.steps
-        steps[index] = {**steps[index], "status": "failed", "error": error}
+        steps[index] = {**steps[index], "status": StepStatus.FAILED, "error": error}
         message = error.get("message", "failed")
         full = {**error, "step": steps[index]["id"]}
         return self._failed(live, full, f"step {steps[index]['id']} failed: {message}")
@@ -302,7 +303,7 @@ class Runner:
         return _Write(live, live.steps, index, retry=(error, delay))
 
     @staticmethod
-    def _set_entry(conn: Connection, row: Any, state: str) -> None:
+    def _set_entry(conn: Connection, row: Any, state: EntryState) -> None:
         conn.execute(
             update(Entry)
             .where(Entry.h_instancia == row.h_instancia, Entry.h_entrada == row.h_entrada)
@@ -359,7 +360,7 @@ class Runner:
         for write in group:
             write.live.unwritten = False
             again = write.retry is not None or write.release
-            if again and write.live.status in ("queued", "released"):
+            if again and write.live.status in (ExecutionStatus.QUEUED, "released"):
                 self.dispatch(write.live.row.id, write.retry[1] if write.retry else 0)
 
     def _progress(self, conn: Connection, write: _Write, now: datetime) -> bool:
@@ -376,9 +377,9 @@ class Runner:
             error, delay = write.retry
             lease = now + timedelta(seconds=delay + 10 * self._settings.run_lease_seconds)
             statement = _PROGRESS.values(
-                status="queued", worker=None, error=error, lease_until=lease
+                status=ExecutionStatus.QUEUED, worker=None, error=error, lease_until=lease
             )
-            status = "queued"
+            status = ExecutionStatus.QUEUED
         elif write.close is not None:
             close = write.close
             statement = _CLOSE
@@ -395,7 +396,7 @@ class Runner:
         else:
             statement = _STEP_DONE
             params.update(b_steps=write.steps, b_next=write.next_step, b_lease=self._lease(now))
-            status = "running"
+            status = ExecutionStatus.RUNNING
         if not conn.execute(statement, params).rowcount:
             live.ended, live.status = True, "discarded"
             return False
@@ -409,7 +410,7 @@ class Runner:
         emit(
             conn,
             "flow_decision",
-            severity="info" if close["status"] == "done" else "error",
+            severity="info" if close["status"] == ExecutionStatus.DONE else "error",
             h_instancia=row.h_instancia,
             subject=row.h_entrada or row.id,
             data={
@@ -423,10 +424,10 @@ class Runner:
         )
         if row.h_entrada is not None:
             if close["outcome"] == "ok":
-                self._set_entry(conn, row, "consolidated")
+                self._set_entry(conn, row, EntryState.CONSOLIDATED)
             else:
                 self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, close["reason"])
-                self._set_entry(conn, row, "enriching")
+                self._set_entry(conn, row, EntryState.ENRICHING)
 
     def _renew(self, held: list[_Live]) -> bool:
         """The heartbeat: renew the leases of the executions still at work; one whose
@@ -450,8 +451,8 @@ class Runner:
         for row, _ in LEASES.reap(
             self._engine,
             now,
-            lambda _row: {"status": "queued", "worker": None, "lease_until": lease},
-            statuses=("running", "queued"),
+            lambda _row: {"status": ExecutionStatus.QUEUED, "worker": None, "lease_until": lease},
+            statuses=(ExecutionStatus.RUNNING, ExecutionStatus.QUEUED),
         ):
             self.dispatch(row.id, 0)
             again.append(row.id)

@@ -22,6 +22,7 @@ from tzzr.errors import InvalidInput
 from tzzr.flows.spec import Step, payload_type, render
 from tzzr.instances import InstanceStores
 from tzzr.runs.service import params_hash
+from tzzr.states import RunStatus, StepStatus
 
 log = logging.getLogger("tzzr.flows")
 
@@ -91,7 +92,7 @@ class Steps:
                 "entry": {"h_entrada": None, "metadata": {"lang": given.get("lang")}, "files": []}
             }
         for step in row.steps:
-            if step.get("status") == "done":
+            if step.get("status") == StepStatus.DONE:
                 scope[step["id"]] = step.get("output", {})
         return Inputs(scope, files)
 
@@ -152,7 +153,7 @@ class Steps:
             "cell_id": cell.meta.id,
             "cell_version": cell.meta.version,
             "queue": "flow",
-            "status": "done",
+            "status": RunStatus.DONE,
             "input_sha": sha,
             "input_type": kind,
             "media_type": media,
@@ -181,7 +182,7 @@ class Steps:
         outcome = {
             "id": step.id,
             "cell": step.cell,
-            "status": "done",
+            "status": StepStatus.DONE,
             "runId": run_id,
             "output": done.kept.result,
             "ms": done.latency_ms,

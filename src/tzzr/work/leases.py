@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, Update, and_, bindparam, select, update
 
 from tzzr.db.engine import write_transaction
+from tzzr.states import RunStatus
 
-QUEUED, RUNNING = "queued", "running"
+# The states every durable table shares (runs, executions and jobs spell them alike).
+QUEUED, RUNNING = RunStatus.QUEUED, RunStatus.RUNNING
 Key = tuple[Any, ...]
 Decide = Callable[[Any], dict[str, Any] | None]
 
