@@ -29,4 +29,5 @@ def test_errors_come_back_as_runpod_errors() -> None:
     assert "unknown module 'X'" in handler(job("X", "image", "aGk="))["error"]
     assert "base64" in handler(job("OCR_CORE", "image", "!!"))["error"]
     assert "need a TZZR server" in handler(job("OCR_CORE", "image", "ab" * 32, "blob"))["error"]
-    assert handler({"id": "j", "input": {"routing": {}}})["error"].startswith("invalid envelope")
+    refused = handler({"id": "j", "input": {"routing": {}}})["error"]
+    assert refused == "invalid envelope: contract_version: Field required"  # the field named

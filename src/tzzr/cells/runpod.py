@@ -13,6 +13,7 @@ from tzzr.cells.envelope import Envelope, load_payload
 from tzzr.cells.grace import execute
 from tzzr.cells.registry import Registry
 from tzzr.errors import TzzrError
+from tzzr.validation import first_error
 
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 
@@ -34,9 +35,8 @@ def handler(job: dict[str, Any]) -> dict[str, Any]:
             run_id=job.get("id"),
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        return {"error": f"invalid envelope: {where}: {first['msg']}"}
+        first = first_error(exc)
+        return {"error": f"invalid envelope: {first.field}: {first.message}"}
     except TzzrError as exc:
         return {"error": exc.message}
     if answer["status"] == "FAILED":
