@@ -4,8 +4,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError, field_validator
 
-from tzzr.errors import InvalidInput
+from tzzr.errors import Conflict, InvalidInput
 from tzzr.validation import (
+    base64_field,
     field_of,
     first_error,
     invalid_input,
@@ -142,3 +143,21 @@ def test_one_of_names_the_field_and_lists_the_values_in_order() -> None:
         one_of("later", ("queued", "done"), "status")
     assert caught.value.message == "status must be one of queued, done"
     assert caught.value.field == "status"
+
+
+def test_base64_field_decodes_strict_base64() -> None:
+    assert base64_field("aGk=", "input.content") == b"hi"
+
+
+@pytest.mark.parametrize("content", ["aGk", "a!Gk=", "aGk=\n"])
+def test_base64_field_names_the_field(content: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        base64_field(content, "files[1].content")
+    assert caught.value.field == "files[1].content"
+    assert caught.value.message.startswith("files[1].content is not valid base64 (")
+
+
+def test_base64_field_raises_the_error_asked_for() -> None:
+    with pytest.raises(Conflict) as caught:
+        base64_field("*", "payload.content", Conflict)
+    assert caught.value.field == "payload.content"

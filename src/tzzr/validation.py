@@ -3,12 +3,14 @@
 Field paths are written one way everywhere: `files[0].name`, `metadata.tags[2]`.
 """
 
+import base64
+import binascii
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tzzr.errors import InvalidInput
+from tzzr.errors import InvalidInput, TzzrError
 
 if TYPE_CHECKING:  # jsonschema loads only where a schema is checked
     from jsonschema.exceptions import ValidationError as SchemaError
@@ -68,6 +70,15 @@ def request_invalid(exc: HasErrors) -> InvalidInput:
     first = first_error(exc)
     loc = first.loc[1:] if first.loc and first.loc[0] in REQUEST_PARTS else first.loc
     return InvalidInput(first.message, field=field_of(loc))
+
+
+def base64_field(content: str, field: str, error: type[TzzrError] = InvalidInput) -> bytes:
+    """Strict base64 (the standard alphabet, no stray characters) of a field; anything
+    else is `error` naming the field."""
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise error(f"{field} is not valid base64 ({exc})", field=field) from exc
 
 
 def one_of(value: str, allowed: Collection[str], field: str) -> str:

@@ -1,7 +1,5 @@
 """GRACE contract 2.1: the envelope every cell receives, local or remote."""
 
-import base64
-import binascii
 import functools
 from collections.abc import Callable
 from typing import Any, Literal
@@ -12,6 +10,7 @@ from tzzr.blobs import BlobStore
 from tzzr.cells.base import CellFailed, Payload
 from tzzr.errors import InvalidInput, NotFound, TooLarge
 from tzzr.types import is_hex_digest
+from tzzr.validation import base64_field
 
 
 class Routing(BaseModel):
@@ -59,12 +58,7 @@ def load_payload(
         check = functools.partial(_at_most, max_bytes)
     payload = envelope.payload
     if payload.encoding == "base64":
-        try:
-            data = base64.b64decode(payload.content, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise CellFailed(
-                f"payload.content is not valid base64 ({exc})", field="payload.content"
-            ) from exc
+        data = base64_field(payload.content, "payload.content", CellFailed)
     elif payload.encoding == "blob":
         digest = payload.content.lower()
         if store is None:

@@ -15,7 +15,7 @@ from tzzr import jsonlimits
 from tzzr.blobs import BlobWriter
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
-from tzzr.validation import invalid_input
+from tzzr.validation import base64_field, invalid_input
 
 
 class JsonFile(BaseModel):
@@ -54,12 +54,7 @@ async def read_json(
     builder.set_metadata(container.metadata)
     for position, item in enumerate(container.files):
         writer = builder.new_file(item.name, item.media_type, item.sha256)
-        try:
-            data = base64.b64decode(item.content, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(
-                f"content is not valid base64 ({exc})", field=f"files[{position}].content"
-            ) from exc
+        data = base64_field(item.content, f"files[{position}].content")
         builder.count(len(data))
         writer.write(data)
 

@@ -1,8 +1,6 @@
 """Runs: submit (store the input as a blob, reuse a finished identical run, or queue),
 read, cancel, and what a cell's runs say about it (metrics, logs)."""
 
-import base64
-import binascii
 import hashlib
 import re
 import uuid
@@ -33,7 +31,7 @@ from tzzr.states import RUN_FAILED, RUN_TERMINAL, RunStatus, values
 from tzzr.stats import p95, percentile
 from tzzr.times import rfc3339_or_none
 from tzzr.types import is_hex_digest
-from tzzr.validation import one_of
+from tzzr.validation import base64_field, one_of
 
 TERMINAL = RUN_TERMINAL
 STATUSES = values(RunStatus)
@@ -108,12 +106,7 @@ def store_input(
     `check(size)` may refuse the input (a blob's by its stored size) before anything is
     stored or read."""
     if given.encoding == "base64":
-        try:
-            data = base64.b64decode(given.content, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(
-                f"input.content is not valid base64 ({exc})", field="input.content"
-            ) from exc
+        data = base64_field(given.content, "input.content")
         if len(data) > limit:
             raise TooLarge(f"the input is larger than the limit of {limit} bytes")
         if check is not None:
