@@ -17,6 +17,7 @@ def test_consolidate_blocks_checkpoint_proofs(live: Live) -> None:
         ]
         first = client.post("/consolidate").json()["block"]
         assert first["tree_size"] >= 3
+        assert first["created_at"].endswith("Z")  # RFC 3339 with Z, like every timestamp
         assert client.post("/consolidate").json()["block"] is None  # nothing pending
         more = multipart(client, unique_meta(), ("b.txt", b"more", "text/plain")).json()
         second = client.post("/consolidate").json()["block"]

@@ -16,12 +16,9 @@ from tzzr.feldman.signing import Signer
 from tzzr.instances import InstanceInfo
 from tzzr.ledger.blocks import Block
 from tzzr.sentinel.events import emit
+from tzzr.states import ENTRY_IN_FLIGHT
 
 log = logging.getLogger("tzzr.feldman")
-
-# An entry in a flow or in MASON's window is still changing: not sealed yet (the
-# plan's `feldman_cola` holds only entries past these states).
-IN_FLIGHT = ("processing", "enriching")
 
 _SET_LEAF = (
     update(Entry)
@@ -35,7 +32,9 @@ def _waiting(h_instancia: str) -> ColumnElement[bool]:
     return and_(
         Entry.h_instancia == h_instancia,
         Entry.leaf_index.is_(None),
-        Entry.state.notin_(IN_FLIGHT),
+        # one in a flow or in MASON's window is still changing: not sealed yet (the
+        # plan's `feldman_cola` holds only entries past these states)
+        Entry.state.notin_(ENTRY_IN_FLIGHT),
     )
 
 
@@ -98,7 +97,7 @@ class Feldman(Ledger):
                 )
             ).first()
         index = row.leaf_index if row else None
-        if row is not None and index is None and row.state in IN_FLIGHT:
+        if row is not None and index is None and row.state in ENTRY_IN_FLIGHT:
             raise NotFound(
                 f"entry {h_entrada} is {row.state} (in its flow, or in MASON's enrichment "
                 "window); it is sealed after its flow decides or it is enriched"

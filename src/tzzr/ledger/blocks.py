@@ -2,7 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tzzr.canonical import canonical_json
@@ -10,6 +10,7 @@ from tzzr.ledger.hashing import EMPTY_ROOT, root_hash
 from tzzr.ledger.leaves import timestamp
 from tzzr.ledger.proof import node_hash
 from tzzr.ledger.tiles import TileReader
+from tzzr.times import in_utc, parse_rfc3339, rfc3339
 
 GENESIS = "0" * 64
 
@@ -50,7 +51,7 @@ class Block:
             "block_hash": self.block_hash,
             "checkpoint": self.checkpoint,
             "key_id": self.key_id,
-            "created_at": self.created_at.isoformat(),
+            "created_at": rfc3339(self.created_at),  # not hashed: the header is
             "leaves": self.last_index - self.first_index + 1,
         }
 
@@ -75,8 +76,7 @@ class Block:
 
 def as_utc(value: datetime | str) -> datetime:
     """A timestamp as the driver returns it (SQLite: SQLAlchemy's naive UTC text)."""
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_rfc3339(value) if isinstance(value, str) else in_utc(value)
 
 
 def block_root(start: int, hashes: list[bytes], log: TileReader) -> bytes:
