@@ -239,6 +239,18 @@ class _Renderer:
         return artifact.data, artifact.media_type
 
 
+def _samples(frames: int, fps: int) -> list[dict[str, Any]]:
+    """A renderer's visualization samples: one still frame and a looping spin."""
+    return [
+        {"id": "still", "params": {"size": 384, "outputs": ["png"]}, "mediaType": "image/png"},
+        {
+            "id": "spin",
+            "params": {"size": 256, "frames": frames, "fps": fps, "outputs": ["webp"]},
+            "mediaType": "image/webp",
+        },
+    ]
+
+
 def _meta(
     cell_id: str, kind: str, description: str, samples: list[dict[str, Any]]
 ) -> KnowledgeCell:
@@ -281,18 +293,7 @@ class HolocubeCell(_Renderer):
             "distance, color, background, lineWidth, antialias, depthCue, glow, scanlines, "
             "shading, outputs",
             "A rotating cube rendered as a hologram: glowing, depth-cued edges, scanlines.",
-            [
-                {
-                    "id": "still",
-                    "params": {"size": 384, "outputs": ["png"]},
-                    "mediaType": "image/png",
-                },
-                {
-                    "id": "spin",
-                    "params": {"size": 256, "frames": 36, "fps": 18, "outputs": ["webp"]},
-                    "mediaType": "image/webp",
-                },
-            ],
+            _samples(frames=36, fps=18),
         )
 
     def _project(self, points: Array, p: Any) -> tuple[Array, Array]:
@@ -319,18 +320,7 @@ class HypercubeCell(_Renderer):
             "background, lineWidth, antialias, depthCue (on w), glow, scanlines, outputs",
             "A tesseract (16 vertices, 32 edges) rotating in the planes of R⁴, projected "
             "4D → 3D → 2D, depth-cued on w.",
-            [
-                {
-                    "id": "still",
-                    "params": {"size": 384, "outputs": ["png"]},
-                    "mediaType": "image/png",
-                },
-                {
-                    "id": "spin",
-                    "params": {"size": 256, "frames": 48, "fps": 24, "outputs": ["webp"]},
-                    "mediaType": "image/webp",
-                },
-            ],
+            _samples(frames=48, fps=24),
         )
 
     def _project(self, points: Array, p: Any) -> tuple[Array, Array]:
