@@ -4,6 +4,7 @@ from a blurred quarter-size copy, scanlines, translucent faces; and the encoders
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -86,32 +87,27 @@ def encode_png(frame: Image.Image) -> bytes:
     return out.getvalue()
 
 
+# Pillow's format and its own options for each animation kind (APNG for anything else).
+_ANIMATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "webp": ("WEBP", {"quality": 85, "method": 4}),
+    "gif": ("GIF", {"optimize": False}),
+    "png": ("PNG", {}),
+}
+
+
 def encode_animation(frames: Sequence[Image.Image], fps: float, kind: str) -> bytes:
     """Animated WebP, GIF or APNG, looping forever."""
     out = io.BytesIO()
     duration = max(1, round(1000 / fps))
     first, rest = frames[0], list(frames[1:])
-    if kind == "webp":
-        first.save(
-            out,
-            format="WEBP",
-            save_all=True,
-            append_images=rest,
-            duration=duration,
-            loop=0,
-            quality=85,
-            method=4,
-        )
-    elif kind == "gif":
-        first.save(
-            out,
-            format="GIF",
-            save_all=True,
-            append_images=rest,
-            duration=duration,
-            loop=0,
-            optimize=False,
-        )
-    else:
-        first.save(out, format="PNG", save_all=True, append_images=rest, duration=duration, loop=0)
+    image_format, options = _ANIMATIONS.get(kind, _ANIMATIONS["png"])
+    first.save(
+        out,
+        format=image_format,
+        save_all=True,
+        append_images=rest,
+        duration=duration,
+        loop=0,
+        **options,
+    )
     return out.getvalue()
