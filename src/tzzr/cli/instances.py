@@ -9,6 +9,7 @@ import typer
 from tzzr.cli.console import build_services, fail, out
 from tzzr.cli.params import App
 from tzzr.errors import TzzrError
+from tzzr.times import rfc3339
 
 instances_app = App(help="Instances (deck, corp, …).")
 
@@ -70,7 +71,7 @@ def instances_list() -> None:
             info.h_instancia,
             info.blob_prefix,
             "yes" if info.fields_schema else "no",
-            info.created_at.isoformat(),
+            rfc3339(info.created_at),
         )
     out.print(table)
 

@@ -7,6 +7,7 @@ import typer
 from tzzr.cli.console import build_services, err, fail, out
 from tzzr.cli.params import App
 from tzzr.errors import TzzrError
+from tzzr.times import rfc3339, rfc3339_or_none
 
 keys_app = App(help="API keys.")
 
@@ -54,8 +55,8 @@ def keys_list(instance: Annotated[str | None, typer.Option(metavar="NAME")] = No
             info.key_id,
             info.instance or "-",
             info.role,
-            info.created_at.isoformat(),
-            info.revoked_at.isoformat() if info.revoked_at else "",
+            rfc3339(info.created_at),
+            rfc3339_or_none(info.revoked_at) or "",
         )
     out.print(table)
 
