@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tzzr.errors import TzzrError
-from tzzr.ledger.leaves import encode_many, leaf_bytes, leaf_record
+from tzzr.ledger.leaves import encode_many, leaf_bytes
 
 values = st.one_of(
     st.text(),
@@ -29,8 +29,17 @@ values = st.one_of(
 )
 def test_leaf_bytes_are_exactly_rfc8785(extra: dict[str, object], ref: str) -> None:
     ts = datetime(2026, 11, 21, 12, 0, 0, 123456, UTC)
+    record = {
+        **extra,
+        "v": 1,
+        "kind": "entry",
+        "instance": "ab" * 32,
+        "ref": ref,
+        "hash": "cd" * 32,
+        "ts": "2026-11-21T12:00:00.123456Z",
+    }
     try:
-        expected = rfc8785.dumps(leaf_record("entry", "ab" * 32, ref, "cd" * 32, ts, extra))
+        expected = rfc8785.dumps(record)
     except rfc8785.CanonicalizationError:
         with pytest.raises((ValueError, TzzrError)):
             leaf_bytes("entry", "ab" * 32, ref, "cd" * 32, ts, extra)

@@ -17,21 +17,6 @@ def timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def leaf_record(
-    kind: str,
-    instance: str,
-    ref: str,
-    digest: str,
-    ts: datetime,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    if kind not in KINDS:
-        raise ValueError(f"leaf kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    record: dict[str, Any] = dict(extra or {})
-    record.update(v=1, kind=kind, instance=instance, ref=ref, hash=digest, ts=timestamp(ts))
-    return record
-
-
 _MAX_EXACT = 2**53 - 1
 
 
