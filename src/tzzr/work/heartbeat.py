@@ -95,6 +95,9 @@ class Heartbeats:
     def _loop(self) -> None:
         while True:
             for holding in self._due():
+                with self._wake:
+                    if holding not in self._held:  # released meanwhile: renew it no more
+                        continue
                 holding.next_at = self.clock() + holding.interval
                 try:
                     kept = holding.renew()
