@@ -18,12 +18,13 @@ from tzzr import outbound
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Execution, LedgerBlock, LedgerHead, Run, SentinelAlert, SentinelEvent
-from tzzr.errors import ConfigError, Conflict, InvalidInput, NotFound
+from tzzr.errors import ConfigError, Conflict, NotFound
 from tzzr.instances import InstanceInfo, Instances
 from tzzr.sentinel.events import emit
 from tzzr.states import RUN_FAILED, AlertState, ExecutionStatus, RunStatus, values
 from tzzr.stats import p95 as p95_of
 from tzzr.times import rfc3339, rfc3339_or_none
+from tzzr.validation import one_of
 
 log = logging.getLogger("tzzr.sentinel")
 STATES = values(AlertState)
@@ -411,9 +412,7 @@ class Alerts:
         """An instance's alerts, or (`h_instancia` None) those about the whole server."""
         query = select(SentinelAlert).where(_owner(h_instancia))
         if state is not None:
-            if state not in STATES:
-                raise InvalidInput(f"state must be one of {', '.join(STATES)}", field="state")
-            query = query.where(SentinelAlert.state == state)
+            query = query.where(SentinelAlert.state == one_of(state, STATES, "state"))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(SentinelAlert.id.desc()).limit(limit)).all()
         return [alert_json(row) for row in rows]
