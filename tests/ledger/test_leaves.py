@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import rfc8785
@@ -29,7 +30,7 @@ values = st.one_of(
 )
 def test_leaf_bytes_are_exactly_rfc8785(extra: dict[str, object], ref: str) -> None:
     ts = datetime(2026, 11, 21, 12, 0, 0, 123456, UTC)
-    record = {
+    record: dict[str, Any] = {
         **extra,
         "v": 1,
         "kind": "entry",
