@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, exists, or_, select
 
 from tzzr.db.models import Entry, EntryFile, Run, RunArtifact
+from tzzr.db.rows import instance_row
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.instances import InstanceInfo
 from tzzr.pagination import decode_cursor, encode_cursor, moment, row_id
@@ -41,14 +42,9 @@ class EntryReader:
     def get(self, instance: InstanceInfo, h_entrada: str) -> dict[str, Any]:
         if not is_hex_digest(h_entrada):
             raise InvalidInput("h_entrada must be 64 lowercase hex characters", field="h_entrada")
+        missing = f"no entry {h_entrada} in this instance"
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(Entry).where(
-                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no entry {h_entrada} in this instance")
+            row = instance_row(conn, Entry, instance.h_instancia, missing, h_entrada=h_entrada)
         return entry_json(row)
 
     def list(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Enrichment, EnrichmentVersion, Entry, Execution, Instance
+from tzzr.db.rows import instance_row
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
@@ -104,14 +105,8 @@ class Mason:
             raise NotFound(f"no instance {instance_name!r}")
 
     def _item(self, conn: Connection, instance: InstanceInfo, h_entrada: str) -> Any:
-        row = conn.execute(
-            select(Enrichment).where(
-                Enrichment.h_instancia == instance.h_instancia, Enrichment.h_entrada == h_entrada
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"entry {h_entrada} is not in the enrichment window")
-        return row
+        missing = f"entry {h_entrada} is not in the enrichment window"
+        return instance_row(conn, Enrichment, instance.h_instancia, missing, h_entrada=h_entrada)
 
     def item_json(self, row: Any) -> dict[str, Any]:
         now = self.clock()

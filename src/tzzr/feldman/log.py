@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, up
 from tzzr.blobs import BlobStore
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile, utcnow
+from tzzr.db.rows import instance_row
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.feldman.signing import Signer, SigningKeys
 from tzzr.instances import InstanceInfo
@@ -354,14 +355,9 @@ class Ledger:
         return Block.from_row(row) if row else None
 
     def block(self, instance: InstanceInfo, number: int) -> Block:
+        missing = f"no block {number} in this instance; see GET /bloques"
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(LedgerBlock).where(
-                    LedgerBlock.h_instancia == instance.h_instancia, LedgerBlock.number == number
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no block {number} in this instance; see GET /bloques")
+            row = instance_row(conn, LedgerBlock, instance.h_instancia, missing, number=number)
         return Block.from_row(row)
 
     def blocks(

@@ -15,7 +15,8 @@ from tzzr.cells.catalog import Catalog
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, Execution
-from tzzr.errors import InvalidInput, NotFound
+from tzzr.db.rows import instance_row
+from tzzr.errors import InvalidInput
 from tzzr.feldman.log import Ledger
 from tzzr.flows.runner import Runner
 from tzzr.flows.spec import FlowSpec
@@ -169,15 +170,9 @@ class Alfred:
         return execution_id
 
     def _entry(self, instance: InstanceInfo, h_entrada: str) -> Any:
+        missing = f"no entry {h_entrada} in this instance"
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(Entry.id, Entry.h_entrada, Entry.contenedor, Entry.state).where(
-                    Entry.h_instancia == instance.h_instancia, Entry.h_entrada == h_entrada
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no entry {h_entrada} in this instance")
-        return row
+            return instance_row(conn, Entry, instance.h_instancia, missing, h_entrada=h_entrada)
 
     # -- running: a worker's side (flows/runner.py) -------------------------------------
     def advance(self, execution_id: str, worker: str) -> str:
@@ -188,15 +183,9 @@ class Alfred:
 
     # -- reading ------------------------------------------------------------------------
     def get(self, instance: InstanceInfo, execution_id: str) -> Any:
+        missing = f"no execution {execution_id!r} in this instance"
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(Execution).where(
-                    Execution.id == execution_id, Execution.h_instancia == instance.h_instancia
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no execution {execution_id!r} in this instance")
-        return row
+            return instance_row(conn, Execution, instance.h_instancia, missing, id=execution_id)
 
     def list(
         self,
