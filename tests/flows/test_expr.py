@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from tzzr.errors import InvalidInput
-from tzzr.flows.expr import evaluate, parse
+from tzzr.flows.expr import Node, evaluate, parse
 
 SCOPE: dict[str, Any] = {
     "ocr": {
@@ -63,3 +63,14 @@ def test_anything_else_is_refused_with_where(source: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")) as caught:
         parse(source)
     assert caught.value.field == "decision"
+
+
+def test_and_binds_tighter_than_or_and_both_group_from_the_left() -> None:
+    t, f = Node("literal", True), Node("literal", False)
+    assert parse("true or false and false") == Node(
+        "or", children=(t, Node("and", children=(f, f)))
+    )
+    assert parse("true and false and true") == Node(
+        "and", children=(Node("and", children=(t, f)), t)
+    )
+    assert parse("false or true or false") == Node("or", children=(Node("or", children=(f, t)), f))

@@ -13,6 +13,7 @@ see flows/pattern.py) contains in, and, or, not. A path that does not exist is n
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,17 +104,17 @@ class _Parser:
         return node
 
     def _or(self) -> Node:
-        node = self._and()
-        while (token := self._peek()) and token[1] == "or":
-            self._take()
-            node = Node("or", children=(node, self._and()))
-        return node
+        return self._chain("or", self._and)
 
     def _and(self) -> Node:
-        node = self._not()
-        while (token := self._peek()) and token[1] == "and":
+        return self._chain("and", self._not)
+
+    def _chain(self, op: str, operand: Callable[[], Node]) -> Node:
+        """`operand (op operand)*`, grouped from the left."""
+        node = operand()
+        while (token := self._peek()) and token[1] == op:
             self._take()
-            node = Node("and", children=(node, self._not()))
+            node = Node(op, children=(node, operand()))
         return node
 
     def _not(self) -> Node:
