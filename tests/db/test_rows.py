@@ -6,14 +6,14 @@ import pytest
 from sqlalchemy import insert
 
 from tzzr.db.engine import create_db_engine
-from tzzr.db.models import Instance
+from tzzr.db.models import Base, Instance
 from tzzr.db.rows import instance_row
 from tzzr.errors import NotFound
 
 
 def test_a_row_is_found_by_its_key_within_its_instance_only(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    Instance.__table__.create(engine)
+    Base.metadata.create_all(engine, tables=[Instance.__table__])  # type: ignore[list-item]
     with engine.begin() as conn:
         for number, name in enumerate(("alpha", "beta")):
             conn.execute(
