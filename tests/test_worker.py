@@ -5,12 +5,15 @@ database went away) is logged, not raised: the reaper queues it again. Real work
 processes (supervised, killed, restarted) are tests/runs' and tests/flows/test_durable.py's."""
 
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tzzr import worker
 from tzzr.flows.engine import PREFIX
+from tzzr.queue import RunQueue
 
 
 class Message:
@@ -37,6 +40,10 @@ class Queue:
 
     def execute(self, name: str, message: Message) -> None:
         self.executed.append(f"{name} {message.args[0]}")
+
+    @staticmethod
+    def defer(name: str, message: Message) -> bool:
+        return False  # every message here is due
 
 
 class Runner:
@@ -103,3 +110,27 @@ def test_a_failed_batch_is_logged_for_the_reaper(caplog: pytest.LogCaptureFixtur
     assert "running executions e1, e2 failed" in caplog.text
     assert queue.executed == []  # not taken: the batch was full
     assert [m.args[0] for _, m in queue.waiting] == ["deck/run-3"]
+
+
+def test_an_executions_retry_waits_for_its_back_off(tmp_path: Path) -> None:
+    """A retry is queued with a delay (huey's schedule); a worker that takes its message
+    early puts it back in the schedule instead of running it, and runs it once due."""
+    queue = RunQueue(f"sqlite:///{tmp_path / 'queue.db'}")
+    runner = Runner(batch=3)
+    queue.enqueue("cpu", PREFIX + "e1", delay=0.3)
+    queued = time.monotonic()
+    taken = queue.take_any(["cpu", "gpu"])
+    assert taken is not None
+    worker._work(queue, Alfred(runner), ["cpu", "gpu"], taken, "host:1/0")  # type: ignore[arg-type]
+    assert runner.batches == []  # not yet: its back-off is not over
+    assert queue.take_any(["cpu", "gpu"], wait=False) is None  # it waits in the schedule
+    deadline = time.monotonic() + 10
+    while not queue.promote_due():
+        assert time.monotonic() < deadline, "the retry never fell due"
+        time.sleep(0.02)
+    assert time.monotonic() - queued >= 0.3
+    taken = queue.take_any(["cpu", "gpu"])
+    assert taken is not None
+    worker._work(queue, Alfred(runner), ["cpu", "gpu"], taken, "host:1/0")  # type: ignore[arg-type]
+    assert runner.batches == [(["e1"], "host:1/0")]
+    queue.close()

@@ -154,6 +154,16 @@ class RunQueue:
     def execute(self, name: str, message: Any) -> None:
         self._huey(name).execute(message)
 
+    def defer(self, name: str, message: Any) -> bool:
+        """A message whose time has not come (a retry in its back-off) goes back to the
+        queue's schedule, as huey's own `execute` does, until `promote_due` moves it;
+        True when it did."""
+        huey = self._huey(name)
+        if huey.ready_to_run(message):
+            return False
+        huey.add_schedule(message)
+        return True
+
     def promote_due(self) -> int:
         """Move scheduled messages (retries with back-off) whose time has come."""
         moved = 0

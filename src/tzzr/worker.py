@@ -65,6 +65,9 @@ def _work(queue: "RunQueue", alfred: "Alfred", names: list[str], taken: Any, nam
     waiting behind it (as many as ALFRED runs in one batch: flows/runner.py)."""
     executions: list[str] = []
     while taken is not None:
+        if queue.defer(*taken):  # an execution's retry in its back-off: not yet
+            taken = queue.take_any(names, wait=False)
+            continue
         payload = queue.payload(taken[1])
         if not payload.startswith(PREFIX):
             break
