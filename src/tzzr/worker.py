@@ -133,7 +133,8 @@ class WorkerPool:
                         log.warning(
                             "worker process %s exited (%s); starting another", index, child.exitcode
                         )
-                        self._start(index)
+                        with scheduler.paused():  # no lock held by a job at the fork
+                            self._start(index)
         finally:
             scheduler.stop()
             self._shutdown()

@@ -118,3 +118,14 @@ def test_the_loop_runs_in_one_thread_until_stopped(engine: Engine) -> None:
         assert done.wait(10)
     finally:
         scheduler.stop()
+
+
+def test_no_job_runs_while_the_scheduler_is_paused(engine: Engine) -> None:
+    """The worker supervisor forks a process only while paused: no job holds a lock."""
+    ran = threading.Event()
+    scheduler = Scheduler(engine, [Periodic("job", 0.01, ran.set)], "host:1")
+    with scheduler.paused():
+        scheduler.start()
+        assert not ran.wait(0.3)  # its first run is due at once, and waits
+    assert ran.wait(10)
+    scheduler.stop()

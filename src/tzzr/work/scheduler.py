@@ -66,6 +66,8 @@ class Scheduler:
         }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # held while the jobs of a tick run: see paused()
+        self._busy = threading.Lock()
 
     def claim(self, name: str, every: float, now: datetime) -> bool:
         """This period's turn of job `name`, if no scheduler holds it."""
@@ -104,8 +106,15 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            wait = self.tick()
+            with self._busy:
+                wait = self.tick()
             self._stop.wait(min(wait, LONGEST_WAIT))
+
+    def paused(self) -> threading.Lock:
+        """Held (`with scheduler.paused(): ...`), no job runs: fork a process then. A
+        child forked while a job held a lock (the database writer's, a pool's) would
+        inherit it held, and wait for it forever."""
+        return self._busy
 
     def start(self) -> "Scheduler":
         self._thread = threading.Thread(target=self._loop, daemon=True, name="tzzr-scheduler")
