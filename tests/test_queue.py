@@ -49,7 +49,7 @@ def test_messages_come_back_from_any_queue_in_order(queue: RunQueue) -> None:
     queue.enqueue("cpu", "deck/run-2")
     assert queue.depth() == {"cpu": 2, "gpu": 1}
     taken = [queue.take_any(["cpu", "gpu"], wait=False) for _ in range(3)]
-    assert [(name, queue.payload(m)) for name, m in taken if m is not None] == [
+    assert [(t[0], queue.payload(t[1])) for t in taken if t is not None] == [
         ("cpu", "deck/run-1"),
         ("cpu", "deck/run-2"),
         ("gpu", "deck/run-g"),
