@@ -1,12 +1,38 @@
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import BACKENDS, Live, make_settings, running
 from tests.test_instances import CORP_SCHEMA
+from tzzr.app import create_app
+from tzzr.services import Services
 
 MiB = 1024 * 1024
+Api = tuple[Services, TestClient]
+
+
+@contextmanager
+def in_process(home: Path, **settings: Any) -> Iterator[Api]:
+    """The app in this process on a fresh home, with a client holding deck's admin key."""
+    services = Services.build(make_settings(home, **settings))
+    key = services.bootstrap()
+    client = TestClient(create_app(services))
+    client.headers["Authorization"] = f"Bearer {key}"
+    try:
+        yield services, client
+    finally:
+        client.close()
+        services.close()
+
+
+def key_of(api: Api, role: Any) -> dict[str, str]:
+    """Headers with a new key of `role` for deck."""
+    key, _ = api[0].keys.create("deck", role)
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

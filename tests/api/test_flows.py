@@ -5,16 +5,11 @@ Flows managed and run through real workers on both shapes: tests/flows/test_pipe
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.conftest import make_settings
+from tests.api.conftest import Api, in_process, key_of
 from tzzr.api.flows import MAX_FLOW_BYTES
-from tzzr.app import create_app
-from tzzr.services import Services
 
 YAML = b"""
 id: notes
@@ -23,25 +18,13 @@ steps: [{id: a, cell: test-echo}]
 decision: "false"
 """
 AS_YAML = {"Content-Type": "application/yaml"}
-Api = tuple[Services, TestClient]
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    home: Path = tmp_path_factory.mktemp("flows") / "home"
-    services = Services.build(make_settings(home))
-    key = services.bootstrap()
-    client = TestClient(create_app(services))
-    client.headers["Authorization"] = f"Bearer {key}"
-    client.post("/flows", content=YAML, headers=AS_YAML).raise_for_status()
-    yield services, client
-    client.close()
-    services.close()
-
-
-def key_of(api: Api, role: Any) -> dict[str, str]:
-    key, _ = api[0].keys.create("deck", role)
-    return {"Authorization": f"Bearer {key}"}
+    with in_process(tmp_path_factory.mktemp("flows") / "home") as made:
+        made[1].post("/flows", content=YAML, headers=AS_YAML).raise_for_status()
+        yield made
 
 
 def incident(api: Api, data: bytes) -> str:

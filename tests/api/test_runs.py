@@ -4,36 +4,23 @@ remote cell, and GRACE's asynchronous /grace/run and /grace/status shapes. Runs 
 real workers and queues are in tests/runs/."""
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import make_settings
-from tzzr.app import create_app
+from tests.api.conftest import Api, in_process, key_of
 from tzzr.queue import run_message
-from tzzr.services import Services
 
-Api = tuple[Services, TestClient]
 HI = {"type": "bytes", "encoding": "base64", "content": "aGk="}  # b"hi"
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    home: Path = tmp_path_factory.mktemp("runs") / "home"
-    services = Services.build(make_settings(home, remote_allow_hosts=["127.0.0.1"]))
-    key = services.bootstrap()
-    client = TestClient(create_app(services))
-    client.headers["Authorization"] = f"Bearer {key}"
-    yield services, client
-    client.close()
-    services.close()
-
-
-def key_of(api: Api, role: Any) -> dict[str, str]:
-    key, _ = api[0].keys.create("deck", role)
-    return {"Authorization": f"Bearer {key}"}
+    with in_process(
+        tmp_path_factory.mktemp("runs") / "home", remote_allow_hosts=["127.0.0.1"]
+    ) as made:
+        yield made
 
 
 def submit(client: TestClient, body: dict[str, Any], cell: str = "test-echo") -> str:
