@@ -21,6 +21,7 @@ RECEIPT = [
 ]
 WHITEBOARD = ["Call Ana about the lease", "Water the office plants", "Book the train to Sevilla"]
 NOTE = "Remember to send the signed contract to the accountant before Friday."
+NOTA = "Recuerda enviar el contrato firmado antes del viernes."
 
 
 def receipt() -> None:
@@ -55,10 +56,26 @@ def note() -> None:
     (OUT / "note.txt").write_text(NOTE + "\n")
 
 
+def nota() -> None:
+    """A Spanish voice note, slow (espeak-ng's Spanish at its normal speed is too fast for
+    the base model), trimmed of the silence at both ends to stay under 200 KB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        subprocess.run(["espeak-ng", "-v", "es", "-s", "90", "-w", str(raw), NOTA], check=True)
+        out = OUT / "nota.wav"
+        trim = ["silence", "1", "0.02", "0.1%", "reverse"]  # twice: the start, then the end
+        subprocess.run(
+            ["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), *trim, *trim],
+            check=True,
+        )
+    (OUT / "nota.txt").write_text(NOTA + "\n")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     receipt()
     whiteboard()
     note()
+    nota()
     for path in sorted(OUT.iterdir()):
         print(f"{path.relative_to(OUT.parent.parent.parent)}\t{path.stat().st_size} bytes")

@@ -1,10 +1,12 @@
 """ASR_ENGINE: speech recognition with faster-whisper (CTranslate2) from a local model
-directory (`TZZR_ASR_MODEL_DIR`; nothing is downloaded from a hub), on CPU (int8) or CUDA
-(float16, e.g. the plan's large-v3 on a GPU box). Audio is decoded by ffmpeg from the
-audio containers in AUDIO_FORMATS only (no playlists, no concat lists, no images: those
-open other files or are not speech), from a local file only (no network), and no longer
-than `asr_max_seconds` (ffmpeg stops there itself: a small file of hours of silence
-cannot fill memory)."""
+directory: `TZZR_ASR_MODEL_DIR`, or by default faster-whisper-base (multilingual), which
+tzzr.cells.whisper_model assembles from its packages under TZZR_HOME/models on the first
+run; nothing is downloaded from a hub. On CPU (int8) or CUDA (float16, e.g. the plan's
+large-v3 on a GPU box). The language is detected when the client gives none. Audio is
+decoded by ffmpeg from the audio containers in AUDIO_FORMATS only (no playlists, no
+concat lists, no images: those open other files or are not speech), from a local file
+only (no network), and no longer than `asr_max_seconds` (ffmpeg stops there itself: a
+small file of hours of silence cannot fill memory)."""
 
 import os
 import re
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tzzr.cells import whisper_model
 from tzzr.cells.base import CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
 
@@ -107,30 +110,43 @@ class AsrCell:
         model_dir: Path | None = None,
         device: str | None = None,
         max_seconds: float | None = None,
+        home: Path | None = None,
     ) -> None:
-        if model_dir is None or device is None or max_seconds is None:
+        if model_dir is None or device is None or max_seconds is None or home is None:
             from tzzr.config import Settings
 
             settings = Settings()
             model_dir = model_dir or settings.asr_model_dir
             device = device or settings.asr_device
             max_seconds = max_seconds or settings.asr_max_seconds
-        self.model_dir = model_dir
+            home = home or settings.home
+        self.model_dir = model_dir  # None: the default model, under home/models
+        self.default_dir = whisper_model.default_dir(home)
         self.device = device
         self.max_seconds = max_seconds
         self._model: Any = None
+        self._device = ""  # where the model runs, once loaded
+        self._model_name: str | None = None
         self._lock = threading.Lock()
         self.meta = KnowledgeCell(
             id="asr-engine",
             type="asr",
-            version="1.0.0",
-            description="Speech to text with timed segments (faster-whisper, local model).",
+            version="1.1.0",
+            description=(
+                "Speech to text with timed segments and the language detected (faster-whisper; "
+                "local model, by default the multilingual faster-whisper-base)."
+            ),
             api_endpoint="/api/cells/asr-engine/run",
             microservice_url="",
-            input_format={"payload": {"type": "audio"}, "context": {"lang": "en | es | …"}},
+            input_format={
+                "payload": {"type": "audio"},
+                "context": {"lang": "en | es | … (optional: detected when absent)"},
+            },
             output_format={
                 "text": "string",
-                "language": "string",
+                "language": "string: the one given, or the one detected",
+                "language_probability": "number: the detection's confidence (1 when given)",
+                "duration": "number: seconds transcribed",
                 "segments": "[{start, end, text}]",
                 "truncated": "bool: the audio was longer than max_seconds; the rest is unread",
             },
@@ -141,7 +157,12 @@ class AsrCell:
                     "input": {"type": "audio", "sample": "note.wav"},
                     "lang": "en",
                     "expect": {"contains": ["contract", "Friday"]},
-                }
+                },
+                {
+                    "name": "nota-es-detected",
+                    "input": {"type": "audio", "sample": "nota.wav"},
+                    "expect": {"contains": ["contrato", "viernes"]},
+                },
             ],
             visualization_sample={
                 "samples": [
@@ -151,7 +172,13 @@ class AsrCell:
                         "lang": "en",
                         "mediaType": "application/json",
                         "description": "The sample voice note's timed segments",
-                    }
+                    },
+                    {
+                        "id": "nota",
+                        "input": {"type": "audio", "sample": "nota.wav"},
+                        "mediaType": "application/json",
+                        "description": "A Spanish voice note, its language detected",
+                    },
                 ]
             },
         )
@@ -164,33 +191,55 @@ class AsrCell:
     def health(self) -> dict[str, Any]:
         if shutil.which("ffmpeg") is None:
             return {"status": "down", "detail": "ffmpeg is not installed"}
-        if self.model_dir is None or not (Path(self.model_dir) / "model.bin").is_file():
-            where = self.model_dir or "TZZR_ASR_MODEL_DIR (unset)"
-            return {"status": "down", "detail": f"no faster-whisper model at {where}"}
+        if self.model_dir is None:
+            if whisper_model.packaged() is None:
+                return {
+                    "status": "down",
+                    "detail": "TZZR_ASR_MODEL_DIR is unset and the default model's packages "
+                    f"({', '.join(whisper_model.PACKAGES)}) are not installed",
+                }
+            model = f"{whisper_model.NAME} (default)"
+            return {"status": "ok", "detail": {"model": model, "device": self.device}}
+        if not (Path(self.model_dir) / "model.bin").is_file():
+            return {"status": "down", "detail": f"no faster-whisper model at {self.model_dir}"}
         return {"status": "ok", "detail": {"model": str(self.model_dir), "device": self.device}}
+
+    def _directory(self) -> Path:
+        """The configured model directory, or the default one, assembled if need be."""
+        if self.model_dir is None:
+            return whisper_model.ensure(self.default_dir)
+        if not (Path(self.model_dir) / "model.bin").is_file():
+            raise CellFailed(
+                "no speech model: TZZR_ASR_MODEL_DIR must be a faster-whisper "
+                f"(CTranslate2) model directory (got {self.model_dir})"
+            )
+        return Path(self.model_dir)
 
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                if self.model_dir is None or not (Path(self.model_dir) / "model.bin").is_file():
-                    raise CellFailed(
-                        "no speech model: set TZZR_ASR_MODEL_DIR to a faster-whisper "
-                        f"(CTranslate2) model directory (got {self.model_dir or 'nothing'})"
-                    )
                 import ctranslate2
                 from faster_whisper import WhisperModel
 
+                gpus = ctranslate2.get_cuda_device_count()
                 device = self.device or "auto"
                 if device == "auto":
-                    device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+                    device = "cuda" if gpus > 0 else "cpu"
+                elif device == "cuda" and gpus == 0:
+                    raise CellFailed(
+                        "TZZR_ASR_DEVICE=cuda, but no CUDA device is visible here: set it to "
+                        "auto or cpu, or run this cell on a GPU machine"
+                    )
+                directory = self._directory()
                 self._model = WhisperModel(
-                    str(self.model_dir),
+                    str(directory),
                     device=device,
                     compute_type="float16" if device == "cuda" else "int8",
                     cpu_threads=min(4, os.cpu_count() or 1),
                     local_files_only=True,
                 )
                 self._device = device
+                self._model_name = directory.name
             return self._model
 
     def run(self, context: CellContext, payload: Payload) -> CellResult:
@@ -228,6 +277,6 @@ class AsrCell:
         return CellResult(
             result,
             engine="faster-whisper",
-            model=Path(self.model_dir or "").name or None,
+            model=self._model_name,
             device=self._device,
         )
