@@ -1,23 +1,33 @@
 """OCR_CORE: Tesseract (Debian's tesseract-ocr) on images, words with boxes and
 confidences. The image's size is read from its header before anything is decoded, so a
-decompression bomb is refused before it costs memory. A PDF is rendered one page at a
-time (render, read, drop) within a pixel budget for the whole document."""
+decompression bomb is refused before it costs memory. A photo is prepared first (the page
+found and flattened, levelled, turned upright, its light evened: tzzr.cells.prep), and
+each word's box is given back in the photo's own coordinates. A PDF is rendered one page
+at a time (render, read, drop) within a pixel budget for the whole document. Beside the
+text, a searchable PDF (each page's image with the text under it) is kept as an
+artifact."""
 
 import csv
 import io
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from tzzr.cells.base import CellContext, CellFailed, CellResult, Payload
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
+from tzzr.cells.prep import Prepared, prepare
 from tzzr.errors import TooLarge
+from tzzr.validation import invalid_input
 
 LANGUAGES = {"es": "spa", "en": "eng", "spa": "spa", "eng": "eng"}
 DEFAULT_LANG = "spa+eng"  # spa+eng reads accents well and English too
@@ -25,6 +35,27 @@ MAX_PIXELS = 40_000_000  # an image, or one page of a PDF
 TIMEOUT_SECONDS = 120
 MAX_PDF_PAGES = 200  # tiny pages pass any pixel budget, and each costs a Tesseract run
 PDF_DPI = 300
+ARCHIVE = "searchable.pdf"  # the artifact: the pages with their text under them
+
+
+class OcrParams(BaseModel):
+    """What a run may choose: `prepare` (find, flatten, level and turn the page first),
+    `psm` (Tesseract's page segmentation: 4, a single column of lines of any size, keeps
+    a receipt's amounts on their lines; 3 finds columns; 6 one block; 11 sparse text),
+    and `pdf` (keep the searchable PDF)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prepare: bool = True
+    psm: Literal[3, 4, 6, 11] = 4
+    pdf: bool = True
+
+
+def ocr_params(params: Any) -> OcrParams:
+    try:
+        return OcrParams.model_validate(dict(params))
+    except ValidationError as exc:
+        raise invalid_input(exc, under="params") from exc
 
 
 @lru_cache(maxsize=1)
@@ -56,37 +87,40 @@ def _languages(lang: str | None) -> str:
     return wanted
 
 
-def _normalize(data: bytes, max_pixels: int) -> bytes:
-    from PIL import Image, UnidentifiedImageError
+def _decode(data: bytes, max_pixels: int) -> Any:
+    """The image as greyscale pixels, turned as its EXIF orientation says (as a browser
+    shows it: the coordinates words are given in)."""
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size  # header only: nothing decoded yet
             if width * height > max_pixels:
                 raise TooLarge(f"the image has {width}x{height} pixels; the limit is {max_pixels}")
-            out = io.BytesIO()
-            image.convert("L").save(out, format="PNG")
-            return out.getvalue()
+            upright = ImageOps.exif_transpose(image)
+            return np.asarray(upright.convert("L"))
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise CellFailed(
             f"the payload is not an image that can be read ({exc})", field="payload.content"
         ) from exc
 
 
-def _words(tsv: str) -> tuple[str, list[dict[str, Any]]]:
+def _words(tsv: str, prepared: Prepared | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The text, a line per line Tesseract found (a blank line between paragraphs), and
+    its words; with `prepared`, each word's `box` is where it is on the original image
+    and `quad` the four corners it covers there."""
     words: list[dict[str, Any]] = []
     lines: dict[tuple[int, int, int], list[str]] = {}
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
         text = (row.get("text") or "").strip()
         if row.get("level") != "5" or not text or float(row["conf"]) < 0:
             continue
-        words.append(
-            {
-                "text": text,
-                "conf": round(float(row["conf"]), 2),
-                "box": [int(row["left"]), int(row["top"]), int(row["width"]), int(row["height"])],
-            }
-        )
+        box = [int(row["left"]), int(row["top"]), int(row["width"]), int(row["height"])]
+        word: dict[str, Any] = {"text": text, "conf": round(float(row["conf"]), 2), "box": box}
+        if prepared is not None:
+            word["box"], word["quad"] = prepared.to_original(box)
+        words.append(word)
         key = (int(row["block_num"]), int(row["par_num"]), int(row["line_num"]))
         lines.setdefault(key, []).append(text)
     text_lines, previous = [], None
@@ -110,11 +144,12 @@ class _Reading:
 
 def _pdf_pages(
     data: bytes, max_pixels: int, budget: int, reading: _Reading
-) -> Generator[bytes, None, None]:
+) -> Generator[Any, None, None]:
     """Each page of a PDF in turn, rendered at 300 dpi (less for a page that would pass
     `max_pixels`) as grayscale PNG, until the next page would pass the document's pixel
     `budget` (or MAX_PDF_PAGES): `reading` says where it stopped. One page is in memory
     at a time."""
+    import numpy as np
     import pypdfium2 as pdfium
 
     try:
@@ -146,13 +181,12 @@ def _pdf_pages(
                     ) from exc
                 image = bitmap.to_pil()
                 reading.pixels += round(cost)
-                out = io.BytesIO()
-                image.convert("L").save(out, format="PNG")
+                pixels = np.asarray(image.convert("L"))
                 del image
                 bitmap.close()
             finally:
                 page.close()
-            yield out.getvalue()
+            yield pixels
     finally:
         document.close()
 
@@ -230,22 +264,31 @@ class OcrCell:
             return {"status": "down", "detail": "tesseract is not installed"}
         return {"status": "ok", "detail": {"languages": sorted(installed_languages())}}
 
+    def check_params(self, params: dict[str, Any]) -> None:
+        ocr_params(params)
+
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         binary = shutil.which("tesseract")
         if binary is None:
             raise CellFailed("tesseract is not installed: apt-get install tesseract-ocr")
         langs = _languages(context.lang)
+        options = ocr_params(context.params)
         started = time.perf_counter()
+        archive: list[bytes] = []  # each page's searchable PDF
         if payload.type == "pdf" or payload.data.startswith(b"%PDF-"):
             pages: list[dict[str, Any]] = []
             texts: list[str] = []
             reading = _Reading()
             rendered = _pdf_pages(payload.data, self.max_pixels, self.max_document_pixels, reading)
             with closing(rendered):  # the document closes even if a page fails
-                for number, image in enumerate(rendered, 1):
-                    text, words = _tesseract(binary, image, langs, context)
-                    pages.append({"page": number, "text": text, "words": words})
-                    texts.append(text)
+                for number, gray in enumerate(rendered, 1):
+                    page = _read(binary, gray, langs, context, options)
+                    pages.append({"page": number, "text": page.text, "words": page.words})
+                    if page.preparation:
+                        pages[-1]["preparation"] = page.preparation
+                    texts.append(page.text)
+                    if page.pdf is not None:
+                        archive.append(page.pdf)
             result: dict[str, Any] = {
                 "text": "\f".join(texts),  # a form feed between pages
                 "pages": pages,
@@ -256,30 +299,87 @@ class OcrCell:
                 result["max_pixels"] = self.max_document_pixels
                 result["max_pages"] = MAX_PDF_PAGES
         else:
-            image = _normalize(payload.data, self.max_pixels)
-            text, words = _tesseract(binary, image, langs, context)
-            result = {"text": text, "words": words}
+            page = _read(binary, _decode(payload.data, self.max_pixels), langs, context, options)
+            result = {"text": page.text, "words": page.words}
+            if page.preparation:
+                result["preparation"] = page.preparation
+            if page.pdf is not None:
+                archive.append(page.pdf)
+        artifacts = {ARCHIVE: Artifact(_join_pdfs(archive), "application/pdf")} if archive else {}
         result.update(lang=langs, ms=round((time.perf_counter() - started) * 1000, 1))
-        return CellResult(result, engine="tesseract", model=langs)
+        return CellResult(result, engine="tesseract", model=langs, artifacts=artifacts)
+
+
+@dataclass
+class _Page:
+    text: str
+    words: list[dict[str, Any]]
+    preparation: dict[str, Any]
+    pdf: bytes | None
+
+
+def _read(binary: str, gray: Any, langs: str, context: CellContext, options: OcrParams) -> _Page:
+    """One image or PDF page: prepared (unless the run says not to), read, and its
+    words put back on the original's coordinates."""
+    import cv2
+
+    prepared = None
+    if options.prepare:
+        prepared = prepare(gray, binary, context.seconds_left(TIMEOUT_SECONDS))
+        gray = prepared.image
+    ok, png = cv2.imencode(".png", gray)
+    if not ok:
+        raise CellFailed("the prepared image could not be encoded for Tesseract")
+    tsv, pdf = _tesseract(binary, png.tobytes(), langs, context, options)
+    text, words = _words(tsv, prepared)
+    return _Page(text, words, prepared.steps if prepared else {}, pdf)
 
 
 def _tesseract(
-    binary: str, image: bytes, langs: str, context: CellContext
-) -> tuple[str, list[dict[str, Any]]]:
+    binary: str, image: bytes, langs: str, context: CellContext, options: OcrParams
+) -> tuple[str, bytes | None]:
+    """Tesseract's TSV for a PNG, and with `options.pdf` the page as a searchable PDF
+    (the same run writes both)."""
     timeout = context.seconds_left(TIMEOUT_SECONDS)  # a runsync caller may stop waiting
     if timeout <= 0:
         raise CellFailed("the caller stopped waiting for this OCR; nothing more is read")
+    with tempfile.TemporaryDirectory(prefix="tzzr-ocr-") as work:
+        out = Path(work) / "page"
+        renderers = ["tsv", "pdf"] if options.pdf else ["tsv"]
+        try:
+            done = subprocess.run(
+                [binary, "stdin", str(out), "-l", langs, "--psm", str(options.psm), *renderers],
+                input=image,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # 4-5x faster on few cores
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise CellFailed(f"OCR took longer than {timeout:.0f} s") from exc
+        if done.returncode != 0:
+            raise CellFailed(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
+        tsv = out.with_suffix(".tsv").read_text("utf-8", errors="replace")
+        pdf = out.with_suffix(".pdf").read_bytes() if options.pdf else None
+    return tsv, pdf
+
+
+def _join_pdfs(pages: list[bytes]) -> bytes:
+    """One PDF of the pages' PDFs, in order."""
+    if len(pages) == 1:
+        return pages[0]
+    import pypdfium2 as pdfium
+
+    joined = pdfium.PdfDocument.new()
     try:
-        done = subprocess.run(
-            [binary, "stdin", "stdout", "-l", langs, "tsv"],
-            input=image,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # 4-5x faster on few cores
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise CellFailed(f"OCR took longer than {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        raise CellFailed(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
-    return _words(done.stdout.decode("utf-8", errors="replace"))
+        for data in pages:
+            page = pdfium.PdfDocument(data)
+            try:
+                joined.import_pages(page)
+            finally:
+                page.close()
+        out = io.BytesIO()
+        joined.save(out)
+        return out.getvalue()
+    finally:
+        joined.close()
