@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup venv clean
+.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -27,7 +27,7 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup ## run every benchmark in bench/
+bench: bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
@@ -42,6 +42,11 @@ bench-cells:
 	@scripts/system-deps.sh test
 	@scripts/venv.sh test
 	$(VENV)/bin/python bench/cells.py
+
+bench-ocr-photos: ## OCR on generated phone photos, TZZR against bare Tesseract
+	@scripts/system-deps.sh test
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/ocr_photos.py
 
 bench-render:
 	@scripts/venv.sh test
