@@ -22,6 +22,7 @@ from tzzr.api import (
     problems,
     roles,
     runs,
+    search,
     sentinel,
     web,
 )
@@ -56,7 +57,19 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(headers.SecurityHeaders)
     problems.install(app)
     openapi.install(app)
-    for module in (ingest, entries, blobs, ledger, grace, runs, flows, sentinel, operator, web):
+    for module in (
+        ingest,
+        entries,
+        search,
+        blobs,
+        ledger,
+        grace,
+        runs,
+        flows,
+        sentinel,
+        operator,
+        web,
+    ):
         app.include_router(roles.annotate(module.router))
     app.mount("/app/static", web.static_files(), name="static")
 

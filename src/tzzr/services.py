@@ -29,6 +29,7 @@ from tzzr.outbound import OutboundPolicy
 from tzzr.queue import RunQueue
 from tzzr.runs.executor import Executor
 from tzzr.runs.service import Runs
+from tzzr.search.find import Finder
 from tzzr.sentinel.alerts import Alerts
 
 DEFAULT_INSTANCE = "deck"
@@ -66,6 +67,7 @@ class Services:
     mason: Mason
     alfred: Alfred
     alerts: Alerts
+    search: Finder
     clock: Callable[[], datetime]
 
     @classmethod
@@ -117,6 +119,7 @@ class Services:
             mason=mason,
             alfred=alfred,
             alerts=Alerts(engine, settings, instances, ledger.pending),
+            search=Finder(engine),
             clock=now,
         )
 

@@ -437,3 +437,47 @@ class SentinelAlert(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SearchDoc(Base):
+    """What search reads of an entry (tzzr.search): everything known about it as one
+    text (`title` and `body`), the first line its cells read, and the values its filters
+    compare, rebuilt in the transaction that stores what it is built from. The full-text
+    index beside it is the database's own, made by migration 0006 and left out of these
+    models (see DERIVED): an FTS5 table on SQLite, a tsvector column on PostgreSQL."""
+
+    __tablename__ = "search_docs"
+    __table_args__ = (Index("ix_search_docs_instance", "h_instancia", "entry_id"),)
+
+    entry_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    h_instancia: Mapped[str] = mapped_column(String(64), ForeignKey("instances.h_instancia"))
+    title: Mapped[str] = mapped_column(Text)
+    line: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    flow: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# What the migrations make that these models leave out: a database's own full-text
+# index (SQLite's FTS5 table and its shadow tables; PostgreSQL's tsvector column and its
+# GIN index). Comparing the models with a migrated database skips them.
+DERIVED_TABLES = ("search_fts",)
+DERIVED_COLUMNS = (("search_docs", "tsv"),)
+DERIVED_INDEXES = ("ix_search_docs_tsv",)
+
+
+def include_object(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: False for what DERIVED_* name."""
+    if kind == "table":
+        return not (name or "").startswith(DERIVED_TABLES)
+    if kind == "column":
+        table = getattr(obj, "table", None)
+        return table is None or (table.name, name) not in DERIVED_COLUMNS
+    if kind == "index":
+        return name not in DERIVED_INDEXES
+    return True

@@ -40,6 +40,7 @@ from tzzr.flows.steps import Inputs, Steps
 from tzzr.flows.store import FlowStore
 from tzzr.mason import Mason
 from tzzr.runs.results import attestation
+from tzzr.search import index as search_index
 from tzzr.sentinel.events import emit
 from tzzr.states import EntryState, ExecutionStatus, StepStatus
 from tzzr.work.heartbeat import heartbeat
@@ -428,6 +429,8 @@ class Runner:
             else:
                 self._mason.open(conn, row.h_instancia, row.h_entrada, row.id, close["reason"])
                 self._set_entry(conn, row, EntryState.ENRICHING)
+            # what the cells read is searchable as it is stored, not before
+            search_index.refresh(conn, row.h_instancia, row.h_entrada)
 
     def _renew(self, held: list[_Live]) -> bool:
         """The heartbeat: renew the leases of the executions still at work; one whose

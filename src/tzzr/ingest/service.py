@@ -19,6 +19,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
+from tzzr.search import index as search_index
 from tzzr.sentinel.events import emit, emit_now
 from tzzr.states import EntryState
 from tzzr.times import rfc3339
@@ -180,6 +181,12 @@ class IngestService:
                             for i, f in enumerate(files)
                         ],
                     )
+                search_index.index_new(
+                    conn,
+                    entry_id,
+                    instance.h_instancia,
+                    {"metadata": metadata, "files": container_files},
+                )
         except IntegrityError:
             if self._exists(instance, address):
                 emit_now(
