@@ -25,11 +25,12 @@ def test_the_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert sum(line.startswith("2. captured") for line in lines) == 3
     text = done.stdout
     assert "receipt-ocr/ocr (ocr-core" in text and "Panadería Muñoz" in text
+    assert "receipt-ocr/fields (receipt-fields" in text and "total 8.7, currency EUR" in text
     assert "voice-note/asr (asr-engine" in text and "contract" in text  # heard, not failed
     assert text.count("decision: OK → FELDMAN") == 2  # the receipt and the voice note
     assert text.count("decision: incident → MASON") == 1  # the to-do photo has no amount
     assert "4. enriched todo.png in MASON" in text
-    assert "5. sealed block 1: 7 leaves" in text  # 3 entries, 3 attestations, 1 enrichment
+    assert "5. sealed block 1: 9 leaves" in text  # 3 entries, 5 attestations, 1 enrichment
     assert "7. VALID (offline)" in text and "'receipt.png' of the entry" in text
     assert (home / "receipt.json").is_file()
     assert (home / "models" / "faster-whisper-base" / "model.bin.sha256").is_file()

@@ -13,6 +13,7 @@ DISTRIBUTIONS = {
     "PIL": "pillow",
     "yaml": "pyyaml",
     "re2": "google-re2",
+    "stdnum": "python-stdnum",
     "opentelemetry": "opentelemetry-api",
     "mypy_boto3_s3": None,
     "runpod": None,

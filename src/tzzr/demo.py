@@ -38,6 +38,13 @@ def _summary(step: dict[str, Any]) -> str:
     if isinstance(text, str):
         first = " / ".join(line for line in text.splitlines() if line.strip())[:70]
         return f"“{first}”"
+    if "total" in output and "merchant" in output:  # a receipt's fields
+        read = [
+            f"{name} {output[name]['value']}"
+            for name in ("total", "currency", "date", "merchant")
+            if output.get(name)
+        ]
+        return ", ".join(read) or "no total, date or merchant"
     return json.dumps(output)[:70]
 
 

@@ -3,8 +3,6 @@ in seven layouts and both number formats (tests/cells/receipts.py), against thei
 truth; tax ids by their check digits; OCR's noise; the parameters refused naming the
 field; and a few receipts printed as images, read by the real OCR cell, then by this one."""
 
-import os
-import shutil
 import time
 from decimal import Decimal
 from typing import Any
@@ -273,19 +271,10 @@ def test_bad_parameters_are_refused_naming_the_field() -> None:
     CELL.check_params({"text": "x", "words": [{"text": "a", "conf": 90, "box": [1, 2, 3, 4]}]})
 
 
-@pytest.fixture
-def tesseract() -> None:
-    if shutil.which("tesseract") is None or not os.path.exists(receipts.MONO):
-        message = "tesseract-ocr and fonts-dejavu-core are needed (make test installs them)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.mark.usefixtures("tesseract")
 def test_printed_receipts_read_by_the_real_ocr_then_this_cell() -> None:
     """One receipt of four layouts, printed clean, through OcrCell (Tesseract) and then
     this cell with OCR's words: the total exact on each."""
+    receipts.need_tesseract()
     printed = receipts.generate(7, seed=99, noisy=0.0)
     chosen = [
         r for r in printed if r.name.split("-")[0] in ("bakery", "restaurant", "store", "diner")

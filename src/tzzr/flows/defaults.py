@@ -5,8 +5,9 @@ from typing import Any
 DEFAULT_FLOWS: list[dict[str, Any]] = [
     {
         "id": "receipt-ocr",
-        "description": "A photo or scan of a document or receipt: OCR, then OK when text "
-        "and an amount were found, else an incident for a person to enrich.",
+        "description": "A photo or scan of a receipt or document: OCR, then its fields "
+        "(total, currency, date, merchant, tax id, lines); OK when a total was found, else "
+        "an incident for a person to confirm or correct what was read (MASON).",
         "priority": 10,
         "trigger": {
             "on": "ingest",
@@ -14,8 +15,14 @@ DEFAULT_FLOWS: list[dict[str, Any]] = [
         },
         "steps": [
             {"id": "ocr", "cell": "ocr-core", "lang": "${entry.metadata.lang}"},
+            {
+                "id": "fields",
+                "cell": "receipt-fields",
+                "lang": "${entry.metadata.lang}",
+                "params": {"text": "${ocr.text}", "words": "${ocr.words}"},
+            },
         ],
-        "decision": 'len(ocr.text) > 0 and ocr.text matches "[0-9]+[.,][0-9]{2}"',
+        "decision": "fields.total != null",
     },
     {
         "id": "voice-note",
