@@ -1,7 +1,10 @@
 """MASON: the enrichment window. An entry whose flow ended in an incident waits for a
-person for `TZZR_ENRICH_WINDOW` seconds (24 h by default). An enrichment is validated
-against the instance's enrichment schema, kept as append-only history, and written as an
-`enrichment` leaf; the entry then goes to FELDMAN at once. At the deadline it goes to
+person for `TZZR_ENRICH_WINDOW` seconds (24 h by default). The form comes filled with
+what the flow's cells read (`suggested`: a receipt's total as the amount, its merchant,
+date, currency and tax id), for the person to confirm or correct. An enrichment is
+validated against the instance's enrichment schema, kept as append-only history with
+the suggestion it was made from (so what the person corrected is known), and written as
+an `enrichment` leaf; the entry then goes to FELDMAN at once. At the deadline it goes to
 FELDMAN by itself, also when the server was down at that moment (swept on start)."""
 
 from collections.abc import Callable
@@ -9,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from tzzr.canonical import canonical_json, sha256_hex
@@ -33,10 +37,63 @@ DEFAULT_SCHEMA: dict[str, Any] = {
         "category": {"type": "string", "maxLength": 100, "title": "Category"},
         "amount": {"type": "number", "title": "Amount"},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "title": "Currency (ISO 4217)"},
+        "date": {
+            "type": "string",
+            "format": "date",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+            "title": "Date",
+        },
+        "merchant": {"type": "string", "maxLength": 200, "title": "Merchant"},
+        "taxId": {"type": "string", "maxLength": 32, "title": "Tax id (NIF, CIF, VAT)"},
         "note": {"type": "string", "maxLength": 5000, "title": "Note"},
     },
     "additionalProperties": False,
 }
+# The schema's fields a cell's output names otherwise (receipt-fields reads a `total`
+# and a `merchant`); every other field is read by its own name (currency, date, taxId).
+READ_AS = {"amount": "total", "title": "merchant"}
+
+
+def suggestions(steps: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str, Any]:
+    """What the flow's cells read, as values for the schema's fields: each field that
+    a finished step's output gives as `{"value", "confidence"}` (READ_AS for the names
+    that differ), when the value is valid for that field; a later step's over an earlier
+    one's. `{field: {"value", "confidence", "step", "cell"}}`."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    validator = Draft202012Validator(schema)
+    found: dict[str, Any] = {}
+    for step in steps:
+        output = step.get("output")
+        if step.get("status") != StepStatus.DONE or not isinstance(output, dict):
+            continue
+        for name, spec in properties.items():
+            read = output.get(READ_AS.get(name, name))
+            if not isinstance(read, dict) or read.get("value") is None:
+                continue
+            try:
+                fits = validator.evolve(schema=spec).is_valid(read["value"])
+            except Unresolvable:  # a field whose $ref leads nowhere: nothing to check by
+                fits = False
+            if fits:
+                found[name] = {
+                    "value": read["value"],
+                    "confidence": read.get("confidence"),
+                    "step": step.get("id"),
+                    "cell": step.get("cell"),
+                }
+    return found
+
+
+def corrections(fields: dict[str, Any], suggested: dict[str, Any] | None) -> dict[str, Any]:
+    """The suggested values the person changed or left out: `{field: {"suggested",
+    "value"}}` (value null: removed)."""
+    return {
+        name: {"suggested": s["value"], "value": fields.get(name)}
+        for name, s in (suggested or {}).items()
+        if fields.get(name) != s["value"]
+    }
 
 
 class Mason:
@@ -151,6 +208,7 @@ class Mason:
                 for s in execution.steps
                 if s.get("status") == StepStatus.DONE
             }
+        schema = self.schema(instance)
         return {
             **self.item_json(row),
             "entry": entry,
@@ -163,7 +221,8 @@ class Mason:
             }
             if execution is not None
             else None,
-            "schema": self.schema(instance),
+            "schema": schema,
+            "suggested": suggestions(execution.steps if execution is not None else [], schema),
             "history": [
                 {
                     "version": k + 1,
@@ -172,6 +231,8 @@ class Mason:
                     "keyId": h.key_id,
                     "at": rfc3339_or_none(h.created_at),
                     "leafIndex": h.leaf_index,
+                    "suggested": h.suggested,
+                    "corrections": corrections(h.fields, h.suggested),
                 }
                 for k, h in enumerate(history)
             ],
@@ -180,9 +241,12 @@ class Mason:
     def enrich(
         self, instance: InstanceInfo, h_entrada: str, fields: Any, key_id: str
     ) -> dict[str, Any]:
+        """Keep `fields` as the next version, with the suggestion they were made from
+        (what the execution's cells read), and say which suggested values they change."""
         if not isinstance(fields, dict):
             raise InvalidInput("send the fields as a JSON object", field="fields")
-        found = schema_error(Draft202012Validator(self.schema(instance)), fields, "fields")
+        schema = self.schema(instance)
+        found = schema_error(Draft202012Validator(schema), fields, "fields")
         if found is not None:
             message, field = found
             raise InvalidInput(message, field=field)
@@ -191,6 +255,11 @@ class Mason:
         now = self.clock()
         with write_transaction(self._engine) as conn:
             row = self._item(conn, instance, h_entrada)
+            steps = conn.execute(
+                select(Execution.steps).where(Execution.id == row.execution_id)
+            ).scalar_one_or_none()
+            suggested = suggestions(steps or [], schema) or None
+            changed = corrections(fields, suggested)
             leaf = self._ledger.append_in(
                 conn, instance.h_instancia, "enrichment", h_entrada, digest, now
             )
@@ -203,6 +272,7 @@ class Mason:
                     key_id=key_id,
                     created_at=now,
                     leaf_index=leaf,
+                    suggested=suggested,
                 )
             )
             emit(
@@ -210,7 +280,12 @@ class Mason:
                 "enrichment",
                 h_instancia=instance.h_instancia,
                 subject=h_entrada,
-                data={"fieldsHash": digest, "leafIndex": leaf, "keyId": key_id},
+                data={
+                    "fieldsHash": digest,
+                    "leafIndex": leaf,
+                    "keyId": key_id,
+                    "corrected": sorted(changed),
+                },
                 ts=now,
             )
             if row.state == EnrichmentState.PENDING:  # enriched: to FELDMAN at once
@@ -224,7 +299,12 @@ class Mason:
                 )
                 self._consolidate(conn, instance.h_instancia, h_entrada)
             row = self._item(conn, instance, h_entrada)
-        return {**self.item_json(row), "fieldsHash": digest, "leafIndex": leaf}
+        return {
+            **self.item_json(row),
+            "fieldsHash": digest,
+            "leafIndex": leaf,
+            "corrections": changed,
+        }
 
     @staticmethod
     def _consolidate(conn: Connection, h_instancia: str, h_entrada: str) -> None:

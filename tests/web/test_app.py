@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cells import receipts
 from tests.cells.test_viewer import ARGS, CHROMIUM
 from tests.conftest import IN_CI
 from tests.runs.conftest import Shape, shape_server, worker_process
@@ -139,6 +140,39 @@ def test_capture_inbox_enrich_seal_and_verify_in_the_browser(
         assert error, tamper
 
 
+def test_the_enrich_form_comes_filled_with_what_was_read(page: Any, server: Shape) -> None:
+    """A receipt with no total waits in MASON: the form holds the merchant, date, tax id
+    and currency the cells read, each saying who read it; the person corrects the date,
+    adds the amount, and the history says what was corrected."""
+    with server.client() as client:
+        captured = client.post(
+            "/ingest",
+            data={"metadata": f'{{"lang": "es", "n": {time.time()}}}'},
+            files=[("file", ("no-total.png", receipts.image(receipts.NO_TOTAL), "image/png"))],
+        )
+    assert captured.status_code == 200, captured.text
+    h = captured.json()["h_entrada"]
+    wait_state(server, h, "enriching")
+    page.goto(f"{server.live.url}/app/enrich?h={h}")
+    page.wait_for_function("() => document.getElementById('f-merchant')?.value !== ''")
+    assert page.input_value("#f-merchant") == "Ferretería López"
+    assert page.input_value("#f-title") == "Ferretería López"
+    assert page.input_value("#f-taxId") == "B12345674" and page.input_value("#f-currency") == "EUR"
+    assert page.get_attribute("#f-date", "type") == "date"
+    assert page.input_value("#f-date") == "2026-11-12" and page.input_value("#f-amount") == ""
+    assert "Read by fields (receipt-fields)" in page.inner_text("#f-date-hint")
+    assert "not enriched yet" in page.inner_text("#history")
+    page.get_by_label("Date").fill("2026-11-13")
+    page.get_by_label("Amount").fill("5.6")
+    shot(page, "5-enrich-suggested")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_function("() => document.getElementById('saved').textContent.startsWith('Saved')")
+    assert "corrected date" in page.inner_text("#saved")
+    page.wait_for_function(
+        "() => document.getElementById('history').textContent.includes('2026-11-12 → 2026-11-13')"
+    )
+
+
 def test_an_offline_capture_waits_in_the_browser_and_is_sent_later(
     page: Any, server: Shape
 ) -> None:
@@ -161,7 +195,7 @@ def test_an_offline_capture_waits_in_the_browser_and_is_sent_later(
         "() => document.getElementById('outbox').textContent.includes('waiting')"
     )
     assert "offline" in page.inner_text("#result")
-    shot(page, "5-offline")
+    shot(page, "6-offline")
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_function("() => document.getElementById('outbox').textContent === ''")

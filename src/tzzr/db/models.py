@@ -384,7 +384,9 @@ class Enrichment(Base):
 
 
 class EnrichmentVersion(Base):
-    """Every enrichment, kept: the history is append-only."""
+    """Every enrichment, kept: the history is append-only. `suggested` is what the
+    flow's cells read when it was made (MASON's pre-filled form), so that what the person
+    corrected is known."""
 
     __tablename__ = "enrichment_versions"
     __table_args__ = (Index("ix_enrichment_versions_entry", "h_instancia", "h_entrada"),)
@@ -397,6 +399,7 @@ class EnrichmentVersion(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    suggested: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, nullable=True)
 
 
 class SentinelEvent(Base):
