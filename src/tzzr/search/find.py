@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from tzzr.db.models import UTCDateTime
 from tzzr.errors import InvalidInput
 from tzzr.instances import InstanceInfo
 from tzzr.pagination import decode_cursor, encode_cursor
@@ -121,6 +122,11 @@ def _same(expected: str) -> Any:
     return check
 
 
+def _typed(sql: str) -> Any:
+    """The statement with its timestamp read as the column type reads it (aware, UTC)."""
+    return text(sql).columns(created_at=UTCDateTime())
+
+
 class Finder:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -169,9 +175,7 @@ class Finder:
         return {
             "h_entrada": row.h_entrada,
             "state": row.state,
-            "created_at": rfc3339(in_utc(row.created_at))
-            if isinstance(row.created_at, datetime)
-            else str(row.created_at),
+            "created_at": rfc3339(row.created_at),
             "title": row.title,
             "line": row.line,
             "snippet": snippet(row.snip),
@@ -209,7 +213,7 @@ class Finder:
                 "ORDER BY bm25(search_fts, 4.0, 1.0), e.created_at DESC, e.id DESC "
                 "LIMIT :limit OFFSET :offset"
             )
-        return list(conn.execute(text(sql), params))
+        return list(conn.execute(_typed(sql), params))
 
     @staticmethod
     def _postgres(conn: Any, query: Query, where: str, params: dict[str, Any]) -> list[Any]:
@@ -225,7 +229,7 @@ class Finder:
                 f"WHERE d.h_instancia = :h{where} "
                 "ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"
             )
-            return list(conn.execute(text(sql), params))
+            return list(conn.execute(_typed(sql), params))
         params["tsquery"] = query.tsquery()
         params["options"] = (
             f"StartSel={start}, StopSel={stop}, MaxWords={SNIPPET_WORDS}, MinWords=6, "
@@ -244,4 +248,4 @@ class Finder:
             "ts_headline('tzzr_search', page.body, q.q, :options) AS snip "
             "FROM page, q ORDER BY page.score DESC, page.created_at DESC, page.id DESC"
         )
-        return list(conn.execute(text(sql), params))
+        return list(conn.execute(_typed(sql), params))
