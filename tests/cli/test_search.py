@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from tests.conftest import make_settings, running
@@ -27,7 +28,7 @@ def test_local_search_reindex_and_errors(runner: CliRunner, home: Path, tmp_path
     assert [r["title"] for r in answer["results"]] == ["Panadería Muñoz"]
     services = Services.build(Settings())
     with write_transaction(services.engine) as conn:
-        conn.execute(SearchDoc.__table__.delete())
+        conn.execute(delete(SearchDoc))
     assert json.loads(runner.invoke(app, ["search", "munoz", "--json"]).stdout)["results"] == []
     rebuilt = runner.invoke(app, ["search", "reindex"])
     assert rebuilt.exit_code == 0 and "indexed 1 entry" in rebuilt.output

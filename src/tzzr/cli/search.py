@@ -66,7 +66,12 @@ def search(
     if url is not None:
         answer = _remote(url, key, params)
     else:
-        answer = _local(instance or DEFAULT_INSTANCE, params)
+        from tzzr.errors import InvalidInput
+
+        try:
+            answer = _local(instance or DEFAULT_INSTANCE, params)
+        except InvalidInput as exc:  # what the server would answer 422 to
+            raise fail(exc.message, 2) from exc
     if as_json:
         print(json.dumps(answer, ensure_ascii=False, indent=2))
         return
