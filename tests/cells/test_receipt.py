@@ -163,6 +163,12 @@ def test_the_merchant_is_the_first_meaningful_line() -> None:
     address_first = run("Calle Mayor 1\nwww.tienda.es\n12/11/2026\nLa Tienda de Ana\nTOTAL 2,00")
     assert value(address_first, "merchant") == "La Tienda de Ana"
     assert run("Call Ana about the lease\nWater the plants")["merchant"] is None  # no receipt
+    # a street in a shop's name is no address; with a number or a comma it is
+    shop = run("Harbour Street Grocer\n221 Harbour St, Bristol\nTea 4.20\nAMOUNT DUE 4.20")
+    assert value(shop, "merchant") == "Harbour Street Grocer"
+    assert (
+        value(run("Plaza Café\nPlaza Mayor 3\nCafé 1,20\nTOTAL 1,20"), "merchant") == "Plaza Café"
+    )
 
 
 def test_tax_ids_by_their_check_digits() -> None:
@@ -290,3 +296,26 @@ def test_printed_receipts_read_by_the_real_ocr_then_this_cell() -> None:
             read.result["text"],
         )
         assert 0.5 <= found["total"]["confidence"] <= 1
+
+
+def test_photographed_receipts_read_by_the_real_ocr_then_this_cell() -> None:
+    """The photo set's receipts (tests/cells/photos.py) shot on a table (skewed, in
+    perspective, unevenly lit, noisy, JPEG 60): OCR_CORE prepares and reads them, then the
+    total, merchant and date come out right."""
+    receipts.need_tesseract()
+    from tests.cells import photos
+
+    truth = {
+        "receipt-es": (10.55, "Panadería Muñoz", "2026-11-14"),
+        "receipt-en": (15.79, "Harbour Street Grocer", "2026-11-14"),
+        "receipt-es-fruit": (10.8, "Frutería El Huerto", None),
+    }
+    shot = [c for c in photos.cases() if c.layout in truth and c.name.endswith("/table")]
+    assert len(shot) == len(truth)
+    for case in shot:
+        read = OcrCell().run(CellContext("r"), Payload("image", case.image())).result
+        found = run(
+            read["text"], words=[{"text": w["text"], "conf": w["conf"]} for w in read["words"]]
+        )
+        got = (value(found, "total"), value(found, "merchant"), value(found, "date"))
+        assert got == truth[case.layout], (case.name, read["text"])

@@ -12,7 +12,6 @@ from typing import Any
 from tzzr.cells import dates, money
 from tzzr.cells.money import Amount
 from tzzr.cells.receipt_words import (
-    ADDRESS,
     COLUMNS,
     FOOTER,
     INCLUDED,
@@ -21,6 +20,7 @@ from tzzr.cells.receipt_words import (
     SUBTOTAL,
     TAX,
     TAXID_LABEL,
+    is_address,
     names_other,
     plain,
     total_strength,
@@ -114,7 +114,7 @@ def _wants(line: Line) -> int:
         return 2
     key = line.key
     if (
-        ADDRESS.search(key)
+        is_address(key)
         or PHONE.search(key)
         or TAXID_LABEL.search(key)
         or NOT_MERCHANT.search(key)

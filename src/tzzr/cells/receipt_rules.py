@@ -11,7 +11,6 @@ from tzzr.cells import dates, money, taxid
 from tzzr.cells.money import Amount
 from tzzr.cells.receipt_lines import Line, Row, amount_only
 from tzzr.cells.receipt_words import (
-    ADDRESS,
     AMERICAN,
     CHANGE,
     CLIENT,
@@ -30,6 +29,7 @@ from tzzr.cells.receipt_words import (
     TAX,
     TAX_TOTAL,
     TAXID_LABEL,
+    is_address,
     names_other,
     total_strength,
 )
@@ -310,7 +310,7 @@ def merchant(lines: list[Line]) -> dict[str, Any] | None:
         if letters < 3 or letters < 0.5 * len(key.replace(" ", "")):
             continue
         if (
-            ADDRESS.search(key)
+            is_address(key)
             or PHONE.search(key)
             or TAXID_LABEL.search(key)
             or CLIENT.search(key)

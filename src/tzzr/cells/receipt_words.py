@@ -55,13 +55,26 @@ FOOTER = re.compile(
     r"GRACIAS|THANK|VUELVA|COME\s*AGAIN|WWW\.|HTTP|@|ATENDIDO|SERVED|PROPINA|\bTIP\b|FIRMA|"
     r"SIGNATURE|_{3}|CONSERVE|KEEP\s*THIS"
 )
-ADDRESS = re.compile(
+STREET = re.compile(
     r"^(?:C/|C\.\s|CL\.?\s|CALLE|AVDA|AV\.|AVENIDA|PLAZA|PZA|PASEO|P\.O|CTRA|CARRETERA|CAMINO|"
     r"RONDA|TRAVESIA|POL\.|POLIGONO|URB\.|GRAN\s*VIA)|"
     r"\b(?:STREET|ST\.|ROAD|RD\.?|AVENUE|AVE\.?|BLVD|BOULEVARD|LANE|DRIVE|SUITE|SQUARE|"
-    r"HIGH\s*ST)(?:\s|,|$)|(?<![\d,.])\d{5}(?:-\d{4})?(?![\d,.])|\b[A-Z]{2}\s+\d{5}\b|"
-    r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b|^\d{1,5}\s+[A-Z]+.*\b(?:ST|RD|AVE|DR|LN|WAY|PL)\b"
+    r"HIGH\s*ST)(?:\s|,|$)|^\d{1,5}\s+[A-Z]+.*\b(?:ST|RD|AVE|DR|LN|WAY|PL)\b"
 )
+POSTCODE = re.compile(
+    r"(?<![\d,.])\d{5}(?:-\d{4})?(?![\d,.])|\b[A-Z]{2}\s+\d{5}\b|"
+    r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"
+)
+
+
+def is_address(key: str) -> bool:
+    """A postcode, or a street with a number, a comma or S/N (`Harbour Street Grocer`
+    is a shop's name; `221 Harbour St, Bristol` its address)."""
+    if POSTCODE.search(key):
+        return True
+    return bool(STREET.search(key) and re.search(r"\d|,|\bS/N\b", key))
+
+
 PHONE = re.compile(
     r"\b(?:TEL|TLF|TFNO|TELF|TELEFONO|PHONE|FAX|MOVIL|MOBILE)\b|"
     r"(?:\+\d{1,3}[\s.\-]?)?(?:\d[\s.\-]?){9,}|\(\d{3}\)\s*\d{3}[\s\-]\d{4}"
