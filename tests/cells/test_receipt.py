@@ -105,6 +105,13 @@ def test_the_total_is_not_a_subtotal_tax_cash_or_change() -> None:
     ]
     # a line that names both: the amount after TOTAL, not the cash handed over
     assert value(run("Kiosko\nTOTAL 8,70 ENTREGADO 10,00 CAMBIO 1,30"), "total") == 8.7
+    # no line names the total: a payment of the lines' sum is it, and an amount alone
+    # that is their sum, unless tax lines say it is the base
+    paid = run("Tienda\nPan 1,10\nLeche 0,90\nTARJETA 2,00")["total"]
+    assert paid["value"] == 2.0 and paid["checks"] == ["lines"] and paid["confidence"] == 0.5
+    assert value(run("Tienda\nPan 1,10\nLeche 0,90\n2,00"), "total") == 2.0
+    assert run("Tienda\nPan 1,10\nLeche 0,90\nIVA 10% 0,20\n2,00")["total"] is None
+    assert run("Tienda\nPan 1,10\nLeche 0,90")["total"] is None
     # the IVA breakdown (base and tax on one row) is the subtotal and the tax
     table = run("Mesón\nTOTAL 22,00\nIVA   BASE   CUOTA\n10%  20,00  2,00")
     assert (value(table, "subtotal"), value(table, "tax")) == (20.0, 2.0)

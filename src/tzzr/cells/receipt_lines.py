@@ -142,12 +142,26 @@ def _adds_up(labels: list[Line], wants: list[float], values: list[Line]) -> floa
     return 0.0
 
 
+def _window(labels: list[Line], wants: list[float], values: list[Line]) -> tuple[int, float]:
+    """Where the run of labels that lost `values` starts, and how well it fits: the most
+    wanting, and adding up, the nearest to the values among equals."""
+    size = min(len(labels), len(values))
+    fits = [
+        (sum(wants[s : s + size]) + _adds_up(labels[s:], wants[s:], values), s)
+        for s in range(len(labels) - size + 1)
+    ]
+    fit, start = max(fits)
+    return start, fit
+
+
 def attach_torn(lines: list[Line]) -> dict[int, Row]:
     """Each line's row of amounts. Where OCR put amounts on lines of their own, apart
     from their labels (one torn onto the next line, or a column of amounts after a
     column of labels), each run of such lines goes back to the lines without amounts
     before it (since the previous run): to the run of as many of them that most looks
-    like it lost its amounts (_wants), the nearest one among equals."""
+    like it lost its amounts (_wants; the top line is the merchant's, and lines after
+    the last total or payment are footers), the nearest one among equals; where none
+    does, the amounts stand alone."""
     rows = {line.index: Row(line.amounts, line.index) for line in lines if line.amounts}
     printed = [line for line in lines if line.text]
     since, at = -1, 0
@@ -167,16 +181,16 @@ def attach_torn(lines: list[Line]) -> dict[int, Row]:
         since = values[-1].index
         if not labels:
             continue
-        size = min(len(labels), len(values))
         wants = [float(_wants(line)) for line in labels]
+        if labels[0] is printed[0]:
+            wants[0] = min(wants[0], -1.0)  # the top line: the merchant's name
         strong = [k for k, w in enumerate(wants) if w == 2]
         for k in range(strong[-1] + 1 if strong else len(wants), len(wants)):
             wants[k] = min(wants[k], -0.5)  # after the total and its payment: a footer
-        start = max(
-            range(len(labels) - size + 1),
-            key=lambda s: (sum(wants[s : s + size]) + _adds_up(labels[s:], wants[s:], values), s),
-        )
-        for label, value in zip(labels[start : start + size], values, strict=False):
+        start, fit = _window(labels, wants, values)
+        if fit < 0:
+            continue  # no labels here lost these amounts: they stand alone
+        for label, value in zip(labels[start:], values, strict=False):
             rows[label.index] = Row([*label.amounts, *value.amounts], value.index, torn=True)
             rows.pop(value.index, None)
     return rows

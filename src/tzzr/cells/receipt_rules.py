@@ -115,7 +115,7 @@ def total(lines: list[Line], rows: dict[int, Row], context: Context) -> dict[str
         score = strength + (0.5 if amount.currency else 0) + len(checks) - 0.5 * row.torn
         candidates.append((score, value, line, row, amount, checks))
     if not candidates:
-        return _total_from_sum(lines, rows, summed, paid)
+        return _total_from_sum(lines, rows, summed, paid, taxed=tax_found is not None)
     score, value, line, row, amount, checks = max(candidates, key=lambda c: (c[0], c[1]))
     rivals = {c[1] for c in candidates if c[0] == score and c[1] != value}
     confidence = min(0.99, 0.5 + 0.1 * score) * (0.8 if rivals else 1.0)
@@ -129,10 +129,15 @@ def total(lines: list[Line], rows: dict[int, Row], context: Context) -> dict[str
 
 
 def _total_from_sum(
-    lines: list[Line], rows: dict[int, Row], summed: Decimal | None, paid: list[Decimal]
+    lines: list[Line],
+    rows: dict[int, Row],
+    summed: Decimal | None,
+    paid: list[Decimal],
+    taxed: bool,
 ) -> dict[str, Any] | None:
-    """No line names the total: a payment, or an amount under the lines, that is their
-    sum still is one."""
+    """No line names the total: a payment of the lines' sum still is one, and so is an
+    amount alone that is their sum on a receipt without tax lines (with them, it is the
+    base)."""
     if summed is None or summed <= 0:
         return None
     for line in lines:
@@ -140,7 +145,7 @@ def _total_from_sum(
         if (
             row is not None
             and any(a.value == summed for a in row.amounts)
-            and (PAYMENT.search(line.label) or amount_only(line) or summed in paid)
+            and (PAYMENT.search(line.label) or summed in paid or (amount_only(line) and not taxed))
         ):
             source = next(a for a in row.amounts if a.value == summed)
             return {
