@@ -22,6 +22,7 @@ from tzzr.db.rows import instance_row
 from tzzr.errors import InvalidInput, NotFound
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
+from tzzr.search import index as search_index
 from tzzr.sentinel.events import emit
 from tzzr.states import EnrichmentState, EntryState, StepStatus, values
 from tzzr.times import rfc3339_or_none
@@ -288,6 +289,7 @@ class Mason:
                 },
                 ts=now,
             )
+            search_index.refresh(conn, instance.h_instancia, h_entrada)
             if row.state == EnrichmentState.PENDING:  # enriched: to FELDMAN at once
                 conn.execute(
                     update(Enrichment)

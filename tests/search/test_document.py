@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from tzzr.search.document import MARKS, build
+from tzzr.search.document import build
 
 CONTAINER = {
     "metadata": {"note": "Almuerzo", "lang": "es", "tags": ["trabajo", "madrid"], "n": 3},
@@ -59,9 +59,3 @@ def test_what_a_person_entered_wins() -> None:
 def test_an_entry_with_nothing_read_yet() -> None:
     doc = build({"metadata": {}, "files": [{"name": "scan.pdf"}]})
     assert (doc.title, doc.line, doc.total, doc.flow) == ("scan.pdf", "", None, None)
-
-
-def test_the_snippet_marks_never_reach_the_index() -> None:
-    start, stop = MARKS
-    doc = build({"metadata": {"note": f"a{start}b{stop}c"}, "files": []})
-    assert start not in doc.body and stop not in doc.title

@@ -3,7 +3,6 @@ file names, what its cells read — OCR and speech text, receipt fields —, wha
 entered in MASON, its flow and decision) and the values search filters on (the total,
 its currency, the flow, the decision)."""
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,9 +37,6 @@ SKIPPED = frozenset(
     }
 )
 AMOUNT_KEYS = ("total", "amount")
-# Characters the indexes' snippets mark matches with: never left in indexed text.
-MARKS = ("\ue000", "\ue001")
-_MARKS = re.compile("[\ue000\ue001]")
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ def build(
         corrected = next((_amount(enrichment[k]) for k in AMOUNT_KEYS if k in enrichment), None)
         total = corrected if corrected is not None else total
         currency = _currency(enrichment.get("currency")) or currency
-    body = _MARKS.sub("", "\n".join(p for p in parts if p))[:MAX_BODY]
+    body = "\n".join(p for p in parts if p)[:MAX_BODY]
     line = next((ln.strip() for text in found_text for ln in text.splitlines() if ln.strip()), "")
     title = next(
         (
@@ -145,8 +141,8 @@ def build(
         "",
     )
     return Document(
-        title=_MARKS.sub("", title)[:MAX_LINE],
-        line=_MARKS.sub("", line)[:MAX_LINE],
+        title=title[:MAX_LINE],
+        line=line[:MAX_LINE],
         body=body,
         total=total,
         currency=currency,

@@ -4,7 +4,6 @@ than the body —, newest first among equals and when there is no query, with hi
 snippets, a page at a time. One instance's entries only."""
 
 import hashlib
-import html
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +15,14 @@ from tzzr.db.models import UTCDateTime
 from tzzr.errors import InvalidInput
 from tzzr.instances import InstanceInfo
 from tzzr.pagination import decode_cursor, encode_cursor
-from tzzr.search.document import MARKS
+from tzzr.search.highlight import highlight
 from tzzr.search.query import Query, parse
 from tzzr.states import EntryState, values
 from tzzr.times import in_utc, rfc3339
 
 MAX_LIMIT = 100
 DECISIONS = ("ok", "incident")
-SNIPPET_WORDS = 18
+TITLE_WEIGHT = 4.0  # bm25: a match in the title counts four times one in the body
 MAX_OFFSET = 10_000  # pages past this: narrow the query instead
 
 
@@ -52,13 +51,6 @@ class Filters:
             raise InvalidInput("min_total is larger than max_total", field="min_total")
         if self.since is not None and self.until is not None and self.since >= self.until:
             raise InvalidInput("since must be before until", field="since")
-
-
-def snippet(marked: str | None) -> str:
-    """HTML: the text escaped, the matches in <mark>."""
-    start, stop = MARKS
-    escaped = html.escape(marked or "", quote=False)
-    return escaped.replace(start, "<mark>").replace(stop, "</mark>")
 
 
 def _where(filters: Filters, params: dict[str, Any]) -> str:
@@ -164,21 +156,21 @@ class Finder:
         rows = rows[:limit]
         return {
             "query": q or "",
-            "results": [self._json(row) for row in rows],
+            "results": [self._json(row, query) for row in rows],
             "next_cursor": encode_cursor(offset + limit, fingerprint)
             if more and offset + limit <= MAX_OFFSET
             else None,
         }
 
     @staticmethod
-    def _json(row: Any) -> dict[str, Any]:
+    def _json(row: Any, query: Query) -> dict[str, Any]:
         return {
             "h_entrada": row.h_entrada,
             "state": row.state,
             "created_at": rfc3339(row.created_at),
             "title": row.title,
             "line": row.line,
-            "snippet": snippet(row.snip),
+            "snippet": highlight(row.body, query),
             "total": row.total,
             "currency": row.currency,
             "flow": row.flow,
@@ -188,64 +180,49 @@ class Finder:
 
     @staticmethod
     def _sqlite(conn: Any, query: Query, where: str, params: dict[str, Any]) -> list[Any]:
-        start, stop = MARKS
-        columns = (
-            "e.h_entrada, e.state, e.created_at, d.title, d.line, d.total, d.currency, "
-            "d.flow, d.decision"
-        )
         if query.empty:
-            sql = (
-                f"SELECT {columns}, substr(d.body, 1, 160) AS snip, NULL AS score "  # noqa: S608
-                "FROM search_docs d JOIN entries e ON e.id = d.entry_id "
-                f"WHERE d.h_instancia = :h{where} "
-                "ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"
-            )
-        else:
-            params["match"] = query.fts5()
-            params["start"], params["stop"] = start, stop
-            sql = (
-                f"SELECT {columns}, "  # noqa: S608
-                f"snippet(search_fts, 1, :start, :stop, '…', {SNIPPET_WORDS}) AS snip, "
-                "-bm25(search_fts, 4.0, 1.0) AS score "
-                "FROM search_fts JOIN search_docs d ON d.entry_id = search_fts.rowid "
-                "JOIN entries e ON e.id = d.entry_id "
-                f"WHERE search_fts MATCH :match AND d.h_instancia = :h{where} "
-                "ORDER BY bm25(search_fts, 4.0, 1.0), e.created_at DESC, e.id DESC "
-                "LIMIT :limit OFFSET :offset"
-            )
+            return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
+        # The instance is a term of the index (its `scope` column), so the index itself
+        # keeps to one instance's documents; rows are joined before the ranking only
+        # for filters.
+        params["match"] = f'scope : "{params["h"]}" AND {{title body}} : ({query.fts5()})'
+        joined = (
+            " JOIN search_docs d ON d.entry_id = f.rowid JOIN entries e ON e.id = f.rowid"
+            if where
+            else ""
+        )
+        sql = (
+            "WITH page AS ("  # noqa: S608
+            f"SELECT f.rowid AS id, bm25(search_fts, {TITLE_WEIGHT}, 1.0, 0.0) AS rank "
+            f"FROM search_fts f{joined} WHERE search_fts MATCH :match{where} "
+            "ORDER BY rank, f.rowid DESC LIMIT :limit OFFSET :offset) "
+            f"SELECT {_COLUMNS}, d.body, -page.rank AS score FROM page "
+            "JOIN search_docs d ON d.entry_id = page.id JOIN entries e ON e.id = page.id "
+            "ORDER BY page.rank, page.id DESC"
+        )
         return list(conn.execute(_typed(sql), params))
 
     @staticmethod
     def _postgres(conn: Any, query: Query, where: str, params: dict[str, Any]) -> list[Any]:
-        start, stop = MARKS
-        columns = (
-            "e.h_entrada, e.state, e.created_at, d.title, d.line, d.total, d.currency, "
-            "d.flow, d.decision"
-        )
         if query.empty:
-            sql = (
-                f"SELECT {columns}, substr(d.body, 1, 160) AS snip, NULL AS score "  # noqa: S608
-                "FROM search_docs d JOIN entries e ON e.id = d.entry_id "
-                f"WHERE d.h_instancia = :h{where} "
-                "ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"
-            )
-            return list(conn.execute(_typed(sql), params))
+            return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
         params["tsquery"] = query.tsquery()
-        params["options"] = (
-            f"StartSel={start}, StopSel={stop}, MaxWords={SNIPPET_WORDS}, MinWords=6, "
-            'MaxFragments=2, FragmentDelimiter=" … "'
-        )
-        # the page's rows first, then their snippets: ts_headline reads the whole body
         sql = (
-            f"WITH q AS (SELECT to_tsquery('tzzr_search', :tsquery) AS q), "  # noqa: S608
-            "page AS ("
-            f"SELECT {columns}, d.body, ts_rank_cd(d.tsv, q.q) AS score, e.id "
-            "FROM search_docs d JOIN entries e ON e.id = d.entry_id, q "
+            f"SELECT {_COLUMNS}, d.body, ts_rank_cd(d.tsv, q.q) AS score "  # noqa: S608
+            "FROM search_docs d JOIN entries e ON e.id = d.entry_id, "
+            "to_tsquery('tzzr_search', :tsquery) AS q(q) "
             f"WHERE d.tsv @@ q.q AND d.h_instancia = :h{where} "
-            "ORDER BY score DESC, e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset) "
-            "SELECT page.h_entrada, page.state, page.created_at, page.title, page.line, "
-            "page.total, page.currency, page.flow, page.decision, page.score, "
-            "ts_headline('tzzr_search', page.body, q.q, :options) AS snip "
-            "FROM page, q ORDER BY page.score DESC, page.created_at DESC, page.id DESC"
+            "ORDER BY score DESC, e.id DESC LIMIT :limit OFFSET :offset"
         )
         return list(conn.execute(_typed(sql), params))
+
+
+_COLUMNS = (
+    "e.h_entrada, e.state, e.created_at, d.title, d.line, d.total, d.currency, d.flow, d.decision"
+)
+_NEWEST = (
+    f"SELECT {_COLUMNS}, substr(d.body, 1, 400) AS body, NULL AS score "  # noqa: S608
+    "FROM search_docs d JOIN entries e ON e.id = d.entry_id "
+    "WHERE d.h_instancia = :h{where} "
+    "ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"
+)

@@ -5,7 +5,8 @@ ids, kept in step by triggers. PostgreSQL: the `unaccent` extension (trusted sin
 PostgreSQL 13: a database owner may create it), a text search configuration
 `tzzr_search` (the `simple` parser, no stemming or stop words: captures mix Spanish and
 English, then `unaccent`), a tsvector column and its GIN index. The entries there are
-indexed as the migration runs.
+indexed as the migration runs. The FTS5 table's `scope` column holds the document's
+instance, so that a query keeps to one instance inside the index.
 
 Revision ID: 0006
 Revises: 0005
@@ -47,13 +48,13 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         op.execute(
-            "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, "
+            "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, scope, "
             "tokenize = 'unicode61 remove_diacritics 2')"
         )
         op.execute(
             "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN "
-            "INSERT INTO search_fts(rowid, title, body) "
-            "VALUES (new.entry_id, new.title, new.body); END"
+            "INSERT INTO search_fts(rowid, title, body, scope) "
+            "VALUES (new.entry_id, new.title, new.body, new.h_instancia); END"
         )
         op.execute(
             "CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN "
