@@ -333,7 +333,7 @@ def through_api(base: str, key: str, queries: list[tuple[str, dict[str, Any]]]) 
 
 def line(label: str, times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
-    p50, p95 = percentile(ordered, 0.5) * 1000, percentile(ordered, 0.95) * 1000
+    p50, p95 = (1000 * (percentile(ordered, q) or 0.0) for q in (0.5, 0.95))
     print(f"{label:34s} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
     return p50, p95
 

@@ -14,6 +14,7 @@ DISTRIBUTIONS = {
     "yaml": "pyyaml",
     "re2": "google-re2",
     "stdnum": "python-stdnum",
+    "cv2": "opencv-python-headless",
     "opentelemetry": "opentelemetry-api",
     "mypy_boto3_s3": None,
     "runpod": None,
