@@ -169,6 +169,12 @@ def test_without_a_render_cell_the_viewer_says_so() -> None:
 def test_values_are_escaped() -> None:
     """Autoescape is on: a value is text in the page, never markup."""
     html = web.templates.get_template("inbox.html").render(
-        page="inbox", title='<script>x</script>"', nav=web.NAV, module="x.js", preloads=()
+        page="inbox",
+        title='<script>x</script>"',
+        nav=web.NAV,
+        module="x.js",
+        preloads=(),
+        states=("<b>",),
     )
     assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;&#34;" in html
+    assert "<b>" not in html and '<option value="&lt;b&gt;">&lt;b&gt;</option>' in html

@@ -51,9 +51,8 @@ def page(browser: Any, server: Shape) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     tab = context.new_page()
     outside: list[str] = []
-    tab.on(
-        "request", lambda r: None if r.url.startswith(server.live.url) else outside.append(r.url)
-    )
+    own = (server.live.url, f"blob:{server.live.url}/")  # object URLs of fetched photos
+    tab.on("request", lambda r: None if r.url.startswith(own) else outside.append(r.url))
     tab.goto(f"{server.live.url}/app")
     tab.get_by_label("API key").fill(server.live.admin_key)
     tab.keyboard.press("Enter")

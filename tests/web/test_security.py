@@ -81,6 +81,7 @@ class Tab:
         self.page.on("request", lambda r: self.requests.append(r.url.removeprefix(self.url)))
         self.sign_in(key)
         self.page.wait_for_url("**/app/inbox")
+        self.page.wait_for_load_state("networkidle")  # the inbox's own fetches (pictures) done
 
     def sign_in(self, key: str) -> None:
         if "/app?" not in self.page.url:

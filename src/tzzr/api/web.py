@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 from tzzr.api.deps import services
 from tzzr.cells.base import Cell
 from tzzr.cells.registry import Registry
+from tzzr.states import EntryState, values
 
 STATIC = files("tzzr.web") / "static"
 router = APIRouter()
@@ -142,12 +143,12 @@ def capture(request: Request) -> HTMLResponse:
     return render(request, "capture", "Capture")
 
 
-@router.get("/app/inbox", summary="Inbox: entries and their processing state (HTML)")
+@router.get("/app/inbox", summary="Inbox: search, filters, entries with what was read (HTML)")
 def inbox(request: Request) -> HTMLResponse:
-    return render(request, "inbox", "Inbox")
+    return render(request, "inbox", "Inbox", states=values(EntryState))
 
 
-@router.get("/app/entry", summary="One entry: its container, flow and results (HTML)")
+@router.get("/app/entry", summary="One entry: its photo or recording, fields, ledger (HTML)")
 def entry(request: Request) -> HTMLResponse:
     return render(request, "entry", "Entry")
 
