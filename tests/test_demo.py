@@ -32,6 +32,7 @@ def test_the_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert "4. enriched todo.png in MASON" in text
     assert "5. sealed block 1: 9 leaves" in text  # 3 entries, 5 attestations, 1 enrichment
     assert "7. VALID (offline)" in text and "'receipt.png' of the entry" in text
+    assert "8. search 'panaderia' (no accent): receipt.png (lunch receipt, total 8.70 EUR)" in text
     assert (home / "receipt.json").is_file()
     assert (home / "models" / "faster-whisper-base" / "model.bin.sha256").is_file()
     # the receipt verifies with the CLI too, offline

@@ -111,6 +111,15 @@ def run(home: Path, say: Say) -> Path:
             f"block {verified.block}, signed by {verified.signed_by}; {name} is "
             f"{verified.file_matched!r} of the entry"
         )
+        found = services.search.search(instance, "panaderia")["results"]
+        names = {r.h_entrada: n for n, r in entries}
+        hits = ", ".join(
+            f"{names.get(r['h_entrada'], r['h_entrada'][:12])} ({r['title']}"
+            + (f", total {r['total']:.2f} {r['currency'] or ''}".rstrip() if r["total"] else "")
+            + ")"
+            for r in found
+        )
+        say(f"8. search 'panaderia' (no accent): {hits or 'nothing'}")
         return out
     finally:
         services.close()
