@@ -211,6 +211,14 @@ def test_panaderia_finds_the_receipt_and_its_page_shows_the_photo_with_the_words
     assert page.inner_text(".zoombar output") == "156%"
     page.get_by_role("button", name="Fit the photo").click()
     assert page.inner_text(".zoombar output") == "100%"
+    page.hover(".frame")
+    page.mouse.wheel(0, -200)  # the wheel over the photo zooms it, not the page
+    page.wait_for_function("() => document.querySelector('.zoombar output').value !== '100%'")
+    page.focus(".frame")
+    page.keyboard.press("0")
+    assert page.inner_text(".zoombar output") == "100%"
+    page.keyboard.press("+")
+    assert page.inner_text(".zoombar output") == "125%"
 
     assert "8.70" in page.inner_text("#field-total")
     assert "sure" in page.inner_text("#field-total")
