@@ -28,6 +28,7 @@ from tzzr.mason import Mason
 from tzzr.outbound import OutboundPolicy
 from tzzr.queue import RunQueue
 from tzzr.runs.executor import Executor
+from tzzr.runs.previews import Previews
 from tzzr.runs.service import Runs
 from tzzr.search.find import Finder
 from tzzr.sentinel.alerts import Alerts
@@ -61,6 +62,7 @@ class Services:
     catalog: Catalog
     queue: RunQueue
     runs: Runs
+    previews: Previews
     jobs: Jobs
     visualizer: Visualizer
     flows: FlowStore
@@ -99,7 +101,8 @@ class Services:
         flows = FlowStore(engine)
         mason = Mason(engine, ledger, settings.enrich_window, now)
         alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
-        ingest = IngestService(engine, blobs, settings, router=alfred)
+        previews = Previews(engine, cells, queue, blobs, settings)
+        ingest = IngestService(engine, blobs, settings, router=alfred, previews=previews)
         return cls(
             settings=settings,
             engine=engine,
@@ -113,6 +116,7 @@ class Services:
             catalog=catalog,
             queue=queue,
             runs=Runs(engine, catalog, queue, blobs, settings),
+            previews=previews,
             jobs=Jobs(engine),
             visualizer=Visualizer(),
             flows=flows,

@@ -45,6 +45,7 @@ OBJECTS = (
     "alert_id",
     "number",
     "sample_id",
+    "name",
 )
 
 
@@ -148,6 +149,7 @@ def world(
             "alert_id": str(alert_id),
             "number": "1",
             "sample_id": "default",
+            "name": "thumb.webp",
         }
         secrets = [
             *(ids[k] for k in ("h_entrada", "sha256", "execution_id", "job_id")),

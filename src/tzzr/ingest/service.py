@@ -114,6 +114,18 @@ class Router(Protocol):
     def dispatch(self, execution_id: str, delay: float = 0) -> None: ...
 
 
+class Previewer(Protocol):
+    def add(
+        self,
+        conn: Connection,
+        instance: InstanceInfo,
+        files: list[dict[str, Any]],
+        now: datetime,
+    ) -> list[str]: ...
+
+    def dispatch(self, h_instancia: str, run_ids: list[str]) -> None: ...
+
+
 class IngestService:
     def __init__(
         self,
@@ -121,13 +133,16 @@ class IngestService:
         blobs: BlobStore,
         settings: Settings,
         router: Router | None = None,
+        previews: Previewer | None = None,
     ) -> None:
         """`router` (ALFRED) routes a capture to its flow inside the entry's
-        transaction; without one every capture stays `received`."""
+        transaction; without one every capture stays `received`. `previews` queues the
+        preview runs of its images, PDFs and audio in the same transaction."""
         self._engine = engine
         self._blobs = blobs
         self.settings = settings
         self.router = router
+        self.previews = previews
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)
@@ -142,7 +157,7 @@ class IngestService:
         container_files = [f.as_container_file() for f in files]
         address = h_entrada(metadata, container_files)
         created_at = utcnow()
-        state, execution = EntryState.RECEIVED, None
+        state, execution, previews = EntryState.RECEIVED, None, []
         try:
             with write_transaction(self._engine) as conn:
                 if self.router is not None:
@@ -187,6 +202,8 @@ class IngestService:
                     instance.h_instancia,
                     {"metadata": metadata, "files": container_files},
                 )
+                if self.previews is not None and files:
+                    previews = self.previews.add(conn, instance, container_files, created_at)
         except IntegrityError:
             if self._exists(instance, address):
                 emit_now(
@@ -194,6 +211,8 @@ class IngestService:
                 )
                 raise Duplicate(address, instance.h_instancia) from None
             raise
+        if previews and self.previews is not None:
+            self.previews.dispatch(instance.h_instancia, previews)  # quick: a person waits
         if execution is not None and self.router is not None:
             self.router.dispatch(execution)  # a lost message is re-queued by the reaper
         return IngestResult(address, instance.h_instancia, state, created_at, files)

@@ -218,10 +218,15 @@ class Executor:
 
     def reap(self, now: datetime | None = None) -> list[str]:
         """Runs whose lease ran out (their worker died): back in the queue, or failed
-        once they have used their attempts."""
+        once they have used their attempts. A queued run with a lease (a preview queued
+        at ingest) whose lease ran out lost its message: it is queued again."""
         now = now or datetime.now(UTC)
 
         def decide(row: Any) -> dict[str, Any]:
+            if row.status == RunStatus.QUEUED:
+                return {
+                    "lease_until": now + timedelta(seconds=10 * self._settings.run_lease_seconds)
+                }
             lost = f"its worker {row.worker} stopped (lease expired) on attempt {row.attempt}"
             error = {"code": "worker_lost", "message": lost}
             if row.attempt >= row.max_attempts:
@@ -234,8 +239,9 @@ class Executor:
             return {"status": RunStatus.QUEUED, "lease_until": None, "error": error}
 
         requeued = []
-        for row, values in LEASES.reap(self._engine, now, decide):
-            if values["status"] == RunStatus.FAILED:
+        statuses = (RunStatus.RUNNING, RunStatus.QUEUED)
+        for row, values in LEASES.reap(self._engine, now, decide, statuses):
+            if values.get("status") == RunStatus.FAILED:
                 notify.run_ended(self._settings, row.h_instancia, row.id)  # wake ?wait=
                 continue
             self._queue.enqueue(row.queue, run_message(row.h_instancia, row.id))
