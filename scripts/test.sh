@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
+# Bytecode caches: the tests start many Python processes (servers, workers, the CLI), and
+# without caches each compiles every module it imports again (seconds a process).
+unset PYTHONDONTWRITEBYTECODE
 scripts/system-deps.sh venv
 scripts/system-deps.sh test
 scripts/venv.sh test

@@ -3,6 +3,7 @@ TZZR_TEST_* variables; without them a test skips locally and fails under CI=true
 
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +24,11 @@ from tzzr.services import Services
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The test cell package (tests/plugin) joins the registry in every test process.
 os.environ["TZZR_TEST_CELLS"] = "1"
+# The suite starts many Python processes (servers, workers, the CLI): with bytecode caches
+# each starts in about a second, without them (PYTHONDONTWRITEBYTECODE set in the
+# environment) each compiles every module it imports again, several seconds a process.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 BACKENDS = ["sqlite-local", "sqlite-s3", "postgresql-local", "postgresql-s3"]
 
 
