@@ -64,11 +64,17 @@ def enriching(server: Shape) -> str:
 
 
 class Tab:
-    """A signed-in tab that records CSP violations, script errors and requests."""
+    """A signed-in tab that records CSP violations, script errors and requests. Signed in
+    with `key` through the sign-in page, or opened with what a signed-in browser keeps
+    (`state`: its localStorage) on no page yet."""
 
-    def __init__(self, browser: Any, server: Shape, key: str) -> None:
+    def __init__(
+        self, browser: Any, server: Shape, key: str, state: dict[str, Any] | None = None
+    ) -> None:
         self.url = server.live.url
-        self.context = browser.new_context(viewport={"width": 390, "height": 844})
+        self.context = browser.new_context(
+            viewport={"width": 390, "height": 844}, storage_state=state
+        )
         self.context.add_init_script(WATCH)
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -79,9 +85,10 @@ class Tab:
             lambda m: self.errors.append(m.text) if m.type == "error" else None,
         )
         self.page.on("request", lambda r: self.requests.append(r.url.removeprefix(self.url)))
-        self.sign_in(key)
-        self.page.wait_for_url("**/app/inbox")
-        self.page.wait_for_load_state("networkidle")  # the inbox's own fetches (pictures) done
+        if state is None:
+            self.sign_in(key)
+            self.page.wait_for_url("**/app/inbox")
+            self.page.wait_for_load_state("networkidle")  # the inbox's own fetches done
 
     def sign_in(self, key: str) -> None:
         if "/app?" not in self.page.url:
@@ -110,9 +117,23 @@ class Tab:
         self.context.close()
 
 
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, server: Shape) -> dict[str, Any]:
+    """deck's admin signed in once through the sign-in page: what the browser keeps then,
+    for the tabs below (a sign-in a test, with the inbox's load, cost a second each)."""
+    first = Tab(browser, server, server.live.admin_key)
+    try:
+        state: dict[str, Any] = first.context.storage_state()
+        assert first.violations() == [] and first.script_errors() == []
+    finally:
+        first.close()
+    return state
+
+
 @pytest.fixture
-def tab(browser: Any, server: Shape) -> Iterator[Tab]:
-    opened = Tab(browser, server, server.live.admin_key)
+def tab(browser: Any, server: Shape, signed_in: dict[str, Any]) -> Iterator[Tab]:
+    """A fresh browser context of its own, signed in as deck's admin."""
+    opened = Tab(browser, server, server.live.admin_key, signed_in)
     yield opened
     opened.close()
 
