@@ -8,13 +8,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Live, need, postgres_database, running, s3_settings
 from tzzr.config import Settings
@@ -90,6 +91,35 @@ def shape_server(shape: str, home: Path) -> Iterator[Shape]:
     env = shape_env(shape, home)
     with running(settings_for(env)) as live:
         yield Shape(live, env, shape)
+
+
+def own_instance(shape: Shape, name: str) -> Shape:
+    """The same server and worker, as seen by an admin of a new instance of its own: a
+    module's runs, entries and ledger apart from every other module's."""
+    services = shape.live.services
+    services.add_instance(name, default_flows=False)
+    key, _ = services.keys.create(name, "admin")
+    return Shape(Live(shape.live.url, services, key), shape.env, shape.name)
+
+
+@pytest.fixture(scope="package")
+def shared_shape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Shape]]:
+    """A server per shape with a worker of two processes, each started once for the
+    modules of tests/runs that need no server or worker of their own (each module in its
+    own instance, by `own_instance`), and stopped after them; a test that kills its
+    worker, or wants none, starts its own by `shape_server`."""
+    started: dict[str, Shape] = {}
+    with ExitStack() as stack:
+
+        def get(name: str) -> Shape:
+            if name not in started:
+                home = tmp_path_factory.mktemp(f"shared-{name}")
+                server = stack.enter_context(shape_server(name, home))
+                stack.enter_context(worker_process(server.env, home / "worker.log", concurrency=2))
+                started[name] = server
+            return started[name]
+
+        yield get
 
 
 def submit(

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import need
-from tests.runs.conftest import SHAPES, Shape, shape_server, submit, worker_process
+from tests.runs.conftest import SHAPES, Shape, own_instance, submit
 from tzzr.config import Settings
 from tzzr.runs import notify
 
@@ -80,11 +80,9 @@ def test_a_socket_left_by_a_dead_server_is_removed(tmp_path: Path) -> None:
     assert not stale.exists()
 
 
-@pytest.fixture(params=SHAPES)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shape]:
-    home = tmp_path / "home"
-    with shape_server(request.param, home) as found, worker_process(found.env, home / "w.log"):
-        yield found
+@pytest.fixture(scope="module", params=SHAPES)
+def server(request: pytest.FixtureRequest, shared_shape: Callable[[str], Shape]) -> Shape:
+    return own_instance(shared_shape(request.param), "runs-notify")
 
 
 def test_wait_returns_when_the_run_ends(server: Shape, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from tests.runs.conftest import (
     SHAPES,
     Shape,
     kill_9,
+    own_instance,
     shape_server,
     submit,
     wait_for,
@@ -24,17 +25,14 @@ from tests.runs.conftest import (
 )
 from tzzr.db.models import LedgerLeaf
 
+INSTANCE = "runs-service"
+
 
 @pytest.fixture(scope="module", params=SHAPES)
-def shape(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Shape]:
-    home = tmp_path_factory.mktemp(f"queue-{request.param}")
-    with (
-        shape_server(request.param, home) as server,
-        worker_process(server.env, home / "worker.log", concurrency=2),
-    ):
-        yield server
+def shape(request: pytest.FixtureRequest, shared_shape: Callable[[str], Shape]) -> Shape:
+    """The shared server of the shape and its worker of two processes, in an instance of
+    this module's own."""
+    return own_instance(shared_shape(request.param), INSTANCE)
 
 
 def test_a_run_stores_its_result_and_an_attestation_leaf(shape: Shape) -> None:
@@ -50,10 +48,13 @@ def test_a_run_stores_its_result_and_an_attestation_leaf(shape: Shape) -> None:
         assert run["metrics"]["engine"] == "echo"
         assert run["metrics"]["latencyMs"] >= 0 and run["attempt"] == 1
         assert run["input"]["sha256"] == expected["sha256"]
-    engine = shape.live.services.engine
-    with engine.connect() as conn:
+    services = shape.live.services
+    h = services.instances.get(INSTANCE).h_instancia
+    with services.engine.connect() as conn:
         leaf = conn.execute(
-            select(LedgerLeaf.kind, LedgerLeaf.data).where(LedgerLeaf.idx == run["leafIndex"])
+            select(LedgerLeaf.kind, LedgerLeaf.data).where(
+                LedgerLeaf.h_instancia == h, LedgerLeaf.idx == run["leafIndex"]
+            )
         ).one()
     record = json.loads(leaf.data)
     assert leaf.kind == "attestation"
@@ -174,8 +175,10 @@ def test_a_cancelled_run_is_never_executed(tmp_path: Path) -> None:
         assert result.status_code == 409
 
 
-def test_bad_submissions_are_refused_with_what_to_fix(tmp_path: Path) -> None:
-    with shape_server("sqlite", tmp_path / "home") as server, server.client() as client:
+def test_bad_submissions_are_refused_with_what_to_fix(
+    shared_shape: Callable[[str], Shape],
+) -> None:
+    with own_instance(shared_shape("sqlite"), "runs-refused").client() as client:
         unknown = client.post(
             "/api/cells/nope/run",
             json={"input": {"type": "bytes", "encoding": "base64", "content": ""}},
