@@ -1,29 +1,48 @@
 """`tzzr audit` names each kind of tampering the issue lists."""
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import make_settings
 from tests.feldman.test_log import ingest
 from tzzr.feldman.audit import audit
 from tzzr.services import Services
 
 
+@pytest.fixture(scope="module")
+def sealed_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory whose deck has three entries with files, 305 without, and two
+    blocks, made once a module: each test tampers with a copy of its own."""
+    home = tmp_path_factory.mktemp("audit") / "home"
+    services = Services.build(make_settings(home))
+    try:
+        services.bootstrap()
+        deck = services.instances.get("deck")
+        for i in range(3):
+            with services.ingest.builder(deck) as builder:
+                builder.set_metadata({"with_file": i})
+                builder.new_file(f"f{i}.txt", "text/plain").write(b"file %d" % i)
+                builder.finish()
+        ingest(services, 300)  # past one tile of 256
+        services.ledger.seal(deck)
+        ingest(services, 5, start=300)
+        services.ledger.seal(deck)
+    finally:
+        services.close()
+    return home
+
+
 @pytest.fixture
-def ledger(services: Services) -> Services:
-    services.bootstrap()
-    deck = services.instances.get("deck")
-    for i in range(3):
-        with services.ingest.builder(deck) as builder:
-            builder.set_metadata({"with_file": i})
-            builder.new_file(f"f{i}.txt", "text/plain").write(b"file %d" % i)
-            builder.finish()
-    ingest(services, 300)  # past one tile of 256
-    services.ledger.seal(deck)
-    ingest(services, 5, start=300)
-    services.ledger.seal(deck)
-    return services
+def ledger(sealed_home: Path, tmp_path: Path) -> Iterator[Services]:
+    home = tmp_path / "home"
+    shutil.copytree(sealed_home, home)
+    services = Services.build(make_settings(home))
+    yield services
+    services.close()
 
 
 def findings(services: Services) -> list[str]:
