@@ -362,6 +362,10 @@ def main() -> None:
         print(f"\n{args.queries} mixed queries over {args.entries:,} entries")
         _, bare95 = line("bare index (same queries)", bare)
         _, api95 = line("GET /search (HTTP, kept connection)", api)
+        plain = [k for k, (_, filters) in enumerate(queries) if not filters]
+        _, bare_plain = line("  bare, queries without filters", [bare[k] for k in plain])
+        _, api_plain = line("  API, queries without filters", [api[k] for k in plain])
+        print(f"  without filters: API / bare index = {api_plain / bare_plain:.2f}x")
         ratio = api95 / bare95 if bare95 else float("inf")
         print(
             f"p95: API / bare index = {ratio:.2f}x (goal <= 1.5x); p95 {api95:.1f} ms (goal < 50)"

@@ -463,6 +463,8 @@ class SearchDoc(Base):
     currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
     flow: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # the instance and the filters' values as index words (SQLite's FTS5 `scope`)
+    terms: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,6 +3,7 @@ file names, what its cells read — OCR and speech text, receipt fields —, wha
 entered in MASON, its flow and decision) and the values search filters on (the total,
 its currency, the flow, the decision)."""
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,24 @@ class Document:
     currency: str | None
     flow: str | None
     decision: str | None
+    media: tuple[str, ...] = ()  # its files' media types
+
+    def terms(self, h_instancia: str) -> str:
+        """The words an index keeps beside the text for the filters it can answer
+        itself: the instance, each media type and its family, the flow, the decision."""
+        found = [h_instancia]
+        for media in self.media:
+            found += [term("media", media), term("media", media.split("/")[0] + "/*")]
+        if self.flow:
+            found.append(term("flow", self.flow))
+        if self.decision:
+            found.append(term("decision", self.decision))
+        return " ".join(dict.fromkeys(found))
+
+
+def term(kind: str, value: str) -> str:
+    """A filter's value as one word no text holds and every tokenizer keeps whole."""
+    return kind[0] + hashlib.sha256(f"{kind}\0{value}".encode()).hexdigest()[:20]
 
 
 def strings(value: Any, key: str | None = None) -> Iterator[str]:
@@ -148,4 +167,5 @@ def build(
         currency=currency,
         flow=flow,
         decision=decision,
+        media=tuple(sorted({str(f["media_type"]).lower() for f in files if f.get("media_type")})),
     )

@@ -15,6 +15,7 @@ from tzzr.db.models import UTCDateTime
 from tzzr.errors import InvalidInput
 from tzzr.instances import InstanceInfo
 from tzzr.pagination import decode_cursor, encode_cursor
+from tzzr.search.document import term
 from tzzr.search.highlight import highlight
 from tzzr.search.query import Query, parse
 from tzzr.states import EntryState, values
@@ -53,7 +54,9 @@ class Filters:
             raise InvalidInput("since must be before until", field="since")
 
 
-def _where(filters: Filters, params: dict[str, Any]) -> str:
+def _where(filters: Filters, params: dict[str, Any], *, indexed: bool = False) -> str:
+    """SQL conditions for the filters (`d` the documents, `e` the entries); with
+    `indexed`, only those the index cannot answer itself (see `_scope`)."""
     clauses = []
     if filters.state is not None:
         clauses.append("e.state = :state")
@@ -70,6 +73,8 @@ def _where(filters: Filters, params: dict[str, Any]) -> str:
     if filters.max_total is not None:
         clauses.append("d.total <= :max_total")
         params["max_total"] = filters.max_total
+    if indexed:
+        return "".join(f" AND {c}" for c in clauses)
     if filters.flow is not None:
         clauses.append("d.flow = :flow")
         params["flow"] = filters.flow
@@ -91,6 +96,18 @@ def _where(filters: Filters, params: dict[str, Any]) -> str:
             )
             params["media"] = kind
     return "".join(f" AND {c}" for c in clauses)
+
+
+def _scope(h_instancia: str, filters: Filters) -> str:
+    """FTS5: the instance and the filters the index answers, as words of `scope`."""
+    words = [h_instancia]
+    if filters.media_type is not None:
+        words.append(term("media", filters.media_type.lower()))
+    if filters.flow is not None:
+        words.append(term("flow", filters.flow))
+    if filters.decision is not None:
+        words.append(term("decision", filters.decision))
+    return " AND ".join(f'scope : "{word}"' for word in words)
 
 
 def _fingerprint(q: str | None, filters: Filters) -> str:
@@ -146,12 +163,11 @@ class Finder:
             "limit": limit + 1,
             "offset": offset,
         }
-        where = _where(filters, params)
         with self._engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                rows = self._postgres(conn, query, where, params)
+                rows = self._postgres(conn, query, filters, params)
             else:
-                rows = self._sqlite(conn, query, where, params)
+                rows = self._sqlite(conn, query, filters, params)
         more = len(rows) > limit
         rows = rows[:limit]
         return {
@@ -179,22 +195,24 @@ class Finder:
         }
 
     @staticmethod
-    def _sqlite(conn: Any, query: Query, where: str, params: dict[str, Any]) -> list[Any]:
+    def _sqlite(conn: Any, query: Query, filters: Filters, params: dict[str, Any]) -> list[Any]:
         if query.empty:
+            where = _where(filters, params)
             return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
-        # The instance is a term of the index (its `scope` column), so the index itself
-        # keeps to one instance's documents; rows are joined before the ranking only
-        # for filters.
-        params["match"] = f'scope : "{params["h"]}" AND {{title body}} : ({query.fts5()})'
-        joined = (
-            " JOIN search_docs d ON d.entry_id = f.rowid JOIN entries e ON e.id = f.rowid"
-            if where
-            else ""
-        )
+        # The instance, and the media types, flow and decision filters, are words of the
+        # index (its `scope` column): the index itself keeps to them. Rows are joined
+        # before the ranking only for the other filters (state, dates, totals).
+        where = _where(filters, params, indexed=True)
+        params["match"] = f"{_scope(params['h'], filters)} AND {{title body}} : ({query.fts5()})"
+        joins = ""
+        if "d." in where:
+            joins += " JOIN search_docs d ON d.entry_id = f.rowid"
+        if "e." in where:
+            joins += " JOIN entries e ON e.id = f.rowid"
         sql = (
             "WITH page AS ("  # noqa: S608
             f"SELECT f.rowid AS id, bm25(search_fts, {TITLE_WEIGHT}, 1.0, 0.0) AS rank "
-            f"FROM search_fts f{joined} WHERE search_fts MATCH :match{where} "
+            f"FROM search_fts f{joins} WHERE search_fts MATCH :match{where} "
             "ORDER BY rank, f.rowid DESC LIMIT :limit OFFSET :offset) "
             f"SELECT {_COLUMNS}, d.body, -page.rank AS score FROM page "
             "JOIN search_docs d ON d.entry_id = page.id JOIN entries e ON e.id = page.id "
@@ -203,7 +221,8 @@ class Finder:
         return list(conn.execute(_typed(sql), params))
 
     @staticmethod
-    def _postgres(conn: Any, query: Query, where: str, params: dict[str, Any]) -> list[Any]:
+    def _postgres(conn: Any, query: Query, filters: Filters, params: dict[str, Any]) -> list[Any]:
+        where = _where(filters, params)
         if query.empty:
             return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
         params["tsquery"] = query.tsquery()

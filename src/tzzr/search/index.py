@@ -28,6 +28,7 @@ def _write(conn: Connection, entry_id: int, h_instancia: str, doc: Document) -> 
         "currency": doc.currency,
         "flow": doc.flow,
         "decision": doc.decision,
+        "terms": doc.terms(h_instancia),
         "updated_at": datetime.now(UTC),
     }
     done = conn.execute(

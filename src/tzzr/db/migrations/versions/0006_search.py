@@ -6,7 +6,8 @@ PostgreSQL 13: a database owner may create it), a text search configuration
 `tzzr_search` (the `simple` parser, no stemming or stop words: captures mix Spanish and
 English, then `unaccent`), a tsvector column and its GIN index. The entries there are
 indexed as the migration runs. The FTS5 table's `scope` column holds the document's
-instance, so that a query keeps to one instance inside the index.
+instance and its filter values as words (`search_docs.terms`), so that a query keeps to
+one instance, and filters on media type, flow and decision, inside the index.
 
 Revision ID: 0006
 Revises: 0005
@@ -42,6 +43,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(8), nullable=True),
         sa.Column("flow", sa.String(64), nullable=True),
         sa.Column("decision", sa.String(16), nullable=True),
+        sa.Column("terms", sa.Text, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     )
     op.create_index("ix_search_docs_instance", "search_docs", ["h_instancia", "entry_id"])
@@ -54,11 +56,11 @@ def upgrade() -> None:
         op.execute(
             "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN "
             "INSERT INTO search_fts(rowid, title, body, scope) "
-            "VALUES (new.entry_id, new.title, new.body, new.h_instancia); END"
+            "VALUES (new.entry_id, new.title, new.body, new.terms); END"
         )
         op.execute(
             "CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN "
-            "UPDATE search_fts SET title = new.title, body = new.body "
+            "UPDATE search_fts SET title = new.title, body = new.body, scope = new.terms "
             "WHERE rowid = old.entry_id; END"
         )
         op.execute(
