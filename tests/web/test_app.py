@@ -46,17 +46,40 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Any, server: Shape) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+def phone(
+    browser: Any, server: Shape, state: dict[str, Any] | None = None
+) -> tuple[Any, Any, list[str]]:
+    """A phone-sized context (with what a browser kept, `state`), its tab, and the
+    requests it makes anywhere but the server."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=state)
     tab = context.new_page()
     outside: list[str] = []
     own = (server.live.url, f"blob:{server.live.url}/")  # object URLs of fetched photos
     tab.on("request", lambda r: None if r.url.startswith(own) else outside.append(r.url))
-    tab.goto(f"{server.live.url}/app")
-    tab.get_by_label("API key").fill(server.live.admin_key)
-    tab.keyboard.press("Enter")
-    tab.wait_for_url("**/app/inbox")
+    return context, tab, outside
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, server: Shape) -> dict[str, Any]:
+    """deck's admin signed in once through the sign-in page: what the browser keeps then
+    (its localStorage) opens each test's page signed in, without a sign-in a test."""
+    context, tab, outside = phone(browser, server)
+    try:
+        tab.goto(f"{server.live.url}/app")
+        tab.get_by_label("API key").fill(server.live.admin_key)
+        tab.keyboard.press("Enter")
+        tab.wait_for_url("**/app/inbox")
+        state: dict[str, Any] = context.storage_state()
+    finally:
+        context.close()
+    assert outside == []
+    return state
+
+
+@pytest.fixture
+def page(browser: Any, server: Shape, signed_in: dict[str, Any]) -> Iterator[Any]:
+    """A fresh context of its own, signed in as deck's admin, on no page yet."""
+    context, tab, outside = phone(browser, server, signed_in)
     yield tab
     assert outside == []  # nothing from a CDN or anywhere else
     context.close()
