@@ -283,7 +283,7 @@ def bare_sqlite(database: Path, queries: list[tuple[str, dict[str, Any]]]) -> li
     (scope,) = conn.execute("SELECT h_instancia FROM instances").fetchone()
     times = []
     for q, _ in queries:
-        match = f'scope : "{scope}" AND {{title body}} : ({parse(q).fts5()})'
+        match = f'terms : "{scope}" AND {{title body}} : ({parse(q).fts5()})'
         started = time.perf_counter()
         conn.execute(
             "SELECT rowid, snippet(search_fts, 1, '[', ']', '…', 18), "

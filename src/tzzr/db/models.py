@@ -450,7 +450,6 @@ class SearchDoc(Base):
     models (see DERIVED): an FTS5 table on SQLite, a tsvector column on PostgreSQL."""
 
     __tablename__ = "search_docs"
-    __table_args__ = (Index("ix_search_docs_instance", "h_instancia", "entry_id"),)
 
     entry_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
@@ -463,7 +462,7 @@ class SearchDoc(Base):
     currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
     flow: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    # the instance and the filters' values as index words (SQLite's FTS5 `scope`)
+    # the instance and the filters' values as index words (a column of SQLite's FTS5)
     terms: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -99,7 +99,7 @@ def _where(filters: Filters, params: dict[str, Any], *, indexed: bool = False) -
 
 
 def _scope(h_instancia: str, filters: Filters) -> str:
-    """FTS5: the instance and the filters the index answers, as words of `scope`."""
+    """FTS5: the instance and the filters the index answers, as words of `terms`."""
     words = [h_instancia]
     if filters.media_type is not None:
         words.append(term("media", filters.media_type.lower()))
@@ -107,7 +107,7 @@ def _scope(h_instancia: str, filters: Filters) -> str:
         words.append(term("flow", filters.flow))
     if filters.decision is not None:
         words.append(term("decision", filters.decision))
-    return " AND ".join(f'scope : "{word}"' for word in words)
+    return " AND ".join(f'terms : "{word}"' for word in words)
 
 
 def _fingerprint(q: str | None, filters: Filters) -> str:
@@ -200,7 +200,7 @@ class Finder:
             where = _where(filters, params)
             return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
         # The instance, and the media types, flow and decision filters, are words of the
-        # index (its `scope` column): the index itself keeps to them. Rows are joined
+        # index (its `terms` column): the index itself keeps to them. Rows are joined
         # before the ranking only for the other filters (state, dates, totals).
         where = _where(filters, params, indexed=True)
         params["match"] = f"{_scope(params['h'], filters)} AND {{title body}} : ({query.fts5()})"
@@ -242,6 +242,6 @@ _COLUMNS = (
 _NEWEST = (
     f"SELECT {_COLUMNS}, substr(d.body, 1, 400) AS body, NULL AS score "  # noqa: S608
     "FROM search_docs d JOIN entries e ON e.id = d.entry_id "
-    "WHERE d.h_instancia = :h{where} "
+    "WHERE e.h_instancia = :h{where} "
     "ORDER BY e.created_at DESC, e.id DESC LIMIT :limit OFFSET :offset"
 )

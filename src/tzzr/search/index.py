@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
 from tzzr.db.models import EnrichmentVersion, Entry, Execution, SearchDoc
 from tzzr.search.document import Document, build
@@ -19,8 +19,18 @@ _TSV = (
 )
 
 
-def _write(conn: Connection, entry_id: int, h_instancia: str, doc: Document) -> None:
-    values = {
+_FIELDS = ("title", "line", "body", "total", "currency", "flow", "decision", "terms", "updated_at")
+# Built once: a statement made per call costs more to compile than to run.
+_INSERT = insert(SearchDoc)
+_UPDATE = (
+    update(SearchDoc)
+    .where(SearchDoc.entry_id == bindparam("b_entry_id"))
+    .values({name: bindparam(f"b_{name}") for name in _FIELDS})
+)
+
+
+def _values(h_instancia: str, doc: Document) -> dict[str, Any]:
+    return {
         "title": doc.title,
         "line": doc.line,
         "body": doc.body,
@@ -31,11 +41,18 @@ def _write(conn: Connection, entry_id: int, h_instancia: str, doc: Document) -> 
         "terms": doc.terms(h_instancia),
         "updated_at": datetime.now(UTC),
     }
-    done = conn.execute(
-        update(SearchDoc).where(SearchDoc.entry_id == entry_id).values(**values)
-    ).rowcount
+
+
+def _write(
+    conn: Connection, entry_id: int, h_instancia: str, doc: Document, *, new: bool = False
+) -> None:
+    values = _values(h_instancia, doc)
+    done = 0
+    if not new:
+        params = {f"b_{name}": value for name, value in values.items()}
+        done = conn.execute(_UPDATE, {**params, "b_entry_id": entry_id}).rowcount
     if not done:
-        conn.execute(insert(SearchDoc).values(entry_id=entry_id, h_instancia=h_instancia, **values))
+        conn.execute(_INSERT, {"entry_id": entry_id, "h_instancia": h_instancia, **values})
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(f"UPDATE search_docs SET tsv = {_TSV} WHERE entry_id = :id"),  # noqa: S608
@@ -48,7 +65,7 @@ def index_new(
     conn: Connection, entry_id: int, h_instancia: str, contenedor: dict[str, Any]
 ) -> None:
     """A new entry, in its ingest transaction: nothing has read it yet."""
-    _write(conn, entry_id, h_instancia, build(contenedor))
+    _write(conn, entry_id, h_instancia, build(contenedor), new=True)
 
 
 def refresh(conn: Connection, h_instancia: str, h_entrada: str) -> None:

@@ -5,9 +5,10 @@ ids, kept in step by triggers. PostgreSQL: the `unaccent` extension (trusted sin
 PostgreSQL 13: a database owner may create it), a text search configuration
 `tzzr_search` (the `simple` parser, no stemming or stop words: captures mix Spanish and
 English, then `unaccent`), a tsvector column and its GIN index. The entries there are
-indexed as the migration runs. The FTS5 table's `scope` column holds the document's
-instance and its filter values as words (`search_docs.terms`), so that a query keeps to
-one instance, and filters on media type, flow and decision, inside the index.
+indexed as the migration runs. The FTS5 table reads its text from search_docs (external
+content: nothing is stored twice); its `terms` column holds the document's instance and
+its filter values as words, so that a query keeps to one instance, and filters on media
+type, flow and decision, inside the index.
 
 Revision ID: 0006
 Revises: 0005
@@ -46,27 +47,27 @@ def upgrade() -> None:
         sa.Column("terms", sa.Text, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     )
-    op.create_index("ix_search_docs_instance", "search_docs", ["h_instancia", "entry_id"])
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
+        # external content: the text is search_docs' own, not copied into the index
         op.execute(
-            "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, scope, "
+            "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, terms, "
+            "content = 'search_docs', content_rowid = 'entry_id', "
             "tokenize = 'unicode61 remove_diacritics 2')"
         )
-        op.execute(
-            "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN "
-            "INSERT INTO search_fts(rowid, title, body, scope) "
-            "VALUES (new.entry_id, new.title, new.body, new.terms); END"
+        insert = (
+            "INSERT INTO search_fts(rowid, title, body, terms) "
+            "VALUES (new.entry_id, new.title, new.body, new.terms);"
         )
-        op.execute(
-            "CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN "
-            "UPDATE search_fts SET title = new.title, body = new.body, scope = new.terms "
-            "WHERE rowid = old.entry_id; END"
+        delete = (
+            "INSERT INTO search_fts(search_fts, rowid, title, body, terms) "
+            "VALUES ('delete', old.entry_id, old.title, old.body, old.terms);"
         )
+        op.execute(f"CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN {insert} END")
         op.execute(
-            "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN "
-            "DELETE FROM search_fts WHERE rowid = old.entry_id; END"
+            f"CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN {delete} {insert} END"
         )
+        op.execute(f"CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN {delete} END")
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
         op.execute(
@@ -94,7 +95,6 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS search_fts")
     else:
         op.drop_index("ix_search_docs_tsv", "search_docs")
-    op.drop_index("ix_search_docs_instance", "search_docs")
     op.drop_table("search_docs")
     if bind.dialect.name != "sqlite":
         op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS tzzr_search")
