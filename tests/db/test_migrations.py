@@ -16,10 +16,13 @@ def test_migrations_match_the_models_and_rerun_cleanly(db: str, tmp_path: Path) 
     migrate(engine)
     migrate(engine)
     with engine.connect() as conn:
-        assert compare_metadata(
-            MigrationContext.configure(conn, opts={"include_object": include_object}),
-            Base.metadata,
-        ) == []
+        assert (
+            compare_metadata(
+                MigrationContext.configure(conn, opts={"include_object": include_object}),
+                Base.metadata,
+            )
+            == []
+        )
     engine.dispose()
 
 
