@@ -207,18 +207,24 @@ class OcrCell:
         self.meta = KnowledgeCell(
             id="ocr-core",
             type="ocr",
-            version="1.0.0",
-            description="Text, words, boxes and confidences from images (Tesseract).",
+            version="1.1.0",
+            description=(
+                "Text, words, boxes and confidences from photos, scans and PDFs: the page "
+                "found, flattened, levelled and turned upright first (Tesseract, OpenCV)."
+            ),
             api_endpoint="/api/cells/ocr-core/run",
             microservice_url="",
             input_format={
                 "payload": {"type": "image | pdf"},
                 "context": {"lang": "es | en | spa+eng"},
+                "params": {"prepare": "bool (true)", "psm": "3 | 4 | 6 | 11 (4)", "pdf": "bool"},
             },
             output_format={
                 "text": "string (pages separated by form feeds)",
-                "words": "[{text, conf, box: [x, y, w, h]}] (images)",
-                "pages": "[{page, text, words}] (PDFs)",
+                "words": "[{text, conf, box: [x, y, w, h], quad}] on the original (images)",
+                "preparation": "{document, perspective, deskew, rotated, scale, illumination, ms}",
+                "pages": "[{page, text, words, preparation}] (PDFs)",
+                "artifacts": "searchable.pdf: the pages with their text layer",
                 "truncated": "bool: pages past the pixel budget were not read (PDFs)",
                 "pages_total": "int: pages in the PDF",
             },
