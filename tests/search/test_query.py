@@ -12,9 +12,9 @@ def test_words_are_prefixes_and_quotes_make_phrases() -> None:
     assert query.phrases == [["total", "a", "pagar"]]
     assert query.excluded == [["iva"], ["de", "regalo"]]
     assert query.fts5() == '"panad"* AND "total a pagar" NOT "iva" NOT "de regalo"'
-    assert (
-        query.tsquery()
-        == "'panad':* & ('total' <-> 'a' <-> 'pagar') & !('iva') & !('de' <-> 'regalo')"
+    assert query.tsquery() == (
+        "'panad':*AB & ('total':AB <-> 'a':AB <-> 'pagar':AB) & !('iva':AB) "
+        "& !('de':AB <-> 'regalo':AB)"
     )
 
 
@@ -28,7 +28,7 @@ def test_nothing_in_a_query_is_the_backends_own_syntax() -> None:
     query = parse("NEAR(a b) OR o'brien a:* \\x")
     assert query.fts5() == '"b"* AND "OR"* AND "a"* AND "x"* AND "NEAR a" AND "o brien"'
     assert query.tsquery() == (
-        "'b':* & 'OR':* & 'a':* & 'x':* & ('NEAR' <-> 'a') & ('o' <-> 'brien')"
+        "'b':*AB & 'OR':*AB & 'a':*AB & 'x':*AB & ('NEAR':AB <-> 'a':AB) & ('o':AB <-> 'brien':AB)"
     )
 
 

@@ -98,8 +98,9 @@ def _where(filters: Filters, params: dict[str, Any], *, indexed: bool = False) -
     return "".join(f" AND {c}" for c in clauses)
 
 
-def _scope(h_instancia: str, filters: Filters) -> str:
-    """FTS5: the instance and the filters the index answers, as words of `terms`."""
+def _words(h_instancia: str, filters: Filters) -> list[str]:
+    """The instance and the filters the index answers, as the words `Document.terms`
+    gives the index."""
     words = [h_instancia]
     if filters.media_type is not None:
         words.append(term("media", filters.media_type.lower()))
@@ -107,7 +108,12 @@ def _scope(h_instancia: str, filters: Filters) -> str:
         words.append(term("flow", filters.flow))
     if filters.decision is not None:
         words.append(term("decision", filters.decision))
-    return " AND ".join(f'terms : "{word}"' for word in words)
+    return words
+
+
+def _scope(h_instancia: str, filters: Filters) -> str:
+    """FTS5: those words, in the `terms` column."""
+    return " AND ".join(f'terms : "{word}"' for word in _words(h_instancia, filters))
 
 
 def _fingerprint(q: str | None, filters: Filters) -> str:
@@ -222,14 +228,20 @@ class Finder:
 
     @staticmethod
     def _postgres(conn: Any, query: Query, filters: Filters, params: dict[str, Any]) -> list[Any]:
-        where = _where(filters, params)
         if query.empty:
+            where = _where(filters, params)
             return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
-        params["tsquery"] = query.tsquery()
+        # as on SQLite: the instance and the media, flow and decision filters are words
+        # of the index (weight D), so the GIN index answers them with the query's words
+        where = _where(filters, params, indexed=True)
+        scope = " & ".join(f"'{word}':D" for word in _words(params["h"], filters))
+        params["tsquery"] = f"{scope} & ({query.tsquery()})"
+        params["ranked"] = query.tsquery()  # ranked on the person's words alone
         sql = (
-            f"SELECT {_COLUMNS}, d.body, ts_rank_cd(d.tsv, q.q) AS score "  # noqa: S608
+            f"SELECT {_COLUMNS}, d.body, ts_rank_cd(d.tsv, r.q) AS score "  # noqa: S608
             "FROM search_docs d JOIN entries e ON e.id = d.entry_id, "
-            "to_tsquery('tzzr_search', :tsquery) AS q(q) "
+            "to_tsquery('tzzr_search', :tsquery) AS q(q), "
+            "to_tsquery('tzzr_search', :ranked) AS r(q) "
             f"WHERE d.tsv @@ q.q AND d.h_instancia = :h{where} "
             "ORDER BY score DESC, e.id DESC LIMIT :limit OFFSET :offset"
         )

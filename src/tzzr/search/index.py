@@ -13,9 +13,12 @@ from tzzr.db.models import EnrichmentVersion, Entry, Execution, SearchDoc
 from tzzr.search.document import Document, build
 
 BATCH = 500
+# The title weighs A, the text B; the instance and filter values (`terms`) are words of
+# weight D, which queries match only on purpose (the person's words are matched on A and B).
 _TSV = (
     "setweight(to_tsvector('tzzr_search', :title), 'A') || "
-    "setweight(to_tsvector('tzzr_search', :body), 'B')"
+    "setweight(to_tsvector('tzzr_search', :body), 'B') || "
+    "setweight(to_tsvector('simple', :terms), 'D')"
 )
 
 
@@ -56,7 +59,7 @@ def _write(
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(f"UPDATE search_docs SET tsv = {_TSV} WHERE entry_id = :id"),  # noqa: S608
-            {"title": doc.title, "body": doc.body, "id": entry_id},
+            {"title": doc.title, "body": doc.body, "terms": values["terms"], "id": entry_id},
         )
     # SQLite: the FTS5 table follows search_docs by its triggers (migration 0006)
 

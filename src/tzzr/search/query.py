@@ -37,11 +37,16 @@ class Query:
         return text
 
     def tsquery(self) -> str:
-        """The query as PostgreSQL `to_tsquery` syntax: `'panad':*`, `'total' <-> 'a'
-        <-> 'pagar'`, `!'iva'`; every word a quoted lexeme."""
-        parts = [f"{_lexeme(word)}:*" for word in self.prefixes]
-        parts += ["(" + " <-> ".join(_lexeme(w) for w in words) + ")" for words in self.phrases]
-        parts += ["!(" + " <-> ".join(_lexeme(w) for w in words) + ")" for words in self.excluded]
+        """The query as PostgreSQL `to_tsquery` syntax: `'panad':*AB`, `'total':AB <->
+        'a':AB <-> 'pagar':AB`, `!'iva':AB`; every word a quoted lexeme, matched in the
+        title (weight A) and the text (B) only."""
+        parts = [f"{_lexeme(word)}:*AB" for word in self.prefixes]
+        parts += [
+            "(" + " <-> ".join(f"{_lexeme(w)}:AB" for w in words) + ")" for words in self.phrases
+        ]
+        parts += [
+            "!(" + " <-> ".join(f"{_lexeme(w)}:AB" for w in words) + ")" for words in self.excluded
+        ]
         return " & ".join(parts)
 
 
