@@ -222,3 +222,12 @@ def test_a_blank_page_is_left_as_it_is() -> None:
     assert prepared.steps["rotated"] == 0 and prepared.steps["deskew"] == 0.0
     assert prepared.steps["document"] is False
     assert np.allclose(prepared.matrix, np.eye(3))
+
+
+def test_a_sliver_is_read_as_it_is(cell: OcrCell) -> None:
+    out = io.BytesIO()
+    Image.new("L", (4000, 3), 255).save(out, format="PNG")
+    result = read(cell, out.getvalue())
+    assert result["text"] == "" and result["words"] == []
+    steps = result["preparation"]
+    assert isinstance(steps, dict) and steps["skipped"] == "smaller than 64 px"

@@ -49,3 +49,8 @@ def test_queries_that_cannot_be_run_say_why(text: str, says: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse(text)
     assert caught.value.field == "q" and says in caught.value.message
+
+
+def test_an_underscore_is_not_part_of_a_word() -> None:
+    assert parse("_ __").empty
+    assert parse("a_b").phrases == [["a", "b"]]

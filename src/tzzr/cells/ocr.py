@@ -100,6 +100,8 @@ def _decode(data: bytes, max_pixels: int) -> Any:
                 raise TooLarge(f"the image has {width}x{height} pixels; the limit is {max_pixels}")
             upright = ImageOps.exif_transpose(image)
             return np.asarray(upright.convert("L"))
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, past ours
+        raise TooLarge(f"the image has too many pixels; the limit is {max_pixels}") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise CellFailed(
             f"the payload is not an image that can be read ({exc})", field="payload.content"

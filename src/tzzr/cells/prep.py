@@ -30,6 +30,7 @@ ANALYSIS_SIDE = 1000  # the document is looked for on a copy this size
 MIN_PAGE_SHARE = 0.12  # a page covers at least this share of the photo
 MAX_PAGE_SHARE = 0.97  # more than this is the photo's own frame: a scan, not a photo
 MAX_SKEW = 45.0
+MIN_SIDE = 64  # pixels: a thinner image is read as it is
 MIN_DESKEW = 0.3  # degrees: less is not worth a resampling
 OUT_OF_SQUARE = 1.5  # degrees from a right angle at a corner: a page seen in perspective
 UPRIGHT = 0.25  # the rows' ascender/descender balance past which the page's way up is sure
@@ -75,6 +76,10 @@ def prepare(
     matrix, image = np.eye(3), gray
     steps: dict[str, Any] = {}
     took: dict[str, float] = {}
+    if min(gray.shape) < MIN_SIDE:  # a sliver or a thumbnail: nothing to find in it
+        steps.update(document=False, perspective=False, deskew=0.0, rotated=0, scale=1.0)
+        steps.update(illumination=False, ms={}, skipped=f"smaller than {MIN_SIDE} px")
+        return Prepared(image, matrix, steps)
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -376,16 +381,25 @@ def osd(gray: Image, tesseract: str, timeout: float) -> int | None:
 
 def flatten_light(gray: Image) -> tuple[Image, bool]:
     """Uneven light divided out: the page's background (a closing wide enough to erase
-    the text) scaled to white. Left as it is when the light is even already."""
+    the text, on a copy at most ANALYSIS_SIDE px, scaled back up) brought to white. Left
+    as it is when the light is even already."""
     import cv2
 
     height, width = gray.shape
-    side = max(15, (min(height, width) // 30) | 1)
+    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
+    small = cv2.resize(
+        gray,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    side = max(15, (min(small.shape) // 30) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     background = cv2.GaussianBlur(background, (0, 0), side / 2)
     low, high = np.percentile(background, [5, 95])
     if high - low < 25:  # even light: nothing to flatten
         return gray, False
+    if scale < 1.0:
+        background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     flat = gray.astype(np.float32) / np.maximum(background.astype(np.float32), 1.0) * 245.0
     return np.clip(flat, 0, 255).astype(np.uint8), True

@@ -108,6 +108,8 @@ def _image(data: bytes, max_pixels: int) -> tuple[dict[str, Any], _Images]:
             image.draft("RGB", _fit(image.size, SIZES[LARGE]))
             upright = ImageOps.exif_transpose(image)
             images = _scaled(_eight_bit(upright))
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, past ours
+        raise TooLarge(f"the image has too many pixels; the limit is {max_pixels}") from exc
     except UnidentifiedImageError as exc:
         raise CellFailed(
             "the payload is not an image in a format previews are made of: "

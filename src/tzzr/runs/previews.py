@@ -243,7 +243,10 @@ class Previews:
             if name in NAMES:
                 found[name.removesuffix(".webp")] = url(file.sha256, name)
         if run.result_sha is not None:
-            result = json.loads(store.read_all(run.result_sha))
+            try:
+                result = json.loads(store.read_all(run.result_sha))
+            except FileNotFoundError:  # referenced but gone (`tzzr audit` says so): no sizes
+                result = {}
             for figure in ("width", "height", "duration", "pages", "truncated"):
                 if figure in result:
                     found[figure] = result[figure]

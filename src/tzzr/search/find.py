@@ -16,7 +16,7 @@ from tzzr.errors import InvalidInput
 from tzzr.instances import InstanceInfo
 from tzzr.pagination import decode_cursor, encode_cursor
 from tzzr.search.document import term
-from tzzr.search.highlight import highlight
+from tzzr.search.highlight import MAX_SCAN, highlight
 from tzzr.search.query import Query, parse
 from tzzr.states import EntryState, values
 from tzzr.times import in_utc, rfc3339
@@ -220,8 +220,9 @@ class Finder:
             f"SELECT f.rowid AS id, bm25(search_fts, {TITLE_WEIGHT}, 1.0, 0.0) AS rank "
             f"FROM search_fts f{joins} WHERE search_fts MATCH :match{where} "
             "ORDER BY rank, f.rowid DESC LIMIT :limit OFFSET :offset) "
-            f"SELECT {_COLUMNS}, d.body, -page.rank AS score FROM page "
+            f"SELECT {_COLUMNS}, {_BODY}, -page.rank AS score FROM page "
             "JOIN search_docs d ON d.entry_id = page.id JOIN entries e ON e.id = page.id "
+            "WHERE d.h_instancia = :h "  # the index keeps to the instance; checked again
             "ORDER BY page.rank, page.id DESC"
         )
         return list(conn.execute(_typed(sql), params))
@@ -238,7 +239,7 @@ class Finder:
         params["tsquery"] = f"{scope} & ({query.tsquery()})"
         params["ranked"] = query.tsquery()  # ranked on the person's words alone
         sql = (
-            f"SELECT {_COLUMNS}, d.body, ts_rank_cd(d.tsv, r.q) AS score "  # noqa: S608
+            f"SELECT {_COLUMNS}, {_BODY}, ts_rank_cd(d.tsv, r.q) AS score "  # noqa: S608
             "FROM search_docs d JOIN entries e ON e.id = d.entry_id, "
             "to_tsquery('tzzr_search', :tsquery) AS q(q), "
             "to_tsquery('tzzr_search', :ranked) AS r(q) "
@@ -248,6 +249,7 @@ class Finder:
         return list(conn.execute(_typed(sql), params))
 
 
+_BODY = f"substr(d.body, 1, {MAX_SCAN}) AS body"  # what a snippet is looked for in
 _COLUMNS = (
     "e.h_entrada, e.state, e.created_at, d.title, d.line, d.total, d.currency, d.flow, d.decision"
 )

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from tzzr.search.query import Query
 
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits: what both indexes call a word
 WINDOW = 18  # words in a snippet
 MAX_SCAN = 50_000  # characters of a document looked through for matches
 START, STOP = "<mark>", "</mark>"
@@ -33,10 +33,10 @@ def highlight(text: str, query: Query, window: int = WINDOW) -> str:
         return html.escape(text[:200], quote=False)
     words = [w for _, _, w in spans]
     hits = [False] * len(spans)
-    prefixes = [fold(p) for p in query.prefixes]
+    prefixes = tuple(fold(p) for p in query.prefixes)
     phrases = [[fold(w) for w in phrase] for phrase in query.phrases]
     for i, word in enumerate(words):
-        if any(word.startswith(p) for p in prefixes):
+        if prefixes and word.startswith(prefixes):
             hits[i] = True
         for phrase in phrases:
             if words[i : i + len(phrase)] == phrase:

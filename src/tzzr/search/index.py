@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
 
 from tzzr.db.models import EnrichmentVersion, Entry, Execution, SearchDoc
 from tzzr.search.document import Document, build
+from tzzr.states import ExecutionStatus
 
 BATCH = 500
 # The title weighs A, the text B; the instance and filter values (`terms`) are words of
@@ -72,18 +73,25 @@ def index_new(
 
 
 def refresh(conn: Connection, h_instancia: str, h_entrada: str) -> None:
-    """The entry's document rebuilt from its container, its latest execution and its
-    latest enrichment, as `conn` sees them."""
+    """The entry's document rebuilt from its container, its latest finished execution
+    and its latest enrichment, as `conn` sees them."""
+    # the entry's row locked (PostgreSQL; SQLite has one writer): two transactions
+    # refreshing one entry take turns, so the last to commit saw the other's change
     entry = conn.execute(
-        select(Entry.id, Entry.contenedor).where(
-            Entry.h_instancia == h_instancia, Entry.h_entrada == h_entrada
-        )
+        select(Entry.id, Entry.contenedor)
+        .where(Entry.h_instancia == h_instancia, Entry.h_entrada == h_entrada)
+        .with_for_update()
     ).first()
     if entry is None:
         return
     execution = conn.execute(
         select(Execution.flow_id, Execution.steps, Execution.outcome)
-        .where(Execution.h_instancia == h_instancia, Execution.h_entrada == h_entrada)
+        .where(
+            Execution.h_instancia == h_instancia,
+            Execution.h_entrada == h_entrada,
+            # the latest that ended: one queued again has nothing read yet
+            Execution.status.in_((ExecutionStatus.DONE, ExecutionStatus.FAILED)),
+        )
         .order_by(Execution.created_at.desc(), Execution.id.desc())
         .limit(1)
     ).first()

@@ -11,7 +11,7 @@ from tzzr.errors import InvalidInput
 MAX_QUERY = 500  # characters
 MAX_PARTS = 20
 PART = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
-WORD = re.compile(r"\w+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits: what both indexes call a word
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ def upgrade() -> None:
             "IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'tzzr_search') THEN "
             "CREATE TEXT SEARCH CONFIGURATION tzzr_search (COPY = simple); "
             "ALTER TEXT SEARCH CONFIGURATION tzzr_search ALTER MAPPING FOR "
-            "hword, hword_part, word, asciihword, asciiword, hword_asciipart "
+            "hword, hword_part, word, asciihword, asciiword, hword_asciipart, "
+            "numword, numhword, hword_numpart "
             "WITH unaccent, simple; "
             "END IF; END $$"
         )
