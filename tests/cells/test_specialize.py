@@ -42,7 +42,7 @@ def test_specializing_makes_a_new_version_and_reports_the_constraints(live: Live
         job = wait_job(client, started.json()["jobId"])
         assert job["status"] == "done", job
         result = job["result"]
-        assert result["version"] == "1.1.0" and result["from"] == "1.0.0"
+        assert result["version"] == "1.2.0" and result["from"] == "1.1.0"
         assert job["progress"] == {"done": 1, "total": 1, "step": "test case receipt-es"}
         (case,) = result["testCases"]
         assert case["ok"] and case["missing"] == [] and case["latencyMs"] > 0
@@ -55,15 +55,15 @@ def test_specializing_makes_a_new_version_and_reports_the_constraints(live: Live
         }
         assert result["allHold"] is True
         cell = client.get("/api/cells/ocr-core").json()
-        assert cell["version"] == "1.1.0" and cell["iaSpecializationPrompt"] == prompt
-        assert cell["versions"] == ["1.0.0", "1.1.0"]
+        assert cell["version"] == "1.2.0" and cell["iaSpecializationPrompt"] == prompt
+        assert cell["versions"] == ["1.1.0", "1.2.0"]
 
         tight = client.post(
             "/api/cells/ocr-core/specialize",
             json={"prompt": "faster", "constraints": {"latencyMs": 0.001}},
         )
         tight_job = wait_job(client, tight.json()["jobId"])
-        assert tight_job["result"]["version"] == "1.2.0"
+        assert tight_job["result"]["version"] == "1.3.0"
         assert tight_job["result"]["constraints"][0]["holds"] is False
         assert tight_job["result"]["allHold"] is False
 
