@@ -122,3 +122,11 @@ def test_a_pdf_past_the_pixel_budget_is_read_as_far_as_it_goes(budget: int) -> N
 def test_a_corrupt_pdf_fails_with_a_clear_error() -> None:
     with pytest.raises(CellFailed, match="not a PDF"):
         OcrCell().run(CellContext("r"), Payload("pdf", b"%PDF-1.4 nothing else"))
+
+
+def test_only_the_listed_image_formats_are_opened() -> None:
+    """An EPS (which Pillow would hand to Ghostscript) is refused, naming what is read."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    with pytest.raises(CellFailed, match="not an image in a format OCR reads: jpeg, png") as caught:
+        OcrCell().run(CellContext("r", "en"), Payload("image", eps))
+    assert caught.value.field == "payload.content"

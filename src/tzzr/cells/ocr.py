@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
+from tzzr.cells.images import formats
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.cells.prep import Prepared, prepare
 from tzzr.errors import TooLarge
@@ -94,7 +95,7 @@ def _decode(data: bytes, max_pixels: int) -> Any:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=formats()) as image:
             width, height = image.size  # header only: nothing decoded yet
             if width * height > max_pixels:
                 raise TooLarge(f"the image has {width}x{height} pixels; the limit is {max_pixels}")
@@ -102,7 +103,14 @@ def _decode(data: bytes, max_pixels: int) -> Any:
             return np.asarray(upright.convert("L"))
     except Image.DecompressionBombError as exc:  # Pillow's own limit, past ours
         raise TooLarge(f"the image has too many pixels; the limit is {max_pixels}") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise CellFailed(
+            "the payload is not an image in a format OCR reads: "
+            + ", ".join(f.lower() for f in formats())
+            + " (or a PDF)",
+            field="payload.content",
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise CellFailed(
             f"the payload is not an image that can be read ({exc})", field="payload.content"
         ) from exc

@@ -5,7 +5,7 @@ first page; for audio its duration and a waveform (`waveform.webp`). The result 
 the original's width and height (after EXIF; a PDF page's in points), the duration, and
 each image made with its size.
 
-Images are opened by the formats in IMAGE_FORMATS only (Pillow hands EPS to Ghostscript
+Images are opened in the formats of tzzr.cells.images only (Pillow hands EPS to Ghostscript
 and knows formats nobody photographs with), and their size is read from the header
 before anything is decoded, so a decompression bomb is refused before it costs memory;
 a large JPEG is decoded at a reduced scale (Pillow's draft mode) no smaller than the
@@ -19,6 +19,7 @@ from typing import Any
 
 from tzzr.cells.asr import DECODE_TIMEOUT_SECONDS, SAMPLE_RATE, decode
 from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
+from tzzr.cells.images import formats
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.errors import TooLarge
 
@@ -31,7 +32,6 @@ METHOD = {THUMB: 4, LARGE: 2}
 WAVEFORM_SIZE = (1024, 160)
 WAVEFORM_COLOUR = (37, 99, 235)  # on a transparent ground: any page colour shows it
 MAX_PIXELS = 100_000_000  # an image's, read from its header
-IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF")
 WEBP = "image/webp"
 
 
@@ -39,13 +39,6 @@ WEBP = "image/webp"
 class _Images:
     artifacts: dict[str, Artifact]
     sizes: dict[str, dict[str, int]]
-
-
-def _formats() -> list[str]:
-    from PIL import Image
-
-    Image.init()
-    return [name for name in IMAGE_FORMATS if name in Image.OPEN]
 
 
 def _webp(image: Any, name: str) -> Artifact:
@@ -96,7 +89,7 @@ def _image(data: bytes, max_pixels: int) -> tuple[dict[str, Any], _Images]:
     from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data), formats=_formats()) as image:
+        with Image.open(io.BytesIO(data), formats=formats()) as image:
             width, height = image.size  # header only: nothing decoded yet
             if width * height > max_pixels:
                 raise TooLarge(f"the image has {width}x{height} pixels; the limit is {max_pixels}")
@@ -113,7 +106,7 @@ def _image(data: bytes, max_pixels: int) -> tuple[dict[str, Any], _Images]:
     except UnidentifiedImageError as exc:
         raise CellFailed(
             "the payload is not an image in a format previews are made of: "
-            + ", ".join(f.lower() for f in _formats()),
+            + ", ".join(f.lower() for f in formats()),
             field="payload.content",
         ) from exc
     except (OSError, ValueError, SyntaxError) as exc:  # truncated, corrupt
@@ -240,7 +233,7 @@ class PreviewCell:
 
         if not features.check("webp"):
             return {"status": "down", "detail": "Pillow was built without WebP"}
-        return {"status": "ok", "detail": {"formats": [f.lower() for f in _formats()]}}
+        return {"status": "ok", "detail": {"formats": [f.lower() for f in formats()]}}
 
     def run(self, context: CellContext, payload: Payload) -> CellResult:
         started = time.perf_counter()
