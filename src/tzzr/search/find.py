@@ -170,7 +170,10 @@ class Finder:
             "offset": offset,
         }
         with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
+            if query.empty:  # the newest first: the same on both databases
+                newest = _NEWEST.format(where=_where(filters, params))
+                rows = list(conn.execute(_typed(newest), params))
+            elif conn.dialect.name == "postgresql":
                 rows = self._postgres(conn, query, filters, params)
             else:
                 rows = self._sqlite(conn, query, filters, params)
@@ -202,9 +205,6 @@ class Finder:
 
     @staticmethod
     def _sqlite(conn: Any, query: Query, filters: Filters, params: dict[str, Any]) -> list[Any]:
-        if query.empty:
-            where = _where(filters, params)
-            return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
         # The instance, and the media types, flow and decision filters, are words of the
         # index (its `terms` column): the index itself keeps to them. Rows are joined
         # before the ranking only for the other filters (state, dates, totals).
@@ -229,9 +229,6 @@ class Finder:
 
     @staticmethod
     def _postgres(conn: Any, query: Query, filters: Filters, params: dict[str, Any]) -> list[Any]:
-        if query.empty:
-            where = _where(filters, params)
-            return list(conn.execute(_typed(_NEWEST.format(where=where)), params))
         # as on SQLite: the instance and the media, flow and decision filters are words
         # of the index (weight D), so the GIN index answers them with the query's words
         where = _where(filters, params, indexed=True)
