@@ -11,7 +11,9 @@ from tzzr import __version__
 from tzzr.api import (
     blobs,
     deps,
+    devices,
     entries,
+    factory,
     flows,
     grace,
     headers,
@@ -25,6 +27,8 @@ from tzzr.api import (
     runs,
     search,
     sentinel,
+    uploads,
+    visions,
     web,
 )
 from tzzr.sentinel import tracing
@@ -60,6 +64,8 @@ def create_app(services: Services) -> FastAPI:
     openapi.install(app)
     for module in (
         ingest,
+        uploads,
+        devices,
         entries,
         search,
         blobs,
@@ -69,6 +75,8 @@ def create_app(services: Services) -> FastAPI:
         runs,
         flows,
         sentinel,
+        visions,
+        factory,
         operator,
         web,
     ):

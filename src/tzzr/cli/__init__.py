@@ -13,13 +13,25 @@ from typing import Annotated
 
 import typer
 
-from tzzr.cli import demo, flows, gc, grace, ingest, instances, keys, ledger, search, serve
+from tzzr.cli import (
+    demo,
+    flows,
+    gc,
+    grace,
+    ingest,
+    instances,
+    keys,
+    ledger,
+    search,
+    serve,
+    vision,
+)
 from tzzr.cli.console import err
 from tzzr.cli.params import App
 from tzzr.errors import TzzrError
 
 app = App(help="TZZR: capture, process, enrich and seal.", pretty_exceptions_enable=False)
-for module in (serve, ingest, search, gc, demo, ledger, instances, keys, flows, grace):
+for module in (serve, ingest, search, vision, gc, demo, ledger, instances, keys, flows, grace):
     module.register(app)
 
 

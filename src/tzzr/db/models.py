@@ -485,3 +485,14 @@ def include_object(obj: Any, name: str | None, kind: str, reflected: bool, compa
     if kind == "index":
         return name not in DERIVED_INDEXES
     return True
+
+
+# Each domain's own tables, in their own modules (they import Base from here).
+from tzzr.db import (  # noqa: E402  (after Base, which they use)
+    models_devices,
+    models_factory,
+    models_uploads,
+    models_vision,
+)
+
+__all__ = ["models_devices", "models_factory", "models_uploads", "models_vision"]

@@ -1,0 +1,1 @@
+"""Tables of tzzr.uploads (imported by tzzr.db.models, so they are part of its metadata)."""

@@ -1,0 +1,2 @@
+"""VISION BUILDER: visions broken into milestones, actions, habits and key results,
+with progress rolled up by weight."""
