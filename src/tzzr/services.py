@@ -15,6 +15,7 @@ from tzzr.cells.samples import Visualizer
 from tzzr.config import Settings
 from tzzr.db.engine import create_db_engine, dispose, migrate, migrate_in_child
 from tzzr.db.models import Instance
+from tzzr.devices.registry import Devices
 from tzzr.entries import EntryReader
 from tzzr.feldman.sealing import Feldman
 from tzzr.feldman.signing import SigningKeys
@@ -126,6 +127,10 @@ class Services:
             search=Finder(engine),
             clock=now,
         )
+
+    @property
+    def devices(self) -> Devices:
+        return self.ingest.devices  # the ingest checks capture signatures with it
 
     def executor(self, worker: str) -> Executor:
         return Executor(

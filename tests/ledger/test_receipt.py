@@ -168,6 +168,7 @@ def test_verifying_a_receipt_loads_no_database_code(
         "tzzr.errors",
         "tzzr.ledger",
         "tzzr.ledger.checkpoint",
+        "tzzr.ledger.device",
         "tzzr.ledger.hashing",
         "tzzr.ledger.proof",
         "tzzr.ledger.receipt",

@@ -26,6 +26,11 @@ CONTAINER = {
                     "properties": {
                         "metadata": {"type": "string", "description": "a JSON object"},
                         "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "device": {
+                            "type": "string",
+                            "description": 'optional: {"id", "signature"} (JSON) of the '
+                            "registered device that signed the capture's address",
+                        },
                     },
                 }
             },

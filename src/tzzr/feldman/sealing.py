@@ -6,10 +6,12 @@ that fell due while the server was down is sealed on the first check."""
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 
 from tzzr.db.models import Entry
+from tzzr.db.models_devices import Device, EntrySignature
 from tzzr.errors import NotFound
 from tzzr.feldman.log import Ledger, Record
 from tzzr.feldman.signing import Signer
@@ -63,16 +65,33 @@ class Feldman(Ledger):
 
     def _append_waiting_entries(self, conn: Connection, h: str) -> int:
         """Give every entry that waits for its leaf a leaf, in arrival order, inside the
-        sealing transaction."""
+        sealing transaction. A capture signed by its device binds the signature into its
+        leaf (`device`: the key's id, `device_sig`), so the seal covers it too."""
         waiting = conn.execute(
-            select(Entry.id, Entry.h_entrada, Entry.created_at)
+            select(
+                Entry.id,
+                Entry.h_entrada,
+                Entry.created_at,
+                EntrySignature.device_id,
+                EntrySignature.signature,
+            )
+            .outerjoin(EntrySignature, EntrySignature.entry_id == Entry.id)
             .where(_waiting(h))
             .order_by(Entry.id)
         ).all()
         if not waiting:
             return 0
         records: list[Record] = [
-            ("entry", row.h_entrada, row.h_entrada, row.created_at, None) for row in waiting
+            (
+                "entry",
+                row.h_entrada,
+                row.h_entrada,
+                row.created_at,
+                None
+                if row.device_id is None
+                else {"device": row.device_id, "device_sig": row.signature},
+            )
+            for row in waiting
         ]
         first = self.append_all_in(conn, h, records)
         conn.execute(
@@ -80,6 +99,16 @@ class Feldman(Ledger):
             [{"entry_id": row.id, "index": first + k} for k, row in enumerate(waiting)],
         )
         return len(waiting)
+
+    def device(self, instance: InstanceInfo, device_id: str) -> dict[str, Any] | None:
+        """The registered device a leaf names (`device`), for its receipt."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(Device.id, Device.name, Device.alg, Device.public_key).where(
+                    Device.h_instancia == instance.h_instancia, Device.id == device_id
+                )
+            ).first()
+        return None if row is None else dict(row._mapping)
 
     def pending(self, instance: InstanceInfo) -> int:
         """Leaves the next seal will close: waiting entries plus unsealed leaves."""

@@ -13,6 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tzzr import jsonlimits
 from tzzr.blobs import BlobWriter
+from tzzr.devices.registry import MAX_CLAIM_BYTES, Claim
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
 from tzzr.validation import base64_field, invalid_input
@@ -30,6 +31,7 @@ class JsonContainer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metadata: dict[str, Any] = {}
     files: list[JsonFile] = []
+    device: Claim | None = None  # beside metadata, not in it: the address stays the same
 
 
 async def read_limited(stream: AsyncIterator[bytes], max_bytes: int, hint: str = "") -> bytes:
@@ -52,6 +54,8 @@ async def read_json(
     except ValidationError as exc:
         raise invalid_input(exc) from exc
     builder.set_metadata(container.metadata)
+    if container.device is not None:
+        builder.set_device(container.device)
     for position, item in enumerate(container.files):
         writer = builder.new_file(item.name, item.media_type, item.sha256)
         data = base64_field(item.content, f"files[{position}].content")
@@ -83,6 +87,7 @@ class _MultipartHandler:
         self.field = b""
         self.value = b""
         self.metadata: bytearray | None = None
+        self.device: bytearray | None = None
         self.writer: BlobWriter | None = None
         self.ended = False
 
@@ -101,6 +106,7 @@ class _MultipartHandler:
     def on_part_begin(self) -> None:
         self.headers = {}
         self.metadata = None
+        self.device = None
         self.writer = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -125,6 +131,8 @@ class _MultipartHandler:
         filename = options.get(b"filename")
         if name == "metadata" and filename is None:
             self.metadata = bytearray()
+        elif name == "device" and filename is None:  # anywhere in the form: checked at the end
+            self.device = bytearray()
         elif name == "file" or filename is not None:
             position = self.builder.file_count
             self.writer = self.builder.new_file(
@@ -134,8 +142,8 @@ class _MultipartHandler:
             )
         else:
             raise InvalidInput(
-                f"unknown form field {name!r}: send a 'metadata' field (JSON) and one or "
-                "more 'file' parts",
+                f"unknown form field {name!r}: send a 'metadata' field (JSON), one or "
+                "more 'file' parts and optionally a 'device' field (JSON)",
                 field=name or "body",
             )
 
@@ -147,11 +155,18 @@ class _MultipartHandler:
             self.metadata += chunk
             if len(self.metadata) > self.max_metadata:
                 raise TooLarge(f"metadata is larger than the limit of {self.max_metadata} bytes")
+        elif self.device is not None:
+            self.device += chunk
+            if len(self.device) > MAX_CLAIM_BYTES:
+                raise TooLarge(f"device is larger than the limit of {MAX_CLAIM_BYTES} bytes")
 
     def on_part_end(self) -> None:
         if self.metadata is not None:
             self.builder.set_metadata(bytes(self.metadata))
+        if self.device is not None:
+            self.builder.set_device(bytes(self.device))
         self.metadata = None
+        self.device = None
         self.writer = None
 
     def on_end(self) -> None:

@@ -17,6 +17,7 @@ from tzzr.canonical import canonical_json, check_ijson, h_entrada
 from tzzr.config import Settings
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Entry, EntryFile, utcnow
+from tzzr.devices.registry import Claim, Devices, parse_claim
 from tzzr.errors import Duplicate, InvalidInput, TooLarge
 from tzzr.instances import InstanceInfo
 from tzzr.search import index as search_index
@@ -143,6 +144,7 @@ class IngestService:
         self.settings = settings
         self.router = router
         self.previews = previews
+        self.devices = Devices(engine)  # a capture's device signature is checked here
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
         return self._blobs.scoped(instance.blob_prefix)
@@ -151,8 +153,14 @@ class IngestService:
         return ContainerBuilder(self, instance)
 
     def record(
-        self, instance: InstanceInfo, metadata: dict[str, Any], files: list[FileRef]
+        self,
+        instance: InstanceInfo,
+        metadata: dict[str, Any],
+        files: list[FileRef],
+        device: Claim | None = None,
     ) -> IngestResult:
+        """`device`: a signature already checked (`Devices.check`) over this capture's
+        address, stored with the entry in its transaction."""
         instance.check_metadata(metadata)
         container_files = [f.as_container_file() for f in files]
         address = h_entrada(metadata, container_files)
@@ -176,6 +184,8 @@ class IngestService:
                     )
                     .returning(Entry.id)
                 ).scalar_one()
+                if device is not None:
+                    self.devices.bind(conn, instance, entry_id, device)
                 emit(
                     conn,
                     "ingest",
@@ -242,6 +252,7 @@ class ContainerBuilder:
         self.instance = instance
         self._store = service.store_for(instance)
         self.metadata: dict[str, Any] | None = None
+        self.device: Claim | None = None
         self._pending: list[tuple[str, str, BlobWriter, str | None]] = []
         self.bytes_received = 0
 
@@ -261,6 +272,13 @@ class ContainerBuilder:
         metadata = parse_metadata(raw, self._settings.max_metadata_bytes)
         self.instance.check_metadata(metadata)
         self.metadata = metadata
+
+    def set_device(self, raw: bytes | str | dict[str, Any] | Claim) -> None:
+        """The capture's `device` {"id", "signature"}; checked in `finish`, over the
+        address of everything that was sent, before any blob is published."""
+        if self.device is not None:
+            raise InvalidInput("device was sent twice; send one 'device' field", field="device")
+        self.device = parse_claim(raw)
 
     def new_file(
         self, name: str | None, media_type: str | None, expected_sha256: str | None = None
@@ -289,11 +307,20 @@ class ContainerBuilder:
         # Check every declared digest before publishing any blob.
         for position, (_, _, writer, expected) in enumerate(self._pending):
             writer.check(expected, field=f"files[{position}].sha256")
+        if self.device is not None:
+            address = h_entrada(
+                self.metadata or {},
+                [
+                    {"name": n, "media_type": t, "sha256": w.sha256, "size": w.size}
+                    for n, t, w, _ in self._pending
+                ],
+            )
+            self._service.devices.check(self.instance, self.device, address)
         files: list[FileRef] = []
         for name, media_type, writer, _ in self._pending:
             blob = writer.commit()
             files.append(FileRef(name, media_type, blob))
-        return self._service.record(self.instance, self.metadata or {}, files)
+        return self._service.record(self.instance, self.metadata or {}, files, self.device)
 
     def abort(self) -> None:
         for _, _, writer, _ in self._pending:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tzzr.canonical import canonical_json, h_entrada
+from tzzr.ledger import device as devices
 from tzzr.ledger.checkpoint import NoteError, open_note
 from tzzr.ledger.hashing import hash_leaf
 from tzzr.ledger.verify import ProofError, verify_inclusion
@@ -18,6 +19,15 @@ FORMAT = "tzzr-receipt/1"
 
 class ReceiptError(ValueError):
     """The receipt does not prove what it claims; the message says why."""
+
+
+@dataclass(frozen=True)
+class SigningDevice:
+    """The registered device whose signature over the capture's address the leaf seals."""
+
+    key_id: str
+    name: str
+    alg: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Verified:
     block: int | None
     file_matched: str | None
     pinned_key: bool
+    device: SigningDevice | None = None
 
 
 def _field(receipt: dict[str, Any], name: str, kind: type) -> Any:
@@ -73,6 +84,8 @@ def verify(
         if leaf.get(key) != value:
             raise ReceiptError(f"the leaf's {key} is {leaf.get(key)!r}, expected {value!r}")
 
+    device = _device(receipt, leaf, instance, address)
+
     keys = trusted_keys if trusted_keys else _field(receipt, "verifier_keys", list)
     try:
         checkpoint, signer = open_note(_field(receipt, "checkpoint", str), keys)
@@ -112,7 +125,44 @@ def verify(
         block,
         matched,
         bool(trusted_keys),
+        device,
     )
+
+
+def _device(
+    receipt: dict[str, Any], leaf: dict[str, Any], instance: str, address: str
+) -> SigningDevice | None:
+    """The device the leaf binds (`device`: its key's id, `device_sig`), checked: the
+    receipt's public key hashes to that id, and the sealed signature verifies over
+    `tzzr.ledger.device.message(instance, address)` with it."""
+    bound, sealed, claimed = leaf.get("device"), leaf.get("device_sig"), receipt.get("device")
+    if bound is None and sealed is None:
+        if claimed is not None:
+            raise ReceiptError("the receipt names a device, but the leaf binds none")
+        return None
+    if not isinstance(bound, str) or not isinstance(sealed, str):
+        raise ReceiptError("the leaf's device binding needs both 'device' and 'device_sig'")
+    if not isinstance(claimed, dict):
+        raise ReceiptError(
+            f"the leaf binds device {bound}, but the receipt has no 'device' to check it with"
+        )
+    alg = claimed.get("alg")
+    try:
+        spki = devices.public_key_der(str(alg), claimed.get("public_key"))  # type: ignore[arg-type]
+    except devices.DeviceKeyError as exc:
+        raise ReceiptError(f"device: {exc}") from exc
+    if devices.key_id(spki) != bound or claimed.get("key_id", bound) != bound:
+        raise ReceiptError(
+            f"the device's public key hashes to {devices.key_id(spki)}, but the leaf binds "
+            f"device {bound}"
+        )
+    if claimed.get("signature", sealed) != sealed:
+        raise ReceiptError("the receipt's device signature is not the one sealed in the leaf")
+    try:
+        devices.verify_signature(str(alg), spki, devices.message(instance, address), sealed)
+    except devices.SignatureError as exc:
+        raise ReceiptError(f"device signature: {exc}") from exc
+    return SigningDevice(bound, str(claimed.get("name", "")), str(alg))
 
 
 def file_digest(path: str) -> str:
