@@ -33,6 +33,7 @@ from tzzr.runs.previews import Previews
 from tzzr.runs.service import Runs
 from tzzr.search.find import Finder
 from tzzr.sentinel.alerts import Alerts
+from tzzr.vision.service import Visions
 
 DEFAULT_INSTANCE = "deck"
 
@@ -71,6 +72,7 @@ class Services:
     alfred: Alfred
     alerts: Alerts
     search: Finder
+    visions: Visions
     clock: Callable[[], datetime]
 
     @classmethod
@@ -125,6 +127,7 @@ class Services:
             alfred=alfred,
             alerts=Alerts(engine, settings, instances, ledger.pending),
             search=Finder(engine),
+            visions=Visions(engine, ledger, now),
             clock=now,
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tzzr.canonical import canonical_json
 
-KINDS = ("entry", "enrichment", "attestation", "artifact", "vote", "consent")
+KINDS = ("entry", "enrichment", "attestation", "artifact", "vote", "consent", "vision")
 _KINDS = frozenset(KINDS)
 
 

@@ -26,6 +26,7 @@ KINDS = (
     "audit_result",
     "alert",
     "upgrade",
+    "vision",
 )
 SEVERITIES = ("info", "warning", "error", "critical")
 MAX_LIMIT = 500
