@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_files: int = Field(default=100, gt=0)
 
     gc_grace_seconds: int = Field(default=3600, ge=0)
+    upload_expires_seconds: int = Field(default=86400, gt=0)
     key_cache_seconds: float = Field(default=2.0, ge=0)
     block_interval: int = Field(default=86400, ge=0)
     publish_tiles: bool = False

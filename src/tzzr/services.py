@@ -33,6 +33,7 @@ from tzzr.runs.previews import Previews
 from tzzr.runs.service import Runs
 from tzzr.search.find import Finder
 from tzzr.sentinel.alerts import Alerts
+from tzzr.uploads.service import Uploads
 from tzzr.vision.service import Visions
 
 DEFAULT_INSTANCE = "deck"
@@ -74,6 +75,7 @@ class Services:
     search: Finder
     visions: Visions
     clock: Callable[[], datetime]
+    uploads: Uploads
 
     @classmethod
     def build(
@@ -105,7 +107,10 @@ class Services:
         mason = Mason(engine, ledger, settings.enrich_window, now)
         alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
         previews = Previews(engine, cells, queue, blobs, settings)
-        ingest = IngestService(engine, blobs, settings, router=alfred, previews=previews)
+        uploads = Uploads(engine, blobs, settings, now)
+        ingest = IngestService(
+            engine, blobs, settings, router=alfred, previews=previews, uploads=uploads
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -129,6 +134,7 @@ class Services:
             search=Finder(engine),
             visions=Visions(engine, ledger, now),
             clock=now,
+            uploads=uploads,
         )
 
     @property

@@ -1,13 +1,15 @@
 """Local-directory backend: temp file in the same filesystem, fsync, link into place."""
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-from tzzr.blobs.store import CHUNK, BlobStore, TempFileSink
+from tzzr.blobs.store import CHUNK, BlobStore, StoredBlob, TempFileSink
+from tzzr.types import HexDigest
 
 TMP_DIR = ".tmp"
 
@@ -81,6 +83,25 @@ class LocalBlobStore(BlobStore):
         finally:
             sink.abort()
         _fsync_dir(final.parent)
+
+    def adopt_file(self, path: Path, digest: HexDigest) -> StoredBlob:
+        """Linked into place, not copied (the data directory's upload files are on the
+        same filesystem as a default blob root); another filesystem is streamed."""
+        key = self.key(digest)
+        final = self.root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        size = path.stat().st_size
+        path.chmod(0o444)
+        try:
+            with contextlib.suppress(FileExistsError):  # write-once: an existing blob is kept
+                os.link(path, final)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            return super().adopt_file(path, digest)
+        path.unlink()
+        _fsync_dir(final.parent)
+        return StoredBlob(digest, size, key)
 
     def _delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)

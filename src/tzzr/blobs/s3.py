@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from tzzr.blobs.store import CHUNK, BlobStore, TempFileSink
+from tzzr.blobs.store import CHUNK, BlobStore, StoredBlob, TempFileSink
+from tzzr.types import HexDigest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -132,6 +133,23 @@ class S3BlobStore(BlobStore):
             return bytes(body.read())
         finally:
             body.close()
+
+    def adopt_object(self, key: str, digest: HexDigest) -> StoredBlob:
+        """Move the finished object `key` (a completed multipart upload whose digest the
+        caller computed as its parts arrived) to its content address: a server-side copy
+        (the managed copy goes part by part past 5 GB), then the staging object is
+        deleted. Write-once: an existing blob is kept."""
+        final = self.key(digest)
+        head = self._head(final)
+        if head is None:
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": key}, self.bucket, final, Config=self.transfer_config
+            )
+            head = self._head(final)
+            if head is None:
+                raise FileNotFoundError(final)
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+        return StoredBlob(digest, int(head["ContentLength"]), final)
 
     def _put_named(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data)

@@ -234,6 +234,17 @@ class BlobStore:
     def delete(self, digest: HexDigest) -> None:
         self._delete(self.key(digest))
 
+    def adopt_file(self, path: Path, digest: HexDigest) -> StoredBlob:
+        """Publish a finished local file whose digest the caller computed as it was
+        written (a tus upload); the file is consumed. Write-once: an existing blob is kept.
+        A backend that can move the file into place does so; this one streams it."""
+        with self.writer() as writer, path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                writer.write(chunk)
+            stored = writer.commit(digest)
+        path.unlink(missing_ok=True)
+        return stored
+
     def list(self) -> Iterator[BlobInfo]:
         for key, size, modified in self._list(self.prefix):
             digest = key.rsplit("/", 1)[-1]

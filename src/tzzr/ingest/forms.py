@@ -20,10 +20,13 @@ from tzzr.validation import base64_field, invalid_input
 
 
 class JsonFile(BaseModel):
+    """`content` (base64; `sha256`, if given, is checked against it), or only `sha256`:
+    the file of a completed tus upload of the instance (ingest by reference)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str
     media_type: str | None = None
-    content: str
+    content: str | None = None
     sha256: str | None = None
 
 
@@ -57,6 +60,15 @@ async def read_json(
     if container.device is not None:
         builder.set_device(container.device)
     for position, item in enumerate(container.files):
+        if item.content is None:
+            if item.sha256 is None:
+                raise InvalidInput(
+                    "a file needs its bytes as base64 'content', or the 'sha256' of a "
+                    "completed upload (/uploads)",
+                    field=f"files[{position}].content",
+                )
+            builder.add_uploaded(item.name, item.media_type, item.sha256)
+            continue
         writer = builder.new_file(item.name, item.media_type, item.sha256)
         data = base64_field(item.content, f"files[{position}].content")
         builder.count(len(data))

@@ -127,6 +127,10 @@ class Previewer(Protocol):
     def dispatch(self, h_instancia: str, run_ids: list[str]) -> None: ...
 
 
+class CompletedUploads(Protocol):
+    def completed_blob(self, instance: InstanceInfo, sha256: str) -> StoredBlob | None: ...
+
+
 class IngestService:
     def __init__(
         self,
@@ -135,6 +139,7 @@ class IngestService:
         settings: Settings,
         router: Router | None = None,
         previews: Previewer | None = None,
+        uploads: CompletedUploads | None = None,
     ) -> None:
         """`router` (ALFRED) routes a capture to its flow inside the entry's
         transaction; without one every capture stays `received`. `previews` queues the
@@ -144,6 +149,7 @@ class IngestService:
         self.settings = settings
         self.router = router
         self.previews = previews
+        self.uploads = uploads  # files named by sha256: completed tus uploads (tzzr.uploads)
         self.devices = Devices(engine)  # a capture's device signature is checked here
 
     def store_for(self, instance: InstanceInfo) -> BlobStore:
@@ -253,7 +259,7 @@ class ContainerBuilder:
         self._store = service.store_for(instance)
         self.metadata: dict[str, Any] | None = None
         self.device: Claim | None = None
-        self._pending: list[tuple[str, str, BlobWriter, str | None]] = []
+        self._pending: list[tuple[str, str, BlobWriter | StoredBlob, str | None]] = []
         self.bytes_received = 0
 
     @property
@@ -296,6 +302,28 @@ class ContainerBuilder:
         self._pending.append((clean, kind, writer, expected_sha256))
         return writer
 
+    def add_uploaded(self, name: str | None, media_type: str | None, sha256: str) -> None:
+        """A file sent before through tus (`/uploads`), named by its digest: the blob of a
+        completed upload of this instance, used as if its bytes came inline."""
+        position = len(self._pending)
+        if position >= self._settings.max_files:
+            raise TooLarge(f"a container holds at most {self._settings.max_files} files")
+        clean = clean_name(name, position)
+        kind = clean_media_type(media_type, clean, position)
+        field = f"files[{position}].sha256"
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+            raise InvalidInput("sha256 must be 64 hexadecimal characters", field=field)
+        uploads = self._service.uploads
+        blob = None if uploads is None else uploads.completed_blob(self.instance, sha256)
+        if blob is None:
+            raise InvalidInput(
+                f"no completed upload with sha256 {sha256.lower()} in this instance: upload "
+                "the file through /uploads first (an expired upload is gone), or send it "
+                "inline as content",
+                field=field,
+            )
+        self._pending.append((clean, kind, blob, None))
+
     def count(self, size: int) -> None:
         self.bytes_received += size
         if self.bytes_received > self._settings.max_request_bytes:
@@ -306,7 +334,8 @@ class ContainerBuilder:
     def finish(self) -> IngestResult:
         # Check every declared digest before publishing any blob.
         for position, (_, _, writer, expected) in enumerate(self._pending):
-            writer.check(expected, field=f"files[{position}].sha256")
+            if isinstance(writer, BlobWriter):
+                writer.check(expected, field=f"files[{position}].sha256")
         if self.device is not None:
             address = h_entrada(
                 self.metadata or {},
@@ -318,13 +347,14 @@ class ContainerBuilder:
             self._service.devices.check(self.instance, self.device, address)
         files: list[FileRef] = []
         for name, media_type, writer, _ in self._pending:
-            blob = writer.commit()
+            blob = writer.commit() if isinstance(writer, BlobWriter) else writer
             files.append(FileRef(name, media_type, blob))
         return self._service.record(self.instance, self.metadata or {}, files, self.device)
 
     def abort(self) -> None:
         for _, _, writer, _ in self._pending:
-            writer.abort()
+            if isinstance(writer, BlobWriter):
+                writer.abort()
 
     def __enter__(self) -> Self:
         return self
