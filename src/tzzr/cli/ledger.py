@@ -106,6 +106,11 @@ def verify(
         f"in log {result.origin}" + (f" (block {result.block})" if result.block else "")
     )
     print(f"recorded at {result.timestamp}; checkpoint signed by {result.signed_by}")
+    if result.device:
+        print(
+            f"captured on device {result.device.name!r} ({result.device.alg}, key "
+            f"{result.device.key_id}): its signature over the address is sealed and valid"
+        )
     if result.file_matched:
         print(f"file {file} is {result.file_matched!r} of this entry")
     if not result.pinned_key:  # plain print: a valid receipt's answer needs no Rich

@@ -3,7 +3,7 @@
 // the receipt's fields, the enrichment history, whether the ledger sealed it (and a link
 // to verify its proof), what each step of its flow did, and the container behind a toggle.
 import { api, digest, params, start } from "../lib/api.js";
-import { $, el, say, short } from "../lib/dom.js";
+import { $, el, say, short, when } from "../lib/dom.js";
 import { amount, moment, sure } from "../lib/format.js";
 import { kind, objectURL, views } from "../lib/previews.js";
 
@@ -190,11 +190,21 @@ async function enrichment(h) {
   if (!(item.history || []).length) $("#history").replaceChildren(el("li", { class: "muted", text: "not enriched yet" }));
 }
 
+// The registered device whose signature the leaf seals (the ledger page verifies it).
+async function captureDevice(leaf) {
+  if (typeof leaf.device !== "string") { $("#device").replaceChildren(); return; }
+  const device = await api(`/devices/${digest(leaf.device, "device id")}`).catch(() => null);
+  const named = device ? `“${device.name}” (${device.alg})` : "an unknown device";
+  $("#device").replaceChildren(`Captured on ${named}, key ${short(leaf.device)}: its signature over this entry's address is sealed in the leaf.`,
+    device && device.revoked_at ? el("span", { class: "muted", text: ` The device was revoked ${when(device.revoked_at)}; what it signed before stays valid.` }) : "");
+}
+
 async function ledger(h) {
   $("#verify").replaceChildren(el("a", { href: `/app/ledger?h=${h}` }, "Verify in the ledger"));
   try {
     const proof = await api(`/proof/${h}`);
     say("#ledger", `Sealed: leaf ${proof.leaf_index} of a tree of ${proof.tree_size}. Its inclusion proof can be checked in this browser.`, "ok");
+    await captureDevice(JSON.parse(proof.leaf));
   } catch (error) {
     if (error.status !== 404) throw error;
     say("#ledger", `Waiting: ${error.message}${/[.)]$/.test(error.message) ? "" : "."}`, "muted");

@@ -22,8 +22,11 @@ start(async () => {
       const keys = (await api("/ledger/key")).keys.map((k) => k.verifier_key);
       window.tzzrLastReceipt = receipt; // for the browser test, which tampers with a copy
       const proven = await verifyReceipt(receipt, keys);
+      const device = proven.device
+        ? ` Captured on device “${proven.device.name}” (${proven.device.alg}, key ${proven.device.keyId.slice(0, 16)}…): its signature is sealed and valid.`
+        : "";
       say("#verdict", `VALID: leaf ${proven.leafIndex} of ${proven.treeSize} in ${proven.origin}` +
-        `${proven.block ? `, block ${proven.block}` : ""}, recorded ${proven.timestamp}. Checked in this browser.`, "ok");
+        `${proven.block ? `, block ${proven.block}` : ""}, recorded ${proven.timestamp}.${device} Checked in this browser.`, "ok");
     } catch (error) {
       say("#verdict", `INVALID or not sealed: ${error.message}`, "bad");
     }
