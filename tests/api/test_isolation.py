@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import insert
 
 from tests.conftest import Live, make_settings, running
+from tests.devices.keys import DeviceKey
 from tzzr.api.roles import ADMITS, operation_roles
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import SentinelAlert
@@ -33,6 +34,7 @@ DECK_FLOW = {
     "steps": [{"id": "a", "cell": "test-echo", "input": "entry"}],
     "decision": "true",
 }
+DECK_DEVICE, CORP_DEVICE = DeviceKey.make("Ed25519"), DeviceKey.make("ES256")
 # Every path parameter of the API, and the deck object it names in this suite.
 OBJECTS = (
     "h_entrada",
@@ -46,6 +48,7 @@ OBJECTS = (
     "number",
     "sample_id",
     "name",
+    "device_id",
 )
 
 
@@ -122,6 +125,8 @@ def world(
             assert job.status_code == 202, job.text
             _wait(client, f"/api/jobs/{job.json()['jobId']}", "status", ("done", "failed"))
             document = client.get("/openapi.json").json()
+            device = client.post("/devices", json=DECK_DEVICE.registration("deck-secret-phone"))
+            assert device.status_code == 201, device.text
         with write_transaction(services.engine) as conn:
             alert_id = conn.execute(
                 insert(SentinelAlert)
@@ -150,6 +155,7 @@ def world(
             "number": "1",
             "sample_id": "default",
             "name": "thumb.webp",
+            "device_id": DECK_DEVICE.key_id,
         }
         secrets = [
             *(ids[k] for k in ("h_entrada", "sha256", "execution_id", "job_id")),
@@ -158,6 +164,9 @@ def world(
             "deck-run-1",
             "deck-secret-note",
             "deck-secret-alert",
+            "deck-secret-phone",
+            DECK_DEVICE.key_id,
+            DECK_DEVICE.public_key,
             "deck-remote-token",
             "deck-remote-path",
             deck.h_instancia,
@@ -211,6 +220,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | None:
             "module": "TEST_ECHO",
             "accepts": ["bytes"],
         },
+        ("POST", "/devices"): CORP_DEVICE.registration("corp's phone"),
         ("POST", "/ingest"): None,  # a capture of corp's own: sent as a form below
     }
     return bodies.get((method, path))
@@ -243,6 +253,8 @@ def _snapshot(world: World) -> dict[str, Any]:
         "/sentinel/alerts",
         "/bloques",
         f"/enrich/{ids['h_entrada']}",
+        f"/devices/{ids['device_id']}",
+        "/devices",
     ]
     with world.live.client() as client:
         return {view: (r.status_code, r.text) for view in views if (r := client.get(view))}
