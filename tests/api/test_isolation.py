@@ -48,6 +48,12 @@ OBJECTS = (
     "number",
     "sample_id",
     "name",
+    "vision_id",
+    "milestone_id",
+    "action_id",
+    "habit_id",
+    "checkin_id",
+    "key_result_id",
     "device_id",
 )
 
@@ -125,6 +131,23 @@ def world(
             assert job.status_code == 202, job.text
             _wait(client, f"/api/jobs/{job.json()['jobId']}", "status", ("done", "failed"))
             document = client.get("/openapi.json").json()
+            vision = client.post("/visions", json={"title": "deck-secret-vision"}).json()
+            linked = {
+                "milestoneIds": [
+                    vision_milestone := client.post(
+                        "/milestones",
+                        json={"title": "deck-secret-milestone", "visionIds": [vision["id"]]},
+                    ).json()["id"]
+                ]
+            }
+            action = client.post("/actions", json={"title": "deck-secret-action", **linked})
+            habit = client.post("/habits", json={"name": "deck-secret-habit", **linked}).json()
+            checkin = client.post(
+                f"/habits/{habit['id']}/checkins", json={"note": "deck-secret-checkin"}
+            ).json()
+            result = client.post(
+                "/key-results", json={"title": "deck-secret-result", "targetValue": 9, **linked}
+            ).json()
             device = client.post("/devices", json=DECK_DEVICE.registration("deck-secret-phone"))
             assert device.status_code == 201, device.text
         with write_transaction(services.engine) as conn:
@@ -155,6 +178,12 @@ def world(
             "number": "1",
             "sample_id": "default",
             "name": "thumb.webp",
+            "vision_id": str(vision["id"]),
+            "milestone_id": str(vision_milestone),
+            "action_id": str(action.json()["id"]),
+            "habit_id": str(habit["id"]),
+            "checkin_id": str(checkin["id"]),
+            "key_result_id": str(result["id"]),
             "device_id": DECK_DEVICE.key_id,
         }
         secrets = [
@@ -164,6 +193,12 @@ def world(
             "deck-run-1",
             "deck-secret-note",
             "deck-secret-alert",
+            "deck-secret-vision",
+            "deck-secret-milestone",
+            "deck-secret-action",
+            "deck-secret-habit",
+            "deck-secret-checkin",
+            "deck-secret-result",
             "deck-secret-phone",
             DECK_DEVICE.key_id,
             DECK_DEVICE.public_key,
@@ -221,6 +256,15 @@ def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | None:
             "accepts": ["bytes"],
         },
         ("POST", "/devices"): CORP_DEVICE.registration("corp's phone"),
+        ("PATCH", "/visions/{vision_id}"): {"title": "corp was here"},
+        ("PATCH", "/milestones/{milestone_id}"): {"achieved": True},
+        ("PATCH", "/actions/{action_id}"): {"done": True},
+        ("PATCH", "/habits/{habit_id}"): {"name": "corp was here"},
+        ("PATCH", "/key-results/{key_result_id}"): {"title": "corp was here"},
+        ("POST", "/habits/{habit_id}/checkins"): {"note": "corp was here"},
+        ("POST", "/key-results/{key_result_id}/checkins"): {"value": 1},
+        ("POST", "/milestones"): {"title": "corp's", "visionIds": [int(ids["vision_id"])]},
+        ("POST", "/actions"): {"title": "corp's", "milestoneIds": [int(ids["milestone_id"])]},
         ("POST", "/ingest"): None,  # a capture of corp's own: sent as a form below
     }
     return bodies.get((method, path))
@@ -253,6 +297,9 @@ def _snapshot(world: World) -> dict[str, Any]:
         "/sentinel/alerts",
         "/bloques",
         f"/enrich/{ids['h_entrada']}",
+        f"/visions/{ids['vision_id']}",
+        f"/habits/{ids['habit_id']}/checkins",
+        f"/key-results/{ids['key_result_id']}/checkins",
         f"/devices/{ids['device_id']}",
         "/devices",
     ]
