@@ -1,5 +1,6 @@
 """`tzzr gc`: find and remove blobs no entry references (left by a crash between the
-blob write and the entry's transaction) and stale temporary uploads."""
+blob write and the entry's transaction), stale temporary uploads, and tus uploads that
+expired or were terminated (their bytes: local files, S3 multipart uploads aborted)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from tzzr.blobs import BlobStore
 from tzzr.blobs.local import LocalBlobStore
 from tzzr.db.models import Entry, EntryFile, Execution, Run, RunArtifact
 from tzzr.instances import Instances
+from tzzr.uploads.service import UploadInfo, Uploads
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Orphan:
 class GcReport:
     orphans: list[Orphan] = field(default_factory=list)
     temp_files: list[Path] = field(default_factory=list)
+    uploads: list[UploadInfo] = field(default_factory=list)
     removed: bool = False
 
     @property
@@ -47,12 +50,19 @@ def collect(
     spool_dir: Path,
     grace: timedelta,
     dry_run: bool,
+    uploads: Uploads | None = None,
 ) -> GcReport:
     """Blobs younger than `grace` are kept: an ingest may be between its blob
-    commit and its entry transaction right now."""
+    commit and its entry transaction right now. So are the blobs of completed uploads
+    that have not expired: an ingest may name them by sha256."""
     cutoff = datetime.now(UTC) - grace
     report = GcReport(removed=not dry_run)
     for instance in instances.list():
+        if uploads is not None:
+            for upload in uploads.finished(instance.h_instancia):
+                report.uploads.append(upload)
+                if not dry_run:
+                    uploads.remove(upload, instance.blob_prefix)
         with engine.connect() as conn:
             referenced = set(
                 conn.execute(
@@ -87,6 +97,8 @@ def collect(
                 ).scalars()
                 if isinstance(given, dict) and given.get("sha256")
             )
+        if uploads is not None:
+            referenced |= uploads.blobs_in_use(instance.h_instancia)
         store = blobs.scoped(instance.blob_prefix)
         for info in store.list():
             if info.sha256 not in referenced and info.modified < cutoff:
@@ -101,4 +113,15 @@ def collect(
             report.temp_files.append(path)
             if not dry_run:
                 path.unlink(missing_ok=True)
+    if uploads is not None:  # files of uploads with no row (a crash inside a creation)
+        known = uploads.known_ids()
+        for path in uploads.backend.stray_files():
+            if path.name.split(".", 1)[0] not in known and _older(path, cutoff):
+                report.temp_files.append(path)
+                if not dry_run:
+                    path.unlink(missing_ok=True)
     return report
+
+
+def _older(path: Path, cutoff: datetime) -> bool:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff

@@ -20,7 +20,7 @@ from tests.uploads.conftest import (
 
 
 def test_options_says_what_the_server_supports(live: Live) -> None:
-    with live.client("") as client:
+    with live.client() as client:
         response = client.options("/uploads")
     assert response.status_code == 204
     assert response.headers["Tus-Version"] == "1.0.0"

@@ -142,7 +142,9 @@ async def _receive(request: Request, patch: Patch, checksum: bytes | None) -> Up
 
 
 @router.options("/uploads", summary="tus: what this server supports")
-def options(request: Request) -> Response:
+def options(
+    request: Request, principal: Annotated[Principal, Depends(require("ingest"))]
+) -> Response:
     settings = services(request).settings
     return Response(
         status_code=204,

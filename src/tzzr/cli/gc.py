@@ -28,12 +28,16 @@ def gc(
         spool_dir=settings.home / "spool",
         grace=timedelta(seconds=settings.gc_grace_seconds if grace is None else grace),
         dry_run=dry_run,
+        uploads=services.uploads,
     )
     verb = "would remove" if dry_run else "removed"
     for orphan in report.orphans:
         print(f"orphan\t{orphan.instance}\t{orphan.sha256}\t{orphan.size}")
+    for upload in report.uploads:
+        print(f"upload\t{upload.h_instancia}\t{upload.id}\t{upload.state}\t{upload.offset}")
     err.print(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
+        f"{len(report.uploads)} expired or terminated upload(s), "
         f"and {len(report.temp_files)} stale temporary file(s)"
     )
 
