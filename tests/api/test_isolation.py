@@ -54,8 +54,16 @@ OBJECTS = (
     "habit_id",
     "checkin_id",
     "key_result_id",
+    "upload_id",
     "device_id",
 )
+# tus requests carry these; corp's PATCH would append to deck's upload if it were found
+TUS_HEADERS = {
+    "Tus-Resumable": "1.0.0",
+    "Content-Type": "application/offset+octet-stream",
+    "Upload-Offset": "10",
+    "Upload-Length": "100",
+}
 
 
 @dataclass
@@ -148,6 +156,9 @@ def world(
             result = client.post(
                 "/key-results", json={"title": "deck-secret-result", "targetValue": 9, **linked}
             ).json()
+            created = client.post("/uploads", headers=TUS_HEADERS, content=b"deck-bytes")
+            assert created.status_code == 201, created.text
+            upload_id = created.headers["Location"].rsplit("/", 1)[1]
             device = client.post("/devices", json=DECK_DEVICE.registration("deck-secret-phone"))
             assert device.status_code == 201, device.text
         with write_transaction(services.engine) as conn:
@@ -184,10 +195,11 @@ def world(
             "habit_id": str(habit["id"]),
             "checkin_id": str(checkin["id"]),
             "key_result_id": str(result["id"]),
+            "upload_id": upload_id,
             "device_id": DECK_DEVICE.key_id,
         }
         secrets = [
-            *(ids[k] for k in ("h_entrada", "sha256", "execution_id", "job_id")),
+            *(ids[k] for k in ("h_entrada", "sha256", "execution_id", "job_id", "upload_id")),
             "deck-only",
             "deck-remote",
             "deck-run-1",
@@ -276,6 +288,8 @@ def _call(client: httpx.Client, method: str, template: str, ids: dict[str, str])
         return client.post(
             url, data={"metadata": "{}"}, files={"file": ("c", b"corp", "text/plain")}
         )
+    if template.startswith("/uploads"):
+        return client.request(method, url, headers=TUS_HEADERS, content=b"corp-bytes")
     body = _body(method, template, ids)
     return (
         client.request(method, url, json=body) if body is not None else client.request(method, url)
@@ -300,6 +314,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         f"/visions/{ids['vision_id']}",
         f"/habits/{ids['habit_id']}/checkins",
         f"/key-results/{ids['key_result_id']}/checkins",
+        f"/uploads/{ids['upload_id']}",
         f"/devices/{ids['device_id']}",
         "/devices",
     ]
