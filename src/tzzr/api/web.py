@@ -32,6 +32,8 @@ NAV = [
     ("ledger", "/app/ledger", "Ledger"),
     ("cells", "/app/cells", "Cells"),
     ("flows", "/app/flows", "Flows"),
+    ("visions", "/app/visions", "Visions"),
+    ("habits", "/app/habits", "Habits"),
     ("sentinel", "/app/sentinel", "SENTINEL"),
     ("viewer", "/app/viewer", "Viewer"),
 ]
@@ -171,6 +173,16 @@ def cells(request: Request) -> HTMLResponse:
 @router.get("/app/flows", summary="Flows and executions (HTML)")
 def flows(request: Request) -> HTMLResponse:
     return render(request, "flows", "Flows and executions")
+
+
+@router.get("/app/visions", summary="Visions as a tree with progress (HTML)")
+def visions(request: Request) -> HTMLResponse:
+    return render(request, "visions", "Visions")
+
+
+@router.get("/app/habits", summary="Habits as a check-in grid with streaks (HTML)")
+def habits(request: Request) -> HTMLResponse:
+    return render(request, "habits", "Habits")
 
 
 @router.get("/app/sentinel", summary="SENTINEL dashboard: events, alerts, charts (HTML)")

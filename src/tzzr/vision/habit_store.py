@@ -248,13 +248,15 @@ class HabitStore:
         `days` > 0, the last `days` days (oldest first) as {day, value, done}."""
         ids = [h.id for h in habits]
         values: dict[int, dict[date, float]] = {i: {} for i in ids}
+        checkin_ids: dict[tuple[int, date], int] = {}
         if ids:
-            for habit_id, day, value in conn.execute(
-                select(HabitCheckin.habit_id, HabitCheckin.day, HabitCheckin.value).where(
-                    HabitCheckin.habit_id.in_(ids)
-                )
+            for checkin_id, habit_id, day, value in conn.execute(
+                select(
+                    HabitCheckin.id, HabitCheckin.habit_id, HabitCheckin.day, HabitCheckin.value
+                ).where(HabitCheckin.habit_id.in_(ids))
             ).all():
                 values[habit_id][day] = value
+                checkin_ids[(habit_id, day)] = checkin_id
         now = self.clock()
         out = {}
         for h in habits:
@@ -275,6 +277,7 @@ class HabitStore:
                     {
                         "day": d.isoformat(),
                         "value": values[h.id].get(d),
+                        "checkinId": checkin_ids.get((h.id, d)),
                         "done": d in done,
                     }
                     for d in (today - timedelta(days=k) for k in range(days - 1, -1, -1))

@@ -1,0 +1,62 @@
+// Habits as a check-in grid of the last four weeks, with streaks and strength (Loop's
+// score); a click on a day checks in (or undoes a check-in).
+import { api, start } from "../lib/api.js";
+import { $, el, say } from "../lib/dom.js";
+
+const DAYS = 28;
+const json = (body, method = "POST") => ({ method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+async function toggle(habit, day) {
+  try {
+    if (day.checkinId) await api(`/habits/${habit.id}/checkins/${day.checkinId}`, { method: "DELETE" });
+    else {
+      const body = { day: day.day };
+      if (habit.kind === "numeric") {
+        const amount = prompt(`${habit.name} on ${day.day} (${habit.unit || "amount"})`);
+        if (amount === null) return;
+        body.value = Number(amount);
+      }
+      await api(`/habits/${habit.id}/checkins`, json(body));
+    }
+    await load();
+  } catch (error) { say("#message", error.message, "error"); }
+}
+
+function row(habit) {
+  const cells = habit.recent.map((day) => {
+    const state = day.checkinId ? "checked" : day.done ? "auto" : "empty";
+    const button = el("button", { type: "button", class: `day ${state}`, "data-day": day.day, "aria-pressed": String(Boolean(day.checkinId)), "aria-label": `${habit.name} ${day.day}${day.value ? `: ${day.value}` : ""}`, text: day.checkinId ? (habit.kind === "numeric" ? String(day.value) : "✓") : day.done ? "·" : "" });
+    button.addEventListener("click", () => toggle(habit, day));
+    return el("td", {}, button);
+  });
+  const freq = habit.times === 1 && habit.intervalDays === 1 ? "daily" : `${habit.times}× / ${habit.intervalDays} d`;
+  return el("tr", { "data-habit": String(habit.id) },
+    el("th", { scope: "row" }, el("span", { text: habit.name }), el("br"), el("small", { class: "muted", text: freq })),
+    ...cells,
+    el("td", { class: "streak", text: String(habit.currentStreak) }),
+    el("td", { class: "best", text: String(habit.bestStreak) }),
+    el("td", { class: "strength" }, el("progress", { max: "1", value: String(habit.strength), "aria-label": `strength ${Math.round(habit.strength * 100)}%` }), el("span", { text: ` ${Math.round(habit.strength * 100)}%` })));
+}
+
+async function load() {
+  const { habits } = await api(`/habits?days=${DAYS}`);
+  const days = habits.length ? habits[0].recent.map((d) => d.day) : [];
+  $("#grid-head").replaceChildren(el("th", { scope: "col", text: "Habit" }),
+    ...days.map((d) => el("th", { scope: "col", class: "day-head", text: d.slice(8) })),
+    el("th", { scope: "col", text: "Streak" }), el("th", { scope: "col", text: "Best" }), el("th", { scope: "col", text: "Strength" }));
+  $("#habits").replaceChildren(...(habits.length ? habits.map(row) : [el("tr", {}, el("td", { text: "No habits yet: add one above." }))]));
+}
+
+start(async () => {
+  const form = $("#new-habit");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const target = data.get("target");
+    const body = { name: data.get("name"), times: Number(data.get("times") || 1), intervalDays: Number(data.get("intervalDays") || 1), tz: zone };
+    if (target) Object.assign(body, { kind: "numeric", target: Number(target), unit: data.get("unit") || null, times: 1 });
+    try { await api("/habits", json(body)); form.reset(); await load(); } catch (error) { say("#message", error.message, "error"); }
+  });
+  await load();
+});

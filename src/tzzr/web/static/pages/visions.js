@@ -1,0 +1,76 @@
+// VISION BUILDER: visions as a tree (milestones, actions, habits, key results) with their
+// progress computed by the server; create a vision, add milestones and actions, mark done.
+import { api, start } from "../lib/api.js";
+import { $, el, say, when } from "../lib/dom.js";
+
+const json = (body, method = "POST") => ({ method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const pct = (p) => `${Math.round(p * 100)}%`;
+
+function bar(progress, label) {
+  return el("span", { class: "progress-line" },
+    el("progress", { max: "1", value: String(progress), "aria-label": `${label}: ${pct(progress)}` }),
+    el("span", { class: "pct", text: pct(progress) }));
+}
+
+function inlineForm(name, placeholder, extra, onSubmit) {
+  const input = el("input", { name, required: "", maxlength: "200", placeholder, "aria-label": placeholder, autocomplete: "off" });
+  const form = el("form", { class: "inline" }, input, ...extra, el("button", { type: "submit", text: "Add" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try { await onSubmit(new FormData(form)); await load(); } catch (error) { say("#message", error.message, "error"); }
+  });
+  return form;
+}
+
+function action(a) {
+  const done = el("button", { type: "button", class: "mark-done", text: a.done ? "Undo" : "Mark done" });
+  done.addEventListener("click", async () => {
+    try { await api(`/actions/${a.id}`, json({ done: !a.done }, "PATCH")); await load(); } catch (error) { say("#message", error.message, "error"); }
+  });
+  return el("li", { class: a.done ? "action done" : "action", "data-action": String(a.id) },
+    el("span", { text: `${a.done ? "✓ " : ""}${a.title}` }),
+    el("span", { class: "muted", text: a.due ? ` due ${a.due}` : "" }), " ", done);
+}
+
+function milestone(m) {
+  const children = el("ul", {},
+    ...m.actions.map(action),
+    ...m.habits.map((h) => el("li", { class: "habit", text: `habit ${h.name}: streak ${h.currentStreak}, strength ${pct(h.strength)}` })),
+    ...m.keyResults.map((k) => el("li", { class: "key-result", text: `${k.title}: ${k.currentValue} of ${k.targetValue} (${pct(k.progress)})` })));
+  const due = el("input", { name: "due", type: "date", "aria-label": "Due date" });
+  const add = inlineForm("title", "New action", [due], (data) =>
+    api("/actions", json({ title: data.get("title"), due: data.get("due") || null, milestoneIds: [m.id] })));
+  return el("li", { class: "milestone", "data-milestone": String(m.id) },
+    el("h3", { text: `${m.title}${m.achieved ? " ✓" : ""}` }),
+    m.targetDate ? el("span", { class: "muted", text: `by ${m.targetDate}` }) : "",
+    bar(m.progress, m.title), children, add);
+}
+
+function vision(v) {
+  const add = inlineForm("title", "New milestone", [], (data) =>
+    api("/milestones", json({ title: data.get("title"), visionIds: [v.id] })));
+  const receipt = v.leafIndex === null ? "" : el("a", { href: `/visions/${v.id}/receipt`, class: "muted", text: ` ledger leaf ${v.leafIndex}` });
+  return el("section", { class: "card vision", "data-vision": String(v.id) },
+    el("h2", { text: v.title }), el("p", { text: v.description }),
+    bar(v.progress, v.title), el("p", { class: "muted" }, `created ${when(v.createdAt)}`, receipt),
+    el("ol", { class: "milestones" }, ...v.milestones.map(milestone)), add);
+}
+
+async function load() {
+  const { visions } = await api("/visions");
+  const trees = await Promise.all(visions.map((v) => api(`/visions/${v.id}`)));
+  $("#visions").replaceChildren(...(trees.length ? trees.map(vision) : [el("p", { text: "No visions yet: write one above." })]));
+}
+
+start(async () => {
+  const form = $("#new-vision");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      await api("/visions", json({ title: data.get("title"), description: data.get("description") || "" }));
+      form.reset(); await load();
+    } catch (error) { say("#message", error.message, "error"); }
+  });
+  await load();
+});

@@ -1,0 +1,91 @@
+"""The vision and habit pages in Chromium (Debian's, headless, through Playwright) over
+the real server: create a vision, add a milestone and two actions, mark one done and see
+the progress move; check in a habit in the grid and see its streak."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cells.test_viewer import ARGS, CHROMIUM
+from tests.conftest import IN_CI, Live, make_settings, running
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with running(make_settings(tmp_path_factory.mktemp("vision-pages") / "home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def page(live: Live) -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Debian's chromium is needed")
+        pytest.skip("Debian's chromium is needed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        tab = context.new_page()
+        outside: list[str] = []
+        tab.on("request", lambda r: None if r.url.startswith(live.url) else outside.append(r.url))
+        errors: list[str] = []
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(f"{live.url}/app")
+        tab.get_by_label("API key").fill(live.admin_key)
+        tab.keyboard.press("Enter")
+        tab.wait_for_url("**/app/inbox")
+        yield tab
+        assert outside == [] and errors == []
+        browser.close()
+
+
+def _progress(page: Any, selector: str) -> float:
+    return float(page.locator(selector).first.get_attribute("value"))
+
+
+def test_a_vision_grows_in_the_browser(page: Any, live: Live, tmp_path: Path) -> None:
+    page.goto(f"{live.url}/app/visions")
+    page.get_by_label("Vision").fill("Learn the cello")
+    page.get_by_role("button", name="Create vision").click()
+    vision = page.locator("section.vision", has_text="Learn the cello")
+    vision.wait_for()
+    assert _progress(page, "section.vision > .progress-line progress") == 0
+    vision.get_by_label("New milestone").fill("First piece")
+    vision.get_by_role("button", name="Add").click()
+    milestone = page.locator("li.milestone", has_text="First piece")
+    milestone.wait_for()
+    for title in ("Buy a cello", "Find a teacher"):
+        milestone.get_by_label("New action").fill(title)
+        milestone.get_by_role("button", name="Add").click()
+        page.locator("li.action", has_text=title).wait_for()
+    page.locator("li.action", has_text="Buy a cello").get_by_role(
+        "button", name="Mark done"
+    ).click()
+    page.locator("li.action.done", has_text="Buy a cello").wait_for()
+    assert _progress(page, "section.vision > .progress-line progress") == pytest.approx(0.5)
+    assert _progress(page, "li.milestone .progress-line progress") == pytest.approx(0.5)
+    with live.client() as client:
+        (found,) = client.get("/visions").json()["visions"]
+    assert found["progress"] == pytest.approx(0.5)
+    page.screenshot(path=str(tmp_path / "visions.png"))
+
+
+def test_a_habit_is_checked_in_on_the_grid(page: Any, live: Live) -> None:
+    page.goto(f"{live.url}/app/habits")
+    page.get_by_label("Habit").fill("Practise scales")
+    page.get_by_role("button", name="Add habit").click()
+    row = page.locator("tr", has_text="Practise scales")
+    row.wait_for()
+    last = row.locator("button.day").last
+    assert last.get_attribute("aria-pressed") == "false"
+    last.click()
+    page.locator("tr", has_text="Practise scales").locator("button.day.checked").wait_for()
+    assert page.locator("tr", has_text="Practise scales").locator("td.streak").inner_text() == "1"
+    with live.client() as client:
+        (habit,) = client.get("/habits").json()["habits"]
+    assert habit["currentStreak"] == 1 and habit["strength"] > 0
