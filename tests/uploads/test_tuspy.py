@@ -163,14 +163,16 @@ def test_tuspy_resumes_after_the_server_is_killed_mid_patch(shape: str, tmp_path
             location = uploader.create_url()
             path = "/" + location.split("/", 3)[3]
             sock = _raw_half_patch(port, key, path, data[: 24 * MiB], len(data))
-            time.sleep(1.0)  # let the server write what it has read (a checkpoint at 16 MiB)
+            time.sleep(2.5)  # past CHECKPOINT_SECONDS: the next bytes make the rest durable
+            sock.sendall(data[24 * MiB : 25 * MiB])
+            time.sleep(1.0)
             process.kill()  # SIGKILL mid-PATCH: no shutdown, no flush
             process.wait()
             sock.close()
         with server_process(env, port, log):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}", **TUS}) as h:
                 offset = int(h.head(path).headers["Upload-Offset"])
-            assert 0 <= offset <= 24 * MiB  # only what was durable, never more
+            assert 0 <= offset <= 25 * MiB  # only what was durable, never more
             resumed = client.uploader(file_stream=io.BytesIO(data), url=location)
             assert resumed.offset == offset
             resumed.upload()
