@@ -23,6 +23,7 @@ from tzzr.api import (
     operator,
     previews,
     problems,
+    pwa,
     roles,
     runs,
     search,
@@ -79,6 +80,7 @@ def create_app(services: Services) -> FastAPI:
         factory,
         operator,
         web,
+        pwa,
     ):
         app.include_router(roles.annotate(module.router))
     app.mount("/app/static", web.static_files(), name="static")

@@ -3,6 +3,7 @@
 // starts: one that shows data needs the key (or goes to sign in); what fails while it
 // loads is said in the layout's #message.
 import { say } from "./dom.js";
+import { registerWorker } from "./pwa.js";
 
 export const KEY = "tzzr.key";
 export const INSTANCE = "tzzr.instance"; // the signed-in key's h_instancia: captures are bound to it
@@ -39,6 +40,7 @@ export async function api(path, options = {}) {
 }
 
 export function start(main, { signedIn = true } = {}) {
+  registerWorker(); // every page: the app shell is cached whichever page is opened first
   if (signedIn && !key()) { location.href = "/app"; return; }
   Promise.resolve().then(main).catch((error) => say("#message", error.message, "error"));
 }

@@ -1,0 +1,362 @@
+"""PACKET, the installable capture app, in a real Chromium (Debian's, through Playwright)
+over a real server: the manifest and its icons, the service worker and Chromium's own
+installability check (CDP `Page.getInstallabilityErrors`), the app shell with the network
+off, the share target (with and without the worker), and tus-js-client's uploads resumed
+after a network cut, a closed tab and a reload. Each test is a fresh browser profile (a
+persistent context: Chromium refuses to install an app in an incognito-like one)."""
+
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.cells.test_viewer import ARGS, CHROMIUM
+from tests.conftest import IN_CI, Live, make_settings, running
+
+KiB = 1024
+MiB = 1024 * KiB
+TUS = {"Tus-Resumable": "1.0.0"}
+# Runs before any script of the page: what the CSP refused.
+WATCH = """
+window.tzzrViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.tzzrViolations.push(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"}`), true);
+"""
+OUTBOX = """() => new Promise((resolve, reject) => { const r = indexedDB.open("tzzr", 1);
+  r.onsuccess = () => { const s = r.result.transaction("outbox").objectStore("outbox").getAll();
+    s.onsuccess = () => resolve(s.result.map((item) => ({ files: item.files.map((f) => f.name),
+      metadata: item.metadata, parts: item.parts || null, error: item.error || null,
+      shared: Boolean(item.shared) }))); };
+  r.onerror = () => reject(r.error); })"""
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        message = "Debian's chromium is needed (make test installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as started:
+        yield started
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory, shape: str) -> Iterator[Live]:
+    with running(make_settings(tmp_path_factory.mktemp(shape), shape)) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    yield from serve(tmp_path_factory, "sqlite-local")
+
+
+class Phone:
+    """A phone-sized Chromium with a profile of its own (what it keeps survives a closed
+    tab), signed in as `live`'s admin through the sign-in page, which also registers this
+    browser's device key. Records the requests it makes anywhere but the server."""
+
+    def __init__(self, playwright: Any, live: Live, profile: Path) -> None:
+        self.live = live
+        self.url = live.url
+        self.context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
+        self.context.add_init_script(WATCH)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        own = (self.url, f"blob:{self.url}/")
+        self.context.on(
+            "request", lambda r: None if r.url.startswith(own) else self.outside.append(r.url)
+        )
+        self.page = self.tab(first=True)
+        self.page.goto(f"{self.url}/app")
+        self.page.get_by_label("API key").fill(live.admin_key)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_url("**/app/inbox")
+
+    def tab(self, first: bool = False) -> Any:
+        page = self.context.pages[0] if first and self.context.pages else self.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        return page
+
+    def capture_page(self) -> None:
+        """The capture page, controlled by the installed and active service worker."""
+        self.page.goto(f"{self.url}/app/capture")
+        self.page.wait_for_selector("#capture")
+        self.page.wait_for_function(
+            "() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller !== null)"
+        )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.page.evaluate(OUTBOX)
+        return found
+
+    def tune(self, chunk: int, inline: int = 0) -> None:
+        """The outbox's chunk size and inline limit on this page (the module the page runs)."""
+        self.page.evaluate(
+            """([chunk, inline]) => import("/app/static/lib/outbox.js").then((m) => {
+                m.settings.chunkSize = chunk; m.settings.inlineBytes = inline;
+                m.settings.retryDelays = [0, 200, 500]; })""",
+            [chunk, inline],
+        )
+
+    def violations(self) -> list[str]:
+        found: list[str] = self.page.evaluate("window.tzzrViolations")
+        return found
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def phone(playwright: Any, server: Live, tmp_path: Path) -> Iterator[Phone]:
+    opened = Phone(playwright, server, tmp_path / "profile")
+    yield opened
+    assert opened.outside == []  # nothing from a CDN or anywhere else
+    assert opened.errors == []
+    opened.close()
+
+
+def test_the_manifest_parses_and_names_its_icons(server: Live) -> None:
+    response = httpx.get(f"{server.url}/app/manifest.webmanifest")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["start_url"] == "/app/capture" and manifest["scope"] == "/app/"
+    assert manifest["display"] == "standalone" and manifest["short_name"] == "TZZR"
+    purposes = set()
+    for icon in manifest["icons"]:
+        served = httpx.get(f"{server.url}{icon['src']}")
+        assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+        width, height = (int(n) for n in icon["sizes"].split("x"))
+        assert Image.open(io.BytesIO(served.content)).size == (width, height)
+        purposes.add((width, icon.get("purpose", "any")))
+    assert {(192, "any"), (512, "any"), (512, "maskable")} <= purposes
+    share = manifest["share_target"]
+    assert share["action"] == "/app/share" and share["method"] == "POST"
+    assert (
+        share["enctype"] == "multipart/form-data" and share["params"]["files"][0]["name"] == "files"
+    )
+    worker = httpx.get(f"{server.url}/app/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"
+    shell = json.loads(worker.text.split("const SHELL = ", 1)[1].split(";\n", 1)[0])
+    assert "/app/capture" in shell and "/app/static/vendor/tus/tus.min.js" in shell
+    for path in shell:  # every file the worker precaches is served (or installing fails)
+        assert httpx.get(f"{server.url}{path}").status_code == 200, path
+    assert not [p for p in shell if not p.startswith("/app/")]  # no API answer is cached
+
+
+def test_chromium_finds_the_app_installable(phone: Phone) -> None:
+    phone.capture_page()
+    cdp = phone.context.new_cdp_session(phone.page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["url"] == f"{phone.url}/app/manifest.webmanifest"
+    assert manifest["errors"] == []
+    assert cdp.send("Page.getInstallabilityErrors") == {"installabilityErrors": []}
+    scope = phone.page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == f"{phone.url}/app/"
+    assert phone.violations() == []
+
+
+def test_the_app_shell_loads_with_the_network_off(phone: Phone) -> None:
+    phone.capture_page()
+    phone.context.set_offline(True)
+    # the network is truly off for the page: the API cannot be reached
+    assert (
+        phone.page.evaluate("fetch('/health').then(() => 'reached', () => 'offline')") == "offline"
+    )
+    for path, title in (
+        ("/app/capture", "Capture"),
+        ("/app/inbox", "Inbox"),
+        ("/app/entry?h=0", "Entry"),
+    ):
+        response = phone.page.goto(f"{phone.url}{path}")
+        assert response is not None and response.from_service_worker, path
+        assert phone.page.inner_text("#title") == title
+    phone.page.goto(f"{phone.url}/app/capture")
+    phone.page.reload()
+    phone.page.get_by_label("Notes").wait_for()
+    assert phone.page.get_by_role("button", name="Send").is_visible()
+    assert phone.violations() == []
+    phone.context.set_offline(False)
+
+
+def share_form(phone: Phone, files: list[dict[str, Any]], title: str) -> None:
+    """What the share sheet does: a navigation that POSTs multipart/form-data to the
+    manifest's share_target action, its fields named as the manifest says."""
+    phone.page.evaluate(
+        """(title) => { const f = document.createElement("form");
+            f.method = "post"; f.enctype = "multipart/form-data"; f.action = "/app/share";
+            f.id = "shared-form";
+            const t = document.createElement("input"); t.name = "title"; t.value = title;
+            const i = document.createElement("input"); i.type = "file"; i.name = "files"; i.multiple = true;
+            i.id = "shared-files"; f.append(t, i); document.body.append(f); }""",
+        title,
+    )
+    phone.page.set_input_files("#shared-files", files=files)
+    with phone.page.expect_navigation(url="**/app/capture?shared=*"):
+        phone.page.evaluate("document.getElementById('shared-form').submit()")
+
+
+def test_a_shared_file_lands_in_the_outbox_and_is_sent(phone: Phone) -> None:
+    phone.capture_page()
+    data = f"shared from the gallery {time.time()}".encode()
+    phone.context.set_offline(True)  # so that it stays in the outbox to be seen there
+    share_form(
+        phone, [{"name": "shared.txt", "mimeType": "text/plain", "buffer": data}], "Lunch receipt"
+    )
+    assert "1 shared file(s)" in phone.page.inner_text("#result")
+    [kept] = phone.outbox()
+    assert kept["files"] == ["shared.txt"] and kept["shared"]
+    assert kept["metadata"] == {"source": "share", "note": "Lunch receipt"}
+    phone.page.locator("#queued li", has_text="shared.txt").wait_for()
+    phone.context.set_offline(False)
+    phone.page.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.page.locator("#safe li", has_text="shared.txt").wait_for()
+    assert phone.outbox() == []
+    h = phone.page.get_attribute("#safe li", "data-h")
+    with phone.live.client() as client:
+        entry = client.get(f"/entries/{h}").json()
+    assert entry["contenedor"]["metadata"] == {"source": "share", "note": "Lunch receipt"}
+    assert entry["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_share_posted_without_the_worker_is_answered_with_the_capture_page(server: Live) -> None:
+    response = httpx.post(
+        f"{server.url}/app/share",
+        data={"title": "t"},
+        files=[("files", ("a.txt", b"x" * 1000, "text/plain"))],
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/capture?share=unready"
+    assert httpx.get(f"{server.url}{response.headers['location']}").status_code == 200
+
+
+class Watch:
+    """What the phone sends to /uploads: bytes PATCHed, the offsets HEAD answered; and a
+    route that acts on the nth PATCH (before it reaches the server)."""
+
+    def __init__(self, phone: Phone) -> None:
+        self.patched = 0
+        self.patches = 0
+        self.resumed_at: list[int] = []
+        self.actions: dict[int, Callable[[Any], None]] = {}
+        phone.context.on("request", self.request)
+        phone.context.on("response", self.response)
+        phone.context.route("**/uploads/*", self.route)
+
+    def request(self, request: Any) -> None:
+        if request.method == "PATCH" and "/uploads/" in request.url:
+            self.patched += len(request.post_data_buffer or b"")
+
+    def response(self, response: Any) -> None:
+        if response.request.method == "HEAD" and "/uploads/" in response.url:
+            self.resumed_at.append(int(response.headers.get("upload-offset", "-1")))
+
+    def route(self, route: Any) -> None:
+        if route.request.method != "PATCH":
+            route.continue_()
+            return
+        self.patches += 1
+        action = self.actions.pop(self.patches, None)
+        if action is None:
+            route.continue_()
+        else:
+            action(route)
+
+
+def server_offset(live: Live, location: str) -> int:
+    with live.client() as client:
+        answer = client.head(location, headers=TUS)
+    assert answer.status_code == 200, answer.text
+    return int(answer.headers["upload-offset"])
+
+
+def wait_until(phone: Phone, done: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, what
+        phone.page.wait_for_timeout(50)
+
+
+def capture(phone: Phone, data: bytes, name: str) -> None:
+    phone.page.get_by_label("Or pick files").set_input_files(
+        files=[{"name": name, "mimeType": "application/pdf", "buffer": data}]
+    )
+    phone.page.get_by_role("button", name="Send").click()
+
+
+def test_an_upload_resumes_after_a_network_cut_a_closed_tab_and_a_reload(phone: Phone) -> None:
+    data = os.urandom(6 * MiB)
+    phone.capture_page()
+    phone.tune(chunk=256 * KiB)
+    watch = Watch(phone)
+
+    def cut(route: Any) -> None:  # the network goes mid-upload, this PATCH with it
+        phone.context.set_offline(True)
+        route.abort("internetdisconnected")
+
+    watch.actions[6] = cut
+    capture(phone, data, "scan.pdf")
+    phone.page.wait_for_function(
+        "() => document.getElementById('result').textContent.includes('offline')"
+    )
+    [kept] = phone.outbox()
+    location = kept["parts"][0]["url"]
+    assert location and kept["parts"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    stopped = server_offset(phone.live, location)
+    assert stopped == 5 * 256 * KiB  # five chunks arrived before the cut
+
+    phone.page.close()  # the tab is closed while offline; a new one opens from the cache
+    phone.page = phone.tab()
+    phone.capture_page()
+    phone.page.locator("#queued li", has_text="scan.pdf").wait_for()
+    phone.tune(chunk=256 * KiB)
+    reload = {"asked": False}
+
+    def reload_soon(route: Any) -> None:  # online again: the tab is reloaded mid-upload
+        reload["asked"] = True
+        route.continue_()
+
+    watch.actions[12] = reload_soon
+    phone.context.set_offline(False)
+    phone.page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(phone, lambda: reload["asked"], "the upload went on after the network came back")
+    phone.page.reload()  # the page flushes its outbox on load: the upload goes on
+    phone.page.locator("#safe li", has_text="scan.pdf").wait_for(timeout=60000)
+
+    assert phone.outbox() == []
+    # resumed from the server's offset each time (HEAD), never from zero
+    assert len(watch.resumed_at) >= 2 and all(offset > 0 for offset in watch.resumed_at[:2])
+    assert watch.resumed_at[0] == stopped
+    assert watch.patched < 2 * len(data)
+    h = phone.page.get_attribute("#safe li", "data-h")
+    with phone.live.client() as client:
+        entry = client.get(f"/entries/{h}").json()
+        [described] = entry["contenedor"]["files"]
+        assert described["sha256"] == hashlib.sha256(data).hexdigest()
+        assert described["size"] == len(data)
+        blob = client.get(f"/blobs/{described['sha256']}")
+    assert (
+        blob.status_code == 200
+        and hashlib.sha256(blob.content).digest() == hashlib.sha256(data).digest()
+    )
+    assert phone.violations() == []
