@@ -20,6 +20,7 @@ from PIL import Image
 
 from tests.cells.test_viewer import ARGS, CHROMIUM
 from tests.conftest import IN_CI, Live, make_settings, running
+from tzzr.ledger.receipt import verify
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -360,3 +361,114 @@ def test_an_upload_resumes_after_a_network_cut_a_closed_tab_and_a_reload(phone: 
         and hashlib.sha256(blob.content).digest() == hashlib.sha256(data).digest()
     )
     assert phone.violations() == []
+
+
+def test_background_sync_asks_the_page_to_send_the_outbox(phone: Phone) -> None:
+    """A capture that could not go registers the sync tag; the browser's sync event (sent
+    here through CDP, as Chromium sends it when the network is back) reaches the worker,
+    which asks the open page to send the outbox."""
+    phone.capture_page()
+    phone.context.route("**/ingest", lambda route: route.abort("internetdisconnected"))
+    data = f"synced {time.time()}".encode()
+    capture(phone, data, "synced.txt")
+    phone.page.locator("#queued li", has_text="synced.txt").wait_for()
+    tags = phone.page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())")
+    assert "tzzr-outbox" in tags
+    phone.page.evaluate(
+        """() => navigator.serviceWorker.addEventListener("message", (e) => {
+            if (e.data && e.data.type === "tzzr.flush") window.tzzrFlushAsked = true; })"""
+    )
+    phone.context.unroute("**/ingest")
+    cdp = phone.context.new_cdp_session(phone.page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(
+            r["registrationId"] for r in event["registrations"] if r["scopeURL"].endswith("/app/")
+        ),
+    )
+    cdp.send("ServiceWorker.enable")
+    wait_until(phone, lambda: bool(registrations), "the worker's registration is listed")
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": phone.url,
+            "registrationId": registrations[0],
+            "tag": "tzzr-outbox",
+            "lastChance": False,
+        },
+    )
+    phone.page.locator("#safe li", has_text="synced.txt").wait_for(timeout=20000)
+    assert phone.page.evaluate("window.tzzrFlushAsked === true")
+    assert phone.outbox() == []
+
+
+@pytest.fixture(scope="module")
+def scaleout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    yield from serve(tmp_path_factory, "postgresql-s3")
+
+
+@pytest.mark.parametrize("shape", ["sqlite-local", "postgresql-s3"])
+def test_a_phone_installs_the_app_captures_and_finishes_after_the_network_returns(
+    playwright: Any, request: pytest.FixtureRequest, tmp_path: Path, shape: str
+) -> None:
+    """The issue's "done when": a phone-sized Chromium finds the app installable, takes
+    a photo, loses the network mid-upload, finishes when it returns, and the entry's
+    receipt names the device that signed it, verified offline and in the ledger page."""
+    live: Live = request.getfixturevalue("server" if shape == "sqlite-local" else "scaleout")
+    phone = Phone(playwright, live, tmp_path / "profile")
+    try:
+        phone.capture_page()
+        cdp = phone.context.new_cdp_session(phone.page)
+        assert cdp.send("Page.getInstallabilityErrors") == {"installabilityErrors": []}
+        noise = Image.effect_noise((1600, 1200), 90).convert("RGB")
+        photo = io.BytesIO()
+        noise.save(photo, "JPEG", quality=95)
+        data = photo.getvalue()
+        assert len(data) > 1 * MiB
+        phone.tune(chunk=128 * KiB)
+        watch = Watch(phone)
+
+        def cut(route: Any) -> None:
+            phone.context.set_offline(True)
+            route.abort("internetdisconnected")
+
+        watch.actions[4] = cut
+        phone.page.get_by_label("Take or choose a photo").set_input_files(
+            files=[{"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": data}]
+        )
+        phone.page.get_by_role("button", name="Send").click()
+        phone.page.wait_for_function(
+            "() => document.getElementById('result').textContent.includes('offline')"
+        )
+        [kept] = phone.outbox()
+        assert server_offset(live, kept["parts"][0]["url"]) == 3 * 128 * KiB
+        phone.context.set_offline(False)
+        phone.page.evaluate("window.dispatchEvent(new Event('online'))")
+        phone.page.locator("#safe li", has_text="receipt.jpg").wait_for(timeout=60000)
+        assert watch.resumed_at[0] == 3 * 128 * KiB and watch.patched < 2 * len(data)
+        h = phone.page.get_attribute("#result", "data-h")
+        assert phone.page.inner_text("#result").startswith("Captured:")
+        with live.client() as client:
+            devices = client.get("/devices").json()["devices"]
+            assert client.post("/consolidate").status_code == 200
+            receipt = client.get(f"/receipt/{h}").json()
+            keys = [k["verifier_key"] for k in client.get("/ledger/key").json()["keys"]]
+            blob = client.get(f"/blobs/{hashlib.sha256(data).hexdigest()}")
+        assert blob.content == data
+        assert (
+            receipt["entry"]["contenedor"]["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+        )
+        # this browser's key, registered when it signed in, signed the capture
+        device = next(d for d in devices if d["id"] == receipt["device"]["id"])
+        assert device["revoked_at"] is None
+        found = verify(receipt, trusted_keys=keys)
+        assert found.device is not None and found.device.key_id == device["id"]
+        phone.page.goto(f"{live.url}/app/ledger?h={h}")
+        verdict = phone.page.locator("#verdict")
+        verdict.filter(has_text="VALID").wait_for()
+        assert device["id"][:16] in (verdict.text_content() or "")
+        phone.page.screenshot(path=str(tmp_path / "done.png"))
+        assert phone.violations() == [] and phone.outside == [] and phone.errors == []
+    finally:
+        phone.close()
