@@ -1,8 +1,12 @@
-"""`tzzr ingest`: files into TZZR, through a server or straight into TZZR_HOME."""
+"""`tzzr ingest`: files into TZZR, through a server or straight into TZZR_HOME. Through a
+server, a file above `--tus-threshold` goes by tus (resumable, tzzr.tusclient)."""
 
+import os
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,7 +14,47 @@ from tzzr.cli.console import DEFAULT_INSTANCE, build_services, err, fail
 from tzzr.cli.params import App
 from tzzr.errors import Duplicate, TzzrError
 
+if TYPE_CHECKING:
+    from tzzr.tusclient import Options
+
 Advance = Callable[[int], None]
+SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str, option: str) -> int:
+    """`8388608`, `8M`, `8MiB`, `512k` -> bytes (powers of 1024)."""
+    match = SIZE.fullmatch(text)
+    if match is None:
+        raise fail(f"{option} takes a size like 8MiB, 512k or 1048576, got {text!r}", 2)
+    return int(match.group(1)) * UNITS[match.group(2).lower()]
+
+
+class PlainProgress:
+    """Progress as plain lines on stderr (not a terminal, or CI): at most one every
+    `every` seconds, and the last."""
+
+    def __init__(self, total: int, every: float = 2.0) -> None:
+        self.total = total
+        self.done = 0
+        self._every = every
+        self._start = self._last = time.monotonic()
+
+    def advance(self, size: int) -> None:
+        self.done += size
+        now = time.monotonic()
+        if now - self._last >= self._every or self.done >= self.total:
+            self._last = now
+            rate = self.done / max(now - self._start, 1e-6)
+            share = self.done / self.total if self.total else 1.0
+            err.print(
+                f"sent {_mib(self.done)} of {_mib(self.total)} ({share:.0%}), {_mib(rate)}/s",
+                highlight=False,
+            )
+
+
+def _mib(size: float) -> str:
+    return f"{size / 1024**2:.1f} MiB"
 
 
 def _parse_meta(pairs: list[str]) -> dict[str, Any]:
@@ -46,6 +90,27 @@ def ingest(
     instance: Annotated[
         str, typer.Option(metavar="NAME", help="Instance, when writing locally (no --url).")
     ] = DEFAULT_INSTANCE,
+    tus_threshold: Annotated[
+        str,
+        typer.Option(
+            metavar="SIZE", help="With --url: files larger than this go by tus (resumable)."
+        ),
+    ] = "8MiB",
+    chunk_size: Annotated[
+        str, typer.Option(metavar="SIZE", help="Bytes per tus PATCH (each checksummed).")
+    ] = "8MiB",
+    limit_rate: Annotated[
+        str | None,
+        typer.Option(metavar="SIZE", help="With tus: send at most this many bytes a second."),
+    ] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Where unfinished tus uploads are remembered "
+            "(default: $XDG_CACHE_HOME/tzzr/uploads or ~/.cache/tzzr/uploads).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest files: through a server with --url, or straight into TZZR_HOME."""
     from rich.progress import (
@@ -57,10 +122,19 @@ def ingest(
         TransferSpeedColumn,
     )
 
+    from tzzr.tusclient import Options, default_state_dir
+
     metadata = _parse_meta(meta or [])
+    threshold = parse_size(tus_threshold, "--tus-threshold")
+    options = Options(
+        chunk_size=max(parse_size(chunk_size, "--chunk-size"), 1),
+        limit_rate=parse_size(limit_rate, "--limit-rate") if limit_rate else None,
+        state_dir=state_dir or default_state_dir(),
+    )
     files = _expand(paths)
     groups = [files] if together else [[f] for f in files]
     total = sum(f.stat().st_size for f in files)
+    plain = not err.is_terminal or bool(os.environ.get("CI"))
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -68,16 +142,19 @@ def ingest(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=err.console,
-        disable=not err.is_terminal,
+        disable=plain,
     )
+    lines = PlainProgress(total) if plain and url is not None else None
     with progress:
         task = progress.add_task(f"ingesting {len(files)} file(s)", total=total)
 
         def advance(n: int) -> None:
+            if lines is not None:
+                lines.advance(n)
             progress.advance(task, n)
 
         if url is not None:
-            failures = _ingest_http(url, key, groups, metadata, advance)
+            failures = _ingest_http(url, key, groups, metadata, advance, threshold, options)
         else:
             failures = _ingest_local(instance, groups, metadata, advance)
     if failures:
@@ -94,22 +171,36 @@ def _ingest_http(
     groups: list[list[Path]],
     metadata: dict[str, Any],
     advance: Advance,
+    threshold: int,
+    options: "Options",
 ) -> int:
     import httpx
 
     from tzzr.client import IngestError, upload
+    from tzzr.tusclient import TusError, Uploader, ingest_uploaded
 
     if not key:
         raise fail("--url needs --key (or TZZR_KEY)", 2)
     failures = 0
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=httpx.Timeout(60, read=600)) as c:
+        uploader = Uploader(c, key, options, advance, lambda line: err.print(line, highlight=False))
         for group in groups:
             try:
-                status, body = upload(c, group, metadata, advance)
-            except (IngestError, httpx.HTTPError) as exc:
+                if any(path.stat().st_size > threshold for path in group):
+                    uploaded = [uploader.upload(path) for path in group]
+                    status, body = ingest_uploaded(c, uploaded, metadata)
+                else:
+                    status, body = upload(c, group, metadata, advance)
+            except (IngestError, TusError, httpx.HTTPError) as exc:
                 failures += 1
-                err.print(f"[red]failed[/red] {' '.join(map(str, group))}: {exc}")
+                if isinstance(exc, httpx.TransportError):
+                    exc = TusError(f"cannot reach {url} ({exc}): is the server running?")
+                err.print(
+                    f"[red]failed[/red] {' '.join(map(str, group))}: {exc}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 continue
             _report("new" if status == 200 else "duplicate", body["h_entrada"], group)
     return failures
