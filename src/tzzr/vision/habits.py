@@ -56,15 +56,22 @@ def next_score(freq: float, previous: float, completed: float) -> float:
     return previous * m + completed * (1 - m)
 
 
-def intervals(freq: Frequency, checked: list[date]) -> list[Interval]:
-    """Loop's `buildIntervals` then `snapIntervalsTogether`: `checked` newest first;
-    the intervals newest first."""
+def build_intervals(freq: Frequency, checked: list[date]) -> list[Interval]:
+    """Loop's `buildIntervals`: each `times` check-ins within `interval_days` days open an
+    interval at the oldest of them; `checked` newest first, the intervals likewise."""
     num, den = freq.times, freq.interval_days
     found: list[Interval] = []
     for i in range(num - 1, len(checked)):
         begin, center = checked[i], checked[i - num + 1]
         if (center - begin).days < den:
             found.append(Interval(begin, center, begin + timedelta(days=den - 1)))
+    return found
+
+
+def snap_intervals(found: list[Interval]) -> list[Interval]:
+    """Loop's `snapIntervalsTogether`: from the second newest on, each interval slides
+    back (no further than its center allows) to close the gap to the newer one."""
+    found = list(found)
     for i in range(1, len(found)):
         curr, newer = found[i], found[i - 1]
         gap_to_newer = (curr.end - newer.begin).days
@@ -73,6 +80,10 @@ def intervals(freq: Frequency, checked: list[date]) -> list[Interval]:
             shift = timedelta(days=min(gap_center_to_end, gap_to_newer + 1))
             found[i] = Interval(curr.begin - shift, curr.center, curr.end - shift)
     return found
+
+
+def intervals(freq: Frequency, checked: list[date]) -> list[Interval]:
+    return snap_intervals(build_intervals(freq, checked))
 
 
 def done_days(
