@@ -121,18 +121,20 @@ async def _receive(request: Request, patch: Patch, checksum: bytes | None) -> Up
     if checksum is not None:
         patch.expect_checksum()
     stream: AsyncIterator[bytes] = request.stream()
-    buffer = bytearray()
+    chunks: list[bytes] = []  # joined once per BUFFER: one copy of each byte, not two
+    size = 0
     try:
         async for chunk in stream:
-            buffer += chunk
-            if len(buffer) >= BUFFER:
-                data, buffer = bytes(buffer), bytearray()
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= BUFFER:
+                data, chunks, size = b"".join(chunks), [], 0
                 await run_in_threadpool(patch.write, data)
-        if buffer:
-            await run_in_threadpool(patch.write, bytes(buffer))
+        if chunks:
+            await run_in_threadpool(patch.write, b"".join(chunks))
     except ClientDisconnect:
-        if buffer:
-            await run_in_threadpool(patch.write, bytes(buffer))
+        if chunks:
+            await run_in_threadpool(patch.write, b"".join(chunks))
         await run_in_threadpool(patch.keep)
         raise
     except BaseException:
