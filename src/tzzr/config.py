@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     run_retry_seconds: float = Field(default=2.0, ge=0)
     enrich_window: float = Field(default=86400.0, gt=0)
 
+    # THE FACTORY's language model: any OpenAI-compatible Chat Completions server (llama.cpp,
+    # Ollama, vLLM, a hosted API). No base URL: the deterministic planner (and Optuna).
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str | None = None
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    llm_max_tokens: int = Field(default=2048, ge=16, le=131072)
+    llm_retry_wait_seconds: float = Field(default=30.0, ge=0)
+
     log_format: str = Field(default="text", pattern="^(text|json)$")
     otel_exporter: str = Field(default="", pattern="^(|otlp|console)$")
     otel_endpoint: str = ""

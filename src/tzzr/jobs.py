@@ -1,8 +1,11 @@
-"""Jobs: long work the server does for a caller (specializing a cell), in one of its
-threads, with progress in the database, held under a lease (tzzr.work) from the moment
-it is queued: the process's heartbeat renews it while the server lives. A job whose
-server stopped is failed by the reaper once its lease has run out (its work lived in
-that server's memory: it cannot be resumed); the jobs of a server still running, on this
+"""Jobs: long work the server does for a caller (specializing a cell, THE FACTORY's
+refinements), in one of its threads, with progress in the database, held under a lease
+(tzzr.work) from the moment it is queued: the process's heartbeat renews it while the
+server lives. A job whose server stopped is found by the reaper once its lease has run
+out. A job of a *resumable* kind (registered with `resumable`: its work keeps what it
+has done in the database, and reads it back) is queued again and resumed by the server
+that reaped it, up to MAX_ATTEMPTS times; any other job is failed as interrupted (its
+work lived in that server's memory). The jobs of a server still running, on this
 machine or another, are left alone."""
 
 import logging
@@ -11,10 +14,11 @@ import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from tzzr.db.engine import write_transaction
 from tzzr.db.models import Job
@@ -29,7 +33,24 @@ log = logging.getLogger("tzzr.jobs")
 Progress = Callable[[int, int, str], None]
 Work = Callable[[Progress], dict[str, Any]]
 
+
+@dataclass(frozen=True)
+class Turn:
+    """One attempt at a resumable job: its request, progress, and `held(conn)`, the
+    guarded write to make in each transaction that records its work (False, and the
+    lease renewed for nobody, when another attempt has the job now: write nothing)."""
+
+    job_id: str
+    attempt: int
+    request: dict[str, Any]
+    progress: Progress
+    held: Callable[[Connection], bool]
+
+
+Resume = Callable[[Turn], dict[str, Any]]
+
 LEASE_SECONDS = 30.0  # renewed every third of it; a stopped server's jobs fail after it
+MAX_ATTEMPTS = 3  # a resumable job's attempts (a server stopped under each one)
 REAP_SECONDS = 10.0  # how often the scheduler looks for them
 LEASES = Leases(Job.__table__, ("id",), started=None)  # type: ignore[arg-type]
 INTERRUPTED = {
@@ -64,11 +85,21 @@ class Jobs:
         self._lease_seconds = lease_seconds
         self._pool: ThreadPoolExecutor | None = None
         self._held: dict[str, Holding] = {}
+        self._kinds: dict[str, Resume] = {}
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._lease_seconds)
 
-    def start(self, instance: InstanceInfo, kind: str, request: dict[str, Any], work: Work) -> str:
+    def resumable(self, kind: str, work: Resume) -> None:
+        """Jobs of `kind` are started without a work function (`start(..., work=None)`)
+        and run as `work(turn)`, resumed from their request after a stopped server."""
+        self._kinds[kind] = work
+
+    def start(
+        self, instance: InstanceInfo, kind: str, request: dict[str, Any], work: Work | None = None
+    ) -> str:
+        if work is None and kind not in self._kinds:
+            raise ValueError(f"jobs of kind {kind!r} need a work function")
         job_id = uuid.uuid4().hex
         now = datetime.now(UTC)
         with write_transaction(self._engine) as conn:
@@ -86,28 +117,43 @@ class Jobs:
                     lease_until=self._lease(now),
                 )
             )
+        self._submit(job_id, work)
+        return job_id
+
+    def _submit(self, job_id: str, work: Work | None) -> None:
         holding = heartbeat().hold(lambda: self._renew(job_id), self._lease_seconds / 3)
         self._held[job_id] = holding
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tzzr-job")
         self._pool.submit(self._run, job_id, work, holding)
-        return job_id
 
     def _renew(self, job_id: str) -> bool:
         with write_transaction(self._engine) as conn:
             return LEASES.reserve(conn, (job_id,), self.worker, self._lease(datetime.now(UTC)))
 
-    def _run(self, job_id: str, work: Work, holding: Holding) -> None:
+    def _run(self, job_id: str, work: Work | None, holding: Holding) -> None:
         try:
             now = datetime.now(UTC)
             with write_transaction(self._engine) as conn:
                 row = LEASES.claim(conn, (job_id,), self.worker, now, self._lease(now))
             if row is None:  # reaped meanwhile
                 return
-            self._work(job_id, row.attempt, work)
+            self._work(job_id, row.attempt, work or self._resume(row))
         finally:
             holding.release()
             self._held.pop(job_id, None)
+
+    def _resume(self, row: Any) -> Work:
+        resume = self._kinds[row.kind]
+
+        def held(conn: Connection) -> bool:
+            lease = self._lease(datetime.now(UTC))
+            return LEASES.write(conn, (row.id,), row.attempt, lease_until=lease)
+
+        def work(progress: Progress) -> dict[str, Any]:
+            return resume(Turn(row.id, row.attempt, row.request, progress, held))
+
+        return work
 
     def _write(self, job_id: str, attempt: int, **values: Any) -> None:
         with write_transaction(self._engine) as conn:
@@ -149,15 +195,25 @@ class Jobs:
         return job_json(row)
 
     def reap(self, now: datetime | None = None) -> int:
-        """Jobs whose lease ran out (their server stopped): failed, as interrupted."""
+        """Jobs whose lease ran out (their server stopped): a resumable one queued again
+        here and resumed (until MAX_ATTEMPTS), any other failed, as interrupted."""
         now = now or datetime.now(UTC)
         failed = {"status": JobStatus.FAILED, "finished_at": now, "lease_until": None}
-        reaped = LEASES.reap(
-            self._engine,
-            now,
-            lambda _row: {**failed, "error": INTERRUPTED},
-            (JobStatus.QUEUED, JobStatus.RUNNING),
-        )
+
+        def decide(row: Any) -> dict[str, Any]:
+            if row.kind in self._kinds and row.attempt < MAX_ATTEMPTS:
+                return {
+                    "status": JobStatus.QUEUED,
+                    "worker": self.worker,
+                    "lease_until": self._lease(now),
+                }
+            return {**failed, "error": INTERRUPTED}
+
+        reaped = LEASES.reap(self._engine, now, decide, (JobStatus.QUEUED, JobStatus.RUNNING))
+        for row, values in reaped:
+            if values["status"] == JobStatus.QUEUED:
+                log.info("job %s lost its server; resumed here", row.id)
+                self._submit(row.id, None)
         return len(reaped)
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from tzzr.db.engine import create_db_engine, dispose, migrate, migrate_in_child
 from tzzr.db.models import Instance
 from tzzr.devices.registry import Devices
 from tzzr.entries import EntryReader
+from tzzr.factory.service import Factory
 from tzzr.feldman.sealing import Feldman
 from tzzr.feldman.signing import SigningKeys
 from tzzr.flows.engine import Alfred
@@ -74,6 +75,7 @@ class Services:
     alerts: Alerts
     search: Finder
     visions: Visions
+    factory: Factory
     clock: Callable[[], datetime]
     uploads: Uploads
 
@@ -108,6 +110,8 @@ class Services:
         alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
         previews = Previews(engine, cells, queue, blobs, settings)
         uploads = Uploads(engine, blobs, settings, now)
+        jobs = Jobs(engine)
+        visions = Visions(engine, ledger, now)
         ingest = IngestService(
             engine, blobs, settings, router=alfred, previews=previews, uploads=uploads
         )
@@ -125,14 +129,15 @@ class Services:
             queue=queue,
             runs=Runs(engine, catalog, queue, blobs, settings),
             previews=previews,
-            jobs=Jobs(engine),
+            jobs=jobs,
             visualizer=Visualizer(),
             flows=flows,
             mason=mason,
             alfred=alfred,
             alerts=Alerts(engine, settings, instances, ledger.pending),
             search=Finder(engine),
-            visions=Visions(engine, ledger, now),
+            visions=visions,
+            factory=Factory(engine, jobs, ledger, visions, catalog, settings, now),
             clock=now,
             uploads=uploads,
         )

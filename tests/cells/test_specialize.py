@@ -1,5 +1,7 @@
-"""Specialization jobs (a new cell version with a prompt and defaults, checked against
-the cell's test cases and constraints) and visualization samples."""
+"""Specialization jobs: rounds in THE FACTORY that propose parameter sets (Optuna over the
+cell's numeric parameters here: no model is configured), measure each against the cell's
+test cases and constraints, and publish the best that meets them; and visualization
+samples."""
 
 import io
 import time
@@ -36,14 +38,23 @@ def test_specializing_makes_a_new_version_and_reports_the_constraints(live: Live
     with live.client() as client:
         started = client.post(
             "/api/cells/ocr-core/specialize",
-            json={"prompt": prompt, "constraints": {"latencyMs": 60000, "maxGpuMemoryMb": 512}},
+            json={
+                "prompt": prompt,
+                "constraints": {"latencyMs": 60000, "maxGpuMemoryMb": 512},
+                "rounds": 2,
+            },
         )
         assert started.status_code == 202, started.text
         job = wait_job(client, started.json()["jobId"])
         assert job["status"] == "done", job
         result = job["result"]
         assert result["version"] == "1.2.0" and result["from"] == "1.1.0"
-        assert job["progress"] == {"done": 1, "total": 1, "step": "test case receipt-es"}
+        assert result["published"] is True and result["planner"].startswith("optuna")
+        assert job["progress"] == {"done": 2, "total": 2, "step": "choosing the best round"}
+        assert [r["number"] for r in result["rounds"]] == [1, 2]
+        assert result["rounds"][0]["params"] == {}  # round 1: the request's own params
+        assert set(result["rounds"][1]["params"]) == {"psm"}  # OCR_CORE's numeric one
+        assert result["rounds"][1]["params"]["psm"] in (3, 4, 6, 11)
         (case,) = result["testCases"]
         assert case["ok"] and case["missing"] == [] and case["latencyMs"] > 0
         checks = {c["name"]: c for c in result["constraints"]}
@@ -57,15 +68,51 @@ def test_specializing_makes_a_new_version_and_reports_the_constraints(live: Live
         cell = client.get("/api/cells/ocr-core").json()
         assert cell["version"] == "1.2.0" and cell["iaSpecializationPrompt"] == prompt
         assert cell["versions"] == ["1.1.0", "1.2.0"]
+        best = result["rounds"][result["best"] - 1]
+        assert result["defaults"] == best["params"]
+        record = client.get(result["record"]).json()
+        assert [r["number"] for r in record["rounds"]] == [1, 2]
+        assert record["rounds"][1]["draft"]["params"] == result["rounds"][1]["params"]
 
         tight = client.post(
             "/api/cells/ocr-core/specialize",
-            json={"prompt": "faster", "constraints": {"latencyMs": 0.001}},
+            json={"prompt": "faster", "constraints": {"latencyMs": 0.001}, "rounds": 1},
         )
         tight_job = wait_job(client, tight.json()["jobId"])
-        assert tight_job["result"]["version"] == "1.3.0"
+        assert tight_job["status"] == "done", tight_job
+        assert tight_job["result"]["published"] is False and tight_job["result"]["version"] is None
+        assert "nothing was published" in tight_job["result"]["note"]
         assert tight_job["result"]["constraints"][0]["holds"] is False
         assert tight_job["result"]["allHold"] is False
+        assert client.get("/api/cells/ocr-core").json()["version"] == "1.2.0"
+
+
+def test_optuna_finds_parameters_that_meet_a_latency_constraint(live: Live) -> None:
+    """test-tune sleeps `sleepMs` (80 unless told), and answers "blurry" under 10 ms: the
+    request's own round misses 70 ms, Optuna's rounds find a set that meets it and still
+    passes the test case, and that set is the new version's defaults."""
+    with live.client() as client:
+        started = client.post(
+            "/api/cells/test-tune/specialize",
+            json={"prompt": "answer in 70 ms", "constraints": {"latencyMs": 70}, "rounds": 4},
+        )
+        job = wait_job(client, started.json()["jobId"])
+        assert job["status"] == "done", job
+        result = job["result"]
+        first = result["rounds"][0]
+        assert first["params"] == {} and first["meets"] is False
+        assert result["published"] is True and result["version"] == "1.1.0"
+        chosen = result["defaults"]["sleepMs"]
+        assert 10 <= chosen <= 70 and result["allHold"] is True
+        assert result["rounds"][result["best"] - 1]["meets"] is True
+        measured = {c["name"]: c for c in result["constraints"]}["latencyMs"]["measured"]
+        assert measured <= 70
+        assert client.get("/api/cells/test-tune").json()["version"] == "1.1.0"
+        leaves = [r["leafIndex"] for r in result["rounds"]]
+        assert len(set(leaves)) == 4
+    deck = live.services.instances.get("deck")
+    new = live.services.catalog.get(deck.h_instancia, "test-tune", "1.1.0")
+    assert getattr(new, "defaults", None) == {"sleepMs": chosen}
 
 
 def test_a_specialized_version_runs_with_its_defaults(live: Live) -> None:
@@ -82,6 +129,8 @@ def test_a_specialized_version_runs_with_its_defaults(live: Live) -> None:
             ).json()["jobId"],
         )
     assert job["status"] == "done" and job["result"]["defaults"] == {"fail": "input"}
+    assert "test-echo has no testCases: nothing was measured" in job["result"]["note"]
+    assert job["result"]["published"] is True and len(job["result"]["rounds"]) == 1
     catalog = live.services.catalog
     deck = live.services.instances.get("deck").h_instancia
     with pytest.raises(CellFailed, match="refused"):
@@ -103,8 +152,13 @@ def test_specialize_requests_are_checked(live: Live) -> None:
         older = client.post(
             "/api/cells/test-noop/specialize", json={"prompt": "p", "version": "0.9.0"}
         )
-        job = wait_job(client, older.json()["jobId"])
-        assert job["status"] == "failed" and "not newer" in job["error"]["message"]
+        assert older.status_code == 409 and "not newer" in older.json()["error"]["message"]
+        space = client.post(
+            "/api/cells/test-tune/specialize", json={"prompt": "p", "space": {"sleepMs": 3}}
+        )
+        assert space.status_code == 422 and space.json()["error"]["field"] == "space.sleepMs"
+        many = client.post("/api/cells/test-tune/specialize", json={"prompt": "p", "rounds": 99})
+        assert many.status_code == 422 and many.json()["error"]["field"] == "rounds"
         assert client.get("/api/jobs/nope").status_code == 404
     key, _ = live.services.keys.create("deck", "ingest")
     forbidden = httpx.post(

@@ -15,7 +15,7 @@ from tzzr.api.grace import cell_json
 from tzzr.api.headers import stored_content_headers
 from tzzr.cells.envelope import RunRequest
 from tzzr.cells.meta import KnowledgeCell
-from tzzr.cells.specialize import SpecializeBody, specialize
+from tzzr.cells.specialize import SpecializeBody
 from tzzr.errors import InvalidInput
 from tzzr.keys import Principal
 from tzzr.runs import notify
@@ -160,21 +160,15 @@ async def cell_visualization(
 
 @router.post(
     "/api/cells/{cell_id}/specialize",
-    summary="Make a new version of a cell with a prompt and defaults (admin; a job)",
+    summary="Specialise a cell in rounds of THE FACTORY: a new version (admin; a job)",
     status_code=202,
     openapi_extra=body_schema(SpecializeBody),
 )
 async def specialize_cell(request: Request, principal: Admin, cell_id: str) -> JSONResponse:
     body = await parse_body(request, SpecializeBody)
-    found = services(request)
-    h_instancia = principal.instance.h_instancia
-    found.catalog.get(h_instancia, cell_id)  # 404 before a job is made
-    job_id = found.jobs.start(
-        principal.instance,
-        "specialize",
-        {"cellId": cell_id, **body.model_dump()},
-        lambda progress: specialize(found.catalog, h_instancia, cell_id, body, progress),
-    )
+    # rounds in THE FACTORY (tzzr.factory.tune); 404 or 409 before a job is made
+    factory = services(request).factory
+    job_id = await run_in_threadpool(factory.specialize, principal.instance, cell_id, body)
     return JSONResponse(
         {"jobId": job_id, "status": JobStatus.QUEUED, "statusUrl": f"/api/jobs/{job_id}"},
         status_code=202,

@@ -1,13 +1,14 @@
 """Specializing a cell: a new version (semver bump) that carries a specialization
-prompt and parameter defaults, checked against the cell's test cases and the caller's
-constraints (latencyMs, maxGpuMemoryMb), reporting which hold."""
+prompt and parameter defaults, measured against the cell's test cases and the caller's
+constraints (latencyMs, maxGpuMemoryMb). THE FACTORY (tzzr.factory.tune) runs the rounds
+that choose the defaults; these are the pieces it measures and publishes with."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tzzr.cells.base import Cell
 from tzzr.cells.catalog import Catalog, Specialized, semver_key
 from tzzr.cells.meta import SEMVER
 from tzzr.cells.remote import RemoteCell
@@ -15,7 +16,7 @@ from tzzr.cells.samples import run_case
 from tzzr.errors import Conflict, InvalidInput
 
 CONSTRAINTS = ("latencyMs", "maxGpuMemoryMb")
-Progress = Callable[[int, int, str], None]
+MAX_ROUNDS = 20
 
 
 class SpecializeBody(BaseModel):
@@ -25,6 +26,10 @@ class SpecializeBody(BaseModel):
     constraints: dict[str, float] = {}
     params: dict[str, Any] = {}
     version: str | None = None
+    # THE FACTORY: how many parameter sets to try (default 3 when there is something to
+    # tune, else 1), and the ranges to tune in (default: the cell's numeric params).
+    rounds: int | None = Field(default=None, ge=1, le=MAX_ROUNDS)
+    space: dict[str, Any] = {}
 
     @field_validator("constraints")
     @classmethod
@@ -49,53 +54,74 @@ def next_minor(version: str) -> str:
     return f"{major}.{minor + 1}.0"
 
 
-def specialize(
-    catalog: Catalog, h_instancia: str, cell_id: str, body: SpecializeBody, progress: Progress
-) -> dict[str, Any]:
-    """A new version of a cell for one instance: no other instance sees it."""
+def base_of(catalog: Catalog, h_instancia: str, cell_id: str) -> Cell:
+    """The newest version of an in-process cell (a remote one is specialised on its GRACE)."""
     newest = catalog.get(h_instancia, cell_id)
     if isinstance(newest, RemoteCell):
         raise InvalidInput(
             f"{cell_id} is a remote cell: specialize it on the GRACE that runs it",
             field="cellId",
         )
-    root = newest.base if isinstance(newest, Specialized) else newest
-    defaults = {**(newest.defaults if isinstance(newest, Specialized) else {}), **body.params}
-    version = body.version or next_minor(newest.meta.version)
+    return newest
+
+
+def version_for(newest: Cell, wanted: str | None) -> str:
+    version = wanted or next_minor(newest.meta.version)
     if semver_key(version) <= semver_key(newest.meta.version):
-        raise Conflict(f"version {version} is not newer than {cell_id} {newest.meta.version}")
+        raise Conflict(
+            f"version {version} is not newer than {newest.meta.id} {newest.meta.version}"
+        )
+    return version
+
+
+def candidate(newest: Cell, version: str, prompt: str, defaults: dict[str, Any]) -> Specialized:
+    """The new version as it would run: the root engine with these defaults."""
+    root = newest.base if isinstance(newest, Specialized) else newest
     now = datetime.now(UTC)
     meta = newest.meta.model_copy(
         update={
             "version": version,
-            "ia_specialization_prompt": body.prompt,
+            "ia_specialization_prompt": prompt,
             "created": now,
             "updated": now,
         }
     )
-    candidate = Specialized(root, meta, defaults)
-    cases = list(meta.test_cases)
-    reports = []
-    progress(0, len(cases), "running test cases")
-    for done, case in enumerate(cases, 1):
-        reports.append(run_case(candidate, case))
-        progress(done, len(cases), f"test case {case.get('name', done)}")
-    checks = [_check(name, limit, reports) for name, limit in body.constraints.items()]
-    catalog.register(
-        h_instancia, meta, root.module, sorted(root.accepts), base=root.meta.id, defaults=defaults
-    )
+    return Specialized(root, meta, defaults)
+
+
+def measure(cell: Cell, constraints: dict[str, float]) -> dict[str, Any]:
+    """The cell's test cases run, and each constraint checked against them."""
+    reports = [run_case(cell, case) for case in cell.meta.test_cases]
+    checks = [check(name, limit, reports) for name, limit in constraints.items()]
     return {
-        "cellId": cell_id,
-        "version": version,
-        "from": newest.meta.version,
-        "defaults": defaults,
         "testCases": reports,
         "constraints": checks,
+        "casesOk": sum(1 for r in reports if r["ok"]),
+        "meets": all(c["holds"] is True for c in checks),
         "allHold": all(c["holds"] is True for c in checks) and all(r["ok"] for r in reports),
     }
 
 
-def _check(name: str, limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
+def publish(catalog: Catalog, h_instancia: str, cell: Specialized) -> None:
+    """Register the new version for one instance (no other sees it); publishing the same
+    version with the same defaults again (a resumed job) changes nothing."""
+    root = cell.base
+    try:
+        catalog.register(
+            h_instancia,
+            cell.meta,
+            root.module,
+            sorted(root.accepts),
+            base=root.meta.id,
+            defaults=cell.defaults,
+        )
+    except Conflict:
+        existing = catalog.get(h_instancia, cell.meta.id, cell.meta.version)
+        if not (isinstance(existing, Specialized) and existing.defaults == cell.defaults):
+            raise
+
+
+def check(name: str, limit: float, reports: list[dict[str, Any]]) -> dict[str, Any]:
     if name == "latencyMs":
         latencies = [r["latencyMs"] for r in reports if r.get("latencyMs") is not None]
         measured = max(latencies) if latencies else None

@@ -66,6 +66,34 @@ class _Noop:
         return CellResult({}, engine="noop")
 
 
+class _Tune:
+    """A cell with a numeric parameter to tune and a trade-off: `sleepMs` is its
+    latency, and under 10 ms its answer is "blurry" (its test case wants "sharp")."""
+
+    module = "TEST_TUNE"
+    accepts = frozenset({"text", "bytes"})
+
+    def __init__(self) -> None:
+        self.meta = _meta("test-tune", "Sleeps sleepMs; sharp only when it takes 10 ms or more.")
+        self.meta = self.meta.model_copy(
+            update={
+                "input_format": {"params": {"sleepMs": "int 0..100 (80)"}},
+                "test_cases": [
+                    {
+                        "name": "sharp",
+                        "input": {"type": "text", "base64": "aGVsbG8="},
+                        "expect": {"contains": ["sharp"]},
+                    }
+                ],
+            }
+        )
+
+    def run(self, context: CellContext, payload: Payload) -> CellResult:
+        sleep_ms = float(context.params.get("sleepMs", 80))
+        time.sleep(sleep_ms / 1000)
+        return CellResult({"text": "sharp" if sleep_ms >= 10 else "blurry"}, engine="tune")
+
+
 def _enabled() -> bool:
     return os.environ.get("TZZR_TEST_CELLS") == "1"
 
@@ -76,3 +104,7 @@ def EchoCell() -> _Echo | None:
 
 def NoopCell() -> _Noop | None:
     return _Noop() if _enabled() else None
+
+
+def TuneCell() -> _Tune | None:
+    return _Tune() if _enabled() else None
