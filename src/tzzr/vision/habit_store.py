@@ -4,12 +4,12 @@ A check-in's day is the habit's own: a moment is read in the habit's time zone (
 Europe/Madrid is that day there, whatever the UTC date). One check-in per habit and day;
 each is sealed as a `vision` leaf."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tzzr.db.engine import write_transaction
@@ -17,9 +17,7 @@ from tzzr.db.models_vision import Habit, HabitCheckin, MilestoneHabit
 from tzzr.errors import Conflict, InvalidInput, NotFound
 from tzzr.vision import habits as arithmetic
 from tzzr.vision import rows as r
-
-if TYPE_CHECKING:
-    from tzzr.feldman.log import Ledger
+from tzzr.vision.store import Store
 
 MAX_INTERVAL_DAYS = 366
 MAX_GRID_DAYS = 400
@@ -131,44 +129,8 @@ HABIT_FIELDS = frozenset(
 )
 
 
-class HabitStore:
-    _engine: Engine
-    _ledger: "Ledger"
-    clock: Callable[[], datetime]
-
-    # provided by Visions
-    def _seal(
-        self,
-        conn: Connection,
-        h_instancia: str,
-        ref: str,
-        record: dict[str, Any],
-        event: str,
-        now: datetime,
-    ) -> int:
-        raise NotImplementedError
-
-    @staticmethod
-    def _emit(
-        conn: Connection,
-        h_instancia: str,
-        subject: str,
-        change: str,
-        now: datetime,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        raise NotImplementedError
-
-    def _link_all(
-        self,
-        conn: Connection,
-        h_instancia: str,
-        parent: str,
-        parent_ids: list[int],
-        child: str,
-        child_id: int,
-    ) -> None:
-        raise NotImplementedError
+class HabitStore(Store):
+    """Habits and check-ins (a part of `Visions`)."""
 
     # -- habits ------------------------------------------------------------------
     def create_habit(

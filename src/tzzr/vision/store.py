@@ -1,0 +1,126 @@
+"""What every part of VISION BUILDER's service shares: the instance's rows by id, the
+`vision` leaf that seals a record, the SENTINEL event of a change, and links."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.db.models_vision import (
+    Action,
+    Habit,
+    KeyResult,
+    Milestone,
+    MilestoneAction,
+    MilestoneHabit,
+    MilestoneKeyResult,
+    Vision,
+    VisionMilestone,
+)
+from tzzr.errors import InvalidInput, NotFound
+from tzzr.feldman.log import Ledger
+from tzzr.sentinel.events import emit
+
+Clock = Callable[[], datetime]
+LEAF_KIND = "vision"
+# (parent kind, child kind) -> (link table, parent column, child column)
+LINKS: dict[tuple[str, str], tuple[Any, str, str]] = {
+    ("vision", "milestone"): (VisionMilestone, "vision_id", "milestone_id"),
+    ("milestone", "action"): (MilestoneAction, "milestone_id", "action_id"),
+    ("milestone", "habit"): (MilestoneHabit, "milestone_id", "habit_id"),
+    ("milestone", "key_result"): (MilestoneKeyResult, "milestone_id", "key_result_id"),
+}
+TABLES: dict[str, Any] = {
+    "vision": Vision,
+    "milestone": Milestone,
+    "action": Action,
+    "habit": Habit,
+    "key_result": KeyResult,
+}
+NAMES = {"vision": "vision", "milestone": "milestone", "action": "action", "habit": "habit"}
+NAMES["key_result"] = "key result"
+
+
+def get_row(conn: Connection, kind: str, h_instancia: str, object_id: int) -> Any:
+    table = TABLES[kind]
+    row = conn.execute(
+        select(table).where(table.h_instancia == h_instancia, table.id == object_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no {NAMES[kind]} {object_id}")
+    return row
+
+
+def parse_date(value: Any, field: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput(f"{field} must be a date such as 2026-12-31", field=field)
+
+
+class Store:
+    """The engine, the ledger and the clock, and the helpers every part uses."""
+
+    def __init__(self, engine: Engine, ledger: Ledger, clock: Clock) -> None:
+        self._engine = engine
+        self._ledger = ledger
+        self.clock = clock
+
+    # -- shared ------------------------------------------------------------------
+    def _seal(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        ref: str,
+        record: dict[str, Any],
+        event: str,
+        now: datetime,
+    ) -> int:
+        """A `vision` leaf over the record's canonical JSON: its index."""
+        digest = sha256_hex(canonical_json(record))
+        return self._ledger.append_in(
+            conn, h_instancia, LEAF_KIND, ref, digest, now, {"event": event}
+        )
+
+    @staticmethod
+    def _emit(
+        conn: Connection,
+        h_instancia: str,
+        subject: str,
+        change: str,
+        now: datetime,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        emit(
+            conn,
+            "vision",
+            h_instancia=h_instancia,
+            subject=subject,
+            data={"change": change, **(data or {})},
+            ts=now,
+        )
+
+    def _link_all(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        parent: str,
+        parent_ids: list[int],
+        child: str,
+        child_id: int,
+    ) -> None:
+        for k, parent_id in enumerate(dict.fromkeys(parent_ids)):
+            try:
+                get_row(conn, parent, h_instancia, parent_id)
+            except NotFound as exc:
+                raise InvalidInput(exc.message, field=f"{parent}Ids[{k}]") from exc
+            table, left, right = LINKS[(parent, child)]
+            conn.execute(
+                insert(table).values({left: parent_id, right: child_id, "h_instancia": h_instancia})
+            )
