@@ -56,6 +56,7 @@ OBJECTS = (
     "key_result_id",
     "upload_id",
     "device_id",
+    "item_id",
 )
 # tus requests carry these; corp's PATCH would append to deck's upload if it were found
 TUS_HEADERS = {
@@ -156,6 +157,12 @@ def world(
             result = client.post(
                 "/key-results", json={"title": "deck-secret-result", "targetValue": 9, **linked}
             ).json()
+            refined = client.post(
+                "/factory/refine",
+                json={"target": {"vision": vision["id"]}, "goal": "deck-secret-goal"},
+            )
+            assert refined.status_code == 202, refined.text
+            _wait(client, refined.headers["Location"], "status", ("done", "failed"))
             created = client.post("/uploads", headers=TUS_HEADERS, content=b"deck-bytes")
             assert created.status_code == 201, created.text
             upload_id = created.headers["Location"].rsplit("/", 1)[1]
@@ -184,7 +191,7 @@ def world(
             "cell_id": "deck-remote",
             "run_id": "deck-run-1",
             "execution_id": execution.json()["executionId"],
-            "job_id": job.json()["jobId"],
+            "job_id": refined.json()["jobId"],  # a job at /api/jobs too
             "alert_id": str(alert_id),
             "number": "1",
             "sample_id": "default",
@@ -197,6 +204,7 @@ def world(
             "key_result_id": str(result["id"]),
             "upload_id": upload_id,
             "device_id": DECK_DEVICE.key_id,
+            "item_id": "m1",
         }
         secrets = [
             *(ids[k] for k in ("h_entrada", "sha256", "execution_id", "job_id", "upload_id")),
@@ -212,6 +220,7 @@ def world(
             "deck-secret-checkin",
             "deck-secret-result",
             "deck-secret-phone",
+            "deck-secret-goal",
             DECK_DEVICE.key_id,
             DECK_DEVICE.public_key,
             "deck-remote-token",
@@ -276,6 +285,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> dict[str, Any] | None:
         ("POST", "/habits/{habit_id}/checkins"): {"note": "corp was here"},
         ("POST", "/key-results/{key_result_id}/checkins"): {"value": 1},
         ("POST", "/milestones"): {"title": "corp's", "visionIds": [int(ids["vision_id"])]},
+        ("POST", "/factory/refine"): {"target": {"vision": int(ids["vision_id"])}, "goal": "x"},
         ("POST", "/actions"): {"title": "corp's", "milestoneIds": [int(ids["milestone_id"])]},
         ("POST", "/ingest"): None,  # a capture of corp's own: sent as a form below
     }
@@ -312,6 +322,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "/bloques",
         f"/enrich/{ids['h_entrada']}",
         f"/visions/{ids['vision_id']}",
+        f"/factory/jobs/{ids['job_id']}",
         f"/habits/{ids['habit_id']}/checkins",
         f"/key-results/{ids['key_result_id']}/checkins",
         f"/uploads/{ids['upload_id']}",

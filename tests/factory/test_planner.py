@@ -6,8 +6,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tzzr.factory import drafts
-from tzzr.factory import planner
+from tzzr.factory import drafts, planner
 
 START = date(2027, 1, 1)
 
