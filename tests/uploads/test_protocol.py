@@ -129,7 +129,9 @@ def test_a_declared_sha256_that_does_not_match_fails_the_upload(live: Live) -> N
         state = client.get(location).json()
         assert state["state"] == "failed"
         assert state["sha256"] is None
-        assert send(client, location, 1000, b"").status_code == 409
+        assert state["error"] and "declared" in state["error"]
+        assert head(client, location).status_code == 410
+        assert send(client, location, 1000, b"").status_code == 410
     assert not live.services.blobs.scoped("deck").exists(hashlib.sha256(data).hexdigest())
     right = os.urandom(1000)
     with live.client() as client:

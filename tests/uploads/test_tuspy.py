@@ -179,3 +179,29 @@ def test_tuspy_resumes_after_the_server_is_killed_mid_patch(shape: str, tmp_path
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}", **TUS}) as h:
                 assert h.head(path).headers["Tzzr-Sha256"] == digest
             _ingest(url, key, digest, len(data))
+
+
+def test_a_silent_patch_is_superseded_by_the_clients_head(live: Live) -> None:
+    """A phone that changed networks leaves its PATCH open on the server with nobody
+    behind it: the client's HEAD stops it, answers what it kept, and tuspy resumes."""
+    data = os.urandom(5 * MiB)
+    digest = hashlib.sha256(data).hexdigest()
+    client = _client(live.url, live.admin_key)
+    uploader = client.uploader(file_stream=io.BytesIO(data), metadata={"sha256": digest})
+    location = uploader.create_url()
+    path = "/" + location.split("/", 3)[3]
+    port = int(live.url.rsplit(":", 1)[1])
+    silent = _raw_half_patch(port, live.admin_key, path, data[: 2 * MiB], len(data))
+    try:
+        time.sleep(0.5)  # the server reads what was sent, then waits for more
+        with httpx.Client(headers={"Authorization": f"Bearer {live.admin_key}", **TUS}) as h:
+            offset = int(h.head(location).headers["Upload-Offset"])
+        assert 0 <= offset <= 2 * MiB  # what the silent PATCH had sent, kept
+        # Were it not stopped, it would hold the upload (30 s of silence) and the resumed
+        # PATCH would be refused 423 after its 10 s wait: tuspy would raise.
+        resumed = client.uploader(file_stream=io.BytesIO(data), url=location)
+        assert resumed.offset == offset
+        resumed.upload()
+    finally:
+        silent.close()
+    assert live.services.blobs.scoped("deck").read_all(digest) == data

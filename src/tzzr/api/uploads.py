@@ -6,7 +6,7 @@ the tus headers); `GET /uploads/{upload_id}` answers JSON for pages. docs/packet
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -21,11 +21,12 @@ from tzzr.errors import TooLarge, TzzrError, Unauthorized, UnsupportedMediaType
 from tzzr.keys import Principal
 from tzzr.uploads import protocol
 from tzzr.uploads.protocol import Locked, PreconditionFailed
-from tzzr.uploads.service import Patch, UploadInfo, Uploads
+from tzzr.uploads.service import OPEN, Patch, UploadInfo, Uploads
 from tzzr.validation import request_invalid
 
 BUFFER = 1024 * 1024  # bytes gathered from the socket before one write (and hash) in a thread
 LOCK_WAIT = 10.0
+IDLE_SECONDS = 30.0
 
 
 def _tus_headers() -> dict[str, str]:
@@ -64,16 +65,72 @@ class TusRoute(APIRoute):
 
 
 router = APIRouter(route_class=TusRoute)
-# One PATCH at a time per upload in this process; HEAD waits for it to settle the offset.
-_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
 
 
-def _lock(upload_id: str) -> asyncio.Lock:
-    lock = _locks.get(upload_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _locks[upload_id] = lock
-    return lock
+class _Reader:
+    """The request reading an upload's body now. A phone that changed networks leaves its
+    old connection open on the server with no one behind it; that reader is stopped (what
+    arrived is kept, as for a cut connection) when its client has been silent for
+    IDLE_SECONDS, or at once when a newer HEAD or PATCH of the same upload (the client
+    resuming) supersedes it. It is only ever cancelled while it awaits the socket, never
+    while a thread writes its bytes."""
+
+    def __init__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+        self.waiting = False  # awaiting the socket: a cancel lands there
+        self.wanted = False  # stop asked for
+        self.stopped = False  # the cancel was delivered
+        self.timer = self.loop.call_later(IDLE_SECONDS, self._check)
+
+    def _check(self) -> None:
+        if self.loop.time() - self.last >= IDLE_SECONDS:
+            self.stop()
+        else:
+            self.timer = self.loop.call_later(IDLE_SECONDS / 2, self._check)
+
+    def stop(self) -> None:
+        self.wanted = True
+        if self.waiting and not self.stopped:
+            self.stopped = True
+            self.task.cancel()
+
+    def done(self) -> None:
+        self.timer.cancel()
+        self.waiting = False
+
+
+class _Slot:
+    """One upload's lock (one writer at a time in this process) and its current reader."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.reader: _Reader | None = None
+
+
+_slots: "weakref.WeakValueDictionary[str, _Slot]" = weakref.WeakValueDictionary()
+
+
+def _slot(upload_id: str) -> _Slot:
+    slot = _slots.get(upload_id)
+    if slot is None:
+        slot = _Slot()
+        _slots[upload_id] = slot
+    return slot
+
+
+async def _take(slot: _Slot) -> bool:
+    """The slot's lock, a reader in flight superseded first; False after LOCK_WAIT."""
+    if slot.reader is not None:
+        slot.reader.stop()
+    try:
+        await asyncio.wait_for(slot.lock.acquire(), LOCK_WAIT)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _uploads(request: Request) -> Uploads:
@@ -115,31 +172,57 @@ def _declared_length(request: Request, remaining: int) -> None:
         )
 
 
-async def _receive(request: Request, patch: Patch, checksum: bytes | None) -> UploadInfo:
+async def _receive(
+    request: Request, slot: _Slot, patch: Patch, checksum: bytes | None
+) -> UploadInfo:
     """Stream the body into the upload in bounded buffers, each written and hashed in a
-    thread; a cut connection keeps what was received (tus core)."""
+    thread; a cut connection (or a silent or superseded one) keeps what was received
+    (tus core). Raises ClientDisconnect then."""
     if checksum is not None:
         patch.expect_checksum()
-    stream: AsyncIterator[bytes] = request.stream()
+    stream = aiter(request.stream())
     chunks: list[bytes] = []  # joined once per BUFFER: one copy of each byte, not two
     size = 0
+    reader = slot.reader = _Reader()
     try:
-        async for chunk in stream:
+        while not reader.wanted:
+            reader.waiting = True
+            try:
+                chunk = await anext(stream)
+            except StopAsyncIteration:
+                break
+            finally:
+                reader.waiting = False
+            reader.last = reader.loop.time()
             chunks.append(chunk)
             size += len(chunk)
             if size >= BUFFER:
                 data, chunks, size = b"".join(chunks), [], 0
                 await run_in_threadpool(patch.write, data)
+        if reader.wanted:
+            raise ClientDisconnect()
+        reader.done()
         if chunks:
             await run_in_threadpool(patch.write, b"".join(chunks))
-    except ClientDisconnect:
+    except (ClientDisconnect, asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            if not reader.stopped:
+                reader.done()
+                await run_in_threadpool(patch.abort)
+                raise  # the server is stopping: not ours
+            reader.task.uncancel()
+        reader.done()
         if chunks:
             await run_in_threadpool(patch.write, b"".join(chunks))
         await run_in_threadpool(patch.keep)
-        raise
+        raise ClientDisconnect() from None
     except BaseException:
+        reader.done()
         await run_in_threadpool(patch.abort)
         raise
+    finally:
+        if slot.reader is reader:
+            slot.reader = None
     return await run_in_threadpool(patch.finish, checksum)
 
 
@@ -178,10 +261,11 @@ async def create(
     info = await run_in_threadpool(uploads.create, principal.instance, length, meta)
     headers = {"Location": f"/uploads/{info.id}", **_state_headers(info)}
     if with_body and not info.complete:
-        async with _lock(info.id):
+        slot = _slot(info.id)
+        async with slot.lock:
             patch = await run_in_threadpool(uploads.patch, principal.instance, info.id, 0)
             try:
-                info = await _receive(request, patch, checksum)
+                info = await _receive(request, slot, patch, checksum)
             except ClientDisconnect:
                 return Response(status_code=201, headers=headers)
             except TzzrError as exc:
@@ -199,12 +283,12 @@ async def head(
 ) -> Response:
     _check_tus(request)
     uploads = _uploads(request)
-    lock = _lock(upload_id)
-    try:  # a PATCH in flight (its client may be gone) settles the offset first
-        await asyncio.wait_for(lock.acquire(), LOCK_WAIT)
-        lock.release()
-    except TimeoutError:
-        pass
+    await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
+    slot = _slot(upload_id)
+    # A client asks HEAD to resume: a PATCH still in flight is its lost one, stopped so
+    # that the offset it answers is settled.
+    if await _take(slot):
+        slot.lock.release()
     info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
     return Response(status_code=200, headers=_state_headers(info))
 
@@ -215,8 +299,11 @@ async def status(
 ) -> JSONResponse:
     uploads = _uploads(request)
     info = await run_in_threadpool(uploads.get, principal.instance, upload_id)
-    if not info.expired(uploads.now()):
-        info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
+    if info.state == OPEN and not info.expired(uploads.now()):
+        try:  # an upload whose last byte is durable is completed first
+            info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
+        except TzzrError:  # it failed as it completed: the row says why
+            info = await run_in_threadpool(uploads.get, principal.instance, upload_id)
     body = info.as_json()
     body["expired"] = info.expired(uploads.now())
     return JSONResponse(body, headers=_state_headers(info))
@@ -231,10 +318,9 @@ async def patch(
     _offset_body(request)
     offset = protocol.parse_length(request.headers.get("upload-offset"), "Upload-Offset")
     checksum = protocol.parse_checksum(request.headers.get("upload-checksum"))
-    lock = _lock(upload_id)
-    try:
-        await asyncio.wait_for(lock.acquire(), LOCK_WAIT)
-    except TimeoutError:
+    await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
+    slot = _slot(upload_id)
+    if not await _take(slot):
         raise Locked(
             f"another PATCH of upload {upload_id} is still being written; retry shortly",
             field="upload_id",
@@ -248,11 +334,11 @@ async def patch(
             await run_in_threadpool(found.abort)
             raise
         try:
-            info = await _receive(request, found, checksum)
+            info = await _receive(request, slot, found, checksum)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody reads it: the client is gone
     finally:
-        lock.release()
+        slot.lock.release()
     return Response(status_code=204, headers=_state_headers(info))
 
 
@@ -262,6 +348,16 @@ async def terminate(
 ) -> Response:
     _check_tus(request)
     uploads = _uploads(request)
-    async with _lock(upload_id):
+    await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
+    slot = _slot(upload_id)
+    if not await _take(slot):
+        raise Locked(
+            f"a PATCH of upload {upload_id} is still being written; retry shortly",
+            field="upload_id",
+            retry_after=1,
+        )
+    try:
         await run_in_threadpool(uploads.terminate, principal.instance, upload_id)
+    finally:
+        slot.lock.release()
     return Response(status_code=204)

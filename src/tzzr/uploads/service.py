@@ -164,16 +164,20 @@ class Uploads:
         return _info(row)
 
     def current(self, instance: InstanceInfo, upload_id: str) -> UploadInfo:
-        """As `get`, 410 when expired, and a complete-but-unpublished upload (a crash
-        between the last bytes and the blob) published now."""
+        """As `get`, 410 when expired or failed, and an upload whose last byte is durable
+        but whose blob is not published (a crash in between) completed now."""
         info = self.get(instance, upload_id)
         if info.expired(self.now()):
             raise Gone(
                 f"upload {upload_id} expired at {rfc3339(info.expires_at)}; create a new upload",
                 field="upload_id",
             )
-        if info.state == OPEN and info.offset == info.length and info.sha256 is not None:
+        if info.state == FAILED:
+            raise Gone(f"upload {upload_id} failed: {info.error}", field="upload_id")
+        if info.state == OPEN and info.offset == info.length:
             row = self._row(instance.h_instancia, upload_id)
+            if info.sha256 is None:
+                return self._complete(instance, info, ResumableSha256(row.hash_state), row.storage)
             info = self._publish(instance, info, row.storage)
         return info
 
@@ -201,8 +205,6 @@ class Uploads:
     # -- appending --------------------------------------------------------------------
     def patch(self, instance: InstanceInfo, upload_id: str, offset: int) -> "Patch":
         info = self.current(instance, upload_id)
-        if info.state == FAILED:
-            raise Conflict(f"upload {upload_id} failed: {info.error}", field="upload_id")
         if info.state == COMPLETE:
             raise Conflict(
                 f"upload {upload_id} is complete (sha256 {info.sha256}); nothing more is accepted",
