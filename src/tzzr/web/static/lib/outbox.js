@@ -107,6 +107,7 @@ function sendFile(file, part, save, progress, again = true) {
         if (part.url !== upload.url) { part.url = upload.url; save(); }
       },
       onProgress: (done, total) => progress(done, total),
+      onChunkComplete: (_, accepted) => { part.offset = accepted; save(); }, // shown while it waits
       onSuccess: () => resolve(null),
       onError: (error) => {
         const response = error.originalResponse;

@@ -16,9 +16,11 @@ function size(bytes) {
 
 let latest = null; // the capture sent from this form last: its outcome is said under the form
 
-function fileRow(file, i, part) {
-  const bar = el("progress", { max: String(file.size || 1), value: "0", "aria-label": `${file.name} sent` });
-  const label = el("span", { class: "muted", text: part && part.sha256 ? "waiting" : "not hashed yet" });
+function fileRow(file, i, part = {}) {
+  const bar = el("progress", { max: String(file.size || 1), value: String(part.offset || 0), "aria-label": `${file.name} sent` });
+  const label = el("span", { class: "muted", text: part.offset
+    ? `${size(part.offset)} of ${size(file.size)} on the server · ${Math.floor((100 * part.offset) / (file.size || 1))}%`
+    : "waiting" });
   return el("div", { class: "file", "data-file": String(i) }, el("span", { class: "name", text: `${file.name} (${size(file.size)})` }), bar, label);
 }
 
@@ -36,7 +38,7 @@ async function showOutbox() {
     const fix = item.status === 401 || item.status === 403
       ? el("a", { href: "/app?expired" }, "Sign in again, then Retry") : "";
     const files = el("div", { class: "files", role: "group", "aria-label": `Files of ${names}` },
-      ...item.files.map((file, i) => fileRow(file, i, item.parts && item.parts[i])));
+      ...item.files.map((file, i) => fileRow(file, i, item.parts && item.parts[i] ? item.parts[i] : {})));
     return el("li", { class: "card", "data-id": String(id) },
       el("strong", { text: names }), item.metadata.note ? el("span", { class: "muted", text: ` — ${item.metadata.note}` }) : "",
       item.shared ? el("span", { class: "badge", text: "shared" }) : "",
@@ -163,7 +165,7 @@ start(async () => {
   setInterval(sendWaiting, 30000);
   persistence().then((granted) => say("#storage", {
     granted: "Storage: persistent — this browser keeps the outbox even when space runs short.",
-    denied: "Storage: not persistent — the browser may clear what waits here when space runs short; installing the app usually makes it persistent.",
+    denied: "Storage: not persistent — the browser may clear what waits here when space runs short; installing the app makes it likelier to be kept.",
     unknown: "",
   }[granted], "muted"));
   sendWaiting();
