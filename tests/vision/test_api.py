@@ -12,6 +12,9 @@ import pytest
 import vobject
 
 from tests.api.conftest import Api, in_process, key_of
+from tzzr.feldman.audit import audit
+from tzzr.ledger.hashing import hash_leaf
+from tzzr.ledger.verify import verify_inclusion
 
 BACKENDS = ["sqlite-local", "postgresql-local"]
 
@@ -105,6 +108,17 @@ def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> 
     }
     ok(client.post("/consolidate"))
     sealed = ok(client.get(f"/habits/{habit['id']}/checkins/{first['id']}/receipt"))
+    proof = sealed["inclusion"]
+    verify_inclusion(
+        hash_leaf(proof["leaf"].encode()),
+        proof["leaf_index"],
+        proof["tree_size"],
+        [bytes.fromhex(p) for p in proof["proof"]],
+        bytes.fromhex(proof["root"]),
+    )
+    assert sealed["verifier_keys"]
+    deck = services.instances.get("deck")
+    assert audit(services.engine, services.ledger.keys, services.blobs, deck, blobs=False) == []
     assert sealed["sealed"] and '"kind":"vision"' in sealed["inclusion"]["leaf"]
     assert f"habit/{habit['id']}/checkin/{first['id']}" in sealed["inclusion"]["leaf"]
     events = ok(client.get("/sentinel/events", params={"kind": "vision"}))
@@ -118,7 +132,6 @@ def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> 
     ok(client.post(f"/habits/{numeric['id']}/checkins", json={"value": 2.5}, headers=ingest), 201)
     assert client.post("/habits", json={"name": "x"}, headers=ingest).status_code == 403
     assert ok(client.get(f"/habits/{numeric['id']}"))["currentStreak"] == 1
-    assert services is not None
 
 
 def test_bad_input_is_a_4xx_naming_the_field(api: Api) -> None:

@@ -2,12 +2,14 @@
 the real server: create a vision, add a milestone and two actions, mark one done and see
 the progress move; check in a habit in the grid and see its streak."""
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.cells.test_viewer import ARGS, CHROMIUM
 from tests.conftest import IN_CI, Live, make_settings, running
@@ -32,7 +34,8 @@ def page(live: Live) -> Iterator[Any]:
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         tab = context.new_page()
         outside: list[str] = []
-        tab.on("request", lambda r: None if r.url.startswith(live.url) else outside.append(r.url))
+        own = (live.url, f"blob:{live.url}/")  # object URLs of fetched pictures
+        tab.on("request", lambda r: None if r.url.startswith(own) else outside.append(r.url))
         errors: list[str] = []
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.goto(f"{live.url}/app")
@@ -71,7 +74,32 @@ def test_a_vision_grows_in_the_browser(page: Any, live: Live, tmp_path: Path) ->
     assert _progress(page, "li.milestone .progress-line progress") == pytest.approx(0.5)
     with live.client() as client:
         (found,) = client.get("/visions").json()["visions"]
-    assert found["progress"] == pytest.approx(0.5)
+        assert found["progress"] == pytest.approx(0.5)
+        done = page.locator("li.action", has_text="Buy a cello")
+        done.get_by_role("button", name="Receipt").click()
+        done.locator(".receipt", has_text="not sealed yet").wait_for()
+        assert client.post("/consolidate").status_code == 200
+        # a photo of the receipt as the action's evidence, shown from its bytes
+        photo = io.BytesIO()
+        Image.new("RGB", (40, 30), (200, 30, 30)).save(photo, "PNG")
+        captured = client.post(
+            "/ingest", files={"file": ("cello.png", photo.getvalue(), "image/png")}
+        )
+        (action_id,) = [
+            a["id"] for a in client.get("/actions").json()["actions"] if a["title"] == "Buy a cello"
+        ]
+        patched = client.patch(
+            f"/actions/{action_id}", json={"evidence": [captured.json()["h_entrada"]]}
+        )
+        assert patched.status_code == 200, patched.text
+    page.reload()
+    done = page.locator("li.action", has_text="Buy a cello")
+    done.get_by_role("button", name="Receipt").click()
+    done.locator(".receipt", has_text="verified here").wait_for()
+    done.locator("img.evidence-thumb").wait_for()
+    vision = page.locator("section.vision", has_text="Learn the cello")
+    vision.get_by_role("button", name="Receipt").first.click()
+    vision.locator(".receipt", has_text="verified here").first.wait_for()
     page.screenshot(path=str(tmp_path / "visions.png"))
 
 
@@ -86,6 +114,7 @@ def test_a_habit_is_checked_in_on_the_grid(page: Any, live: Live) -> None:
     last.click()
     page.locator("tr", has_text="Practise scales").locator("button.day.checked").wait_for()
     assert page.locator("tr", has_text="Practise scales").locator("td.streak").inner_text() == "1"
+    assert "sealed as ledger leaf" in page.locator("#message").inner_text()
     with live.client() as client:
         (habit,) = client.get("/habits").json()["habits"]
     assert habit["currentStreak"] == 1 and habit["strength"] > 0

@@ -55,11 +55,17 @@ def _receipt(request: Request, principal: Principal, leaf: int | None, what: str
     """The leaf's inclusion proof against the newest block, or where it stands."""
     if leaf is None:
         raise NotFound(f"{what} has no ledger leaf (nothing of it was sealed)")
+    ledger = services(request).ledger
     try:
-        inclusion = services(request).ledger.inclusion(principal.instance, leaf)
+        inclusion = ledger.inclusion(principal.instance, leaf)
     except NotFound as exc:
         return {"leafIndex": leaf, "sealed": False, "message": exc.message}
-    return {"leafIndex": leaf, "sealed": True, "inclusion": inclusion.as_json()}
+    return {
+        "leafIndex": leaf,
+        "sealed": True,
+        "inclusion": inclusion.as_json(),
+        "verifier_keys": [k.verifier_key for k in ledger.keys.public_keys(principal.instance)],
+    }
 
 
 # -- visions -------------------------------------------------------------------------

@@ -129,4 +129,17 @@ export async function verifyReceipt(receipt, trustedKeys) {
   return { h_entrada, leafIndex: receipt.leaf_index, treeSize: receipt.tree_size, origin: checkpoint.origin, block: block ? Number(block[1]) : null, timestamp: leaf.ts, root: hex(root), device };
 }
 
+// Any leaf of the log (a vision's creation, a check-in, …): its inclusion proof as the
+// server's `inclusion` answer gives it, against the signed checkpoint; resolves to what
+// was proven.
+export async function verifyLeaf(inclusion, verifierKeys) {
+  const leaf = JSON.parse(inclusion.leaf);
+  if (canonical(leaf) !== inclusion.leaf) throw new Error("the leaf is not canonical JSON");
+  const checkpoint = await openNote(inclusion.checkpoint, verifierKeys);
+  if (checkpoint.size !== inclusion.tree_size) throw new Error("the checkpoint and the proof disagree on the size");
+  const root = await rootFromProof(await hashLeaf(enc.encode(inclusion.leaf)), inclusion.leaf_index, inclusion.tree_size, inclusion.proof.map(unhex));
+  if (hex(root) !== hex(checkpoint.root)) throw new Error(`the proof leads to ${hex(root)}, not the signed root ${hex(checkpoint.root)}`);
+  return { leaf, leafIndex: inclusion.leaf_index, treeSize: inclusion.tree_size, origin: checkpoint.origin, timestamp: leaf.ts };
+}
+
 window.tzzrVerify = { verifyReceipt, canonical, rootFromProof }; // for the browser test

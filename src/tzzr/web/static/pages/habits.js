@@ -17,7 +17,10 @@ async function toggle(habit, day) {
         if (amount === null) return;
         body.value = Number(amount);
       }
-      await api(`/habits/${habit.id}/checkins`, json(body));
+      const made = await api(`/habits/${habit.id}/checkins`, json(body));
+      await load();
+      say("#message", `${habit.name}: checked in on ${made.day}, sealed as ledger leaf ${made.leafIndex}`);
+      return;
     }
     await load();
   } catch (error) { say("#message", error.message, "error"); }

@@ -2,6 +2,8 @@
 // progress computed by the server; create a vision, add milestones and actions, mark done.
 import { api, start } from "../lib/api.js";
 import { $, el, say, when } from "../lib/dom.js";
+import { thumbnail } from "../lib/previews.js";
+import { verifyLeaf } from "../verify.js";
 
 const json = (body, method = "POST") => ({ method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const pct = (p) => `${Math.round(p * 100)}%`;
@@ -10,6 +12,31 @@ function bar(progress, label) {
   return el("span", { class: "progress-line" },
     el("progress", { max: "1", value: String(progress), "aria-label": `${label}: ${pct(progress)}` }),
     el("span", { class: "pct", text: pct(progress) }));
+}
+
+// "I did this on that day": the leaf's proof fetched and verified here, against the
+// instance's signed checkpoint.
+function receiptButton(path, what) {
+  const shown = el("span", { class: "receipt", role: "status" });
+  const button = el("button", { type: "button", class: "receipt-button", text: "Receipt", "aria-label": `Receipt of ${what}` });
+  button.addEventListener("click", async () => {
+    try {
+      const found = await api(path);
+      if (!found.sealed) { shown.textContent = ` leaf ${found.leafIndex}: not sealed yet (the next block seals it)`; return; }
+      const proven = await verifyLeaf(found.inclusion, found.verifier_keys);
+      shown.textContent = ` verified here: leaf ${proven.leafIndex} of ${proven.treeSize} in ${proven.origin}, sealed ${when(proven.timestamp)}`;
+    } catch (error) { shown.textContent = ` NOT VERIFIED: ${error.message}`; }
+  });
+  return el("span", {}, button, shown);
+}
+
+// An entry shown as evidence: its thumbnail (fetched with the key) and a link to it.
+function evidence(h) {
+  const link = el("a", { href: `/app/entry?h=${h}`, class: "evidence", text: h.slice(0, 12) });
+  thumbnail(h).then((found) => {
+    if (found && found.url) link.replaceChildren(el("img", { src: found.url, alt: found.file.name || "evidence", class: "evidence-thumb" }));
+  }).catch(() => {});
+  return link;
 }
 
 function inlineForm(name, placeholder, extra, onSubmit) {
@@ -29,7 +56,9 @@ function action(a) {
   });
   return el("li", { class: a.done ? "action done" : "action", "data-action": String(a.id) },
     el("span", { text: `${a.done ? "✓ " : ""}${a.title}` }),
-    el("span", { class: "muted", text: a.due ? ` due ${a.due}` : "" }), " ", done);
+    el("span", { class: "muted", text: a.due ? ` due ${a.due}` : "" }), " ", done,
+    a.done ? receiptButton(`/actions/${a.id}/receipt`, a.title) : "",
+    ...a.evidence.map(evidence));
 }
 
 function milestone(m) {
@@ -49,7 +78,7 @@ function milestone(m) {
 function vision(v) {
   const add = inlineForm("title", "New milestone", [], (data) =>
     api("/milestones", json({ title: data.get("title"), visionIds: [v.id] })));
-  const receipt = v.leafIndex === null ? "" : el("a", { href: `/visions/${v.id}/receipt`, class: "muted", text: ` ledger leaf ${v.leafIndex}` });
+  const receipt = v.leafIndex === null ? "" : receiptButton(`/visions/${v.id}/receipt`, v.title);
   return el("section", { class: "card vision", "data-vision": String(v.id) },
     el("h2", { text: v.title }), el("p", { text: v.description }),
     bar(v.progress, v.title), el("p", { class: "muted" }, `created ${when(v.createdAt)}`, receipt),
