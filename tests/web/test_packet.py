@@ -67,13 +67,15 @@ class Phone:
     tab), signed in as `live`'s admin through the sign-in page, which also registers this
     browser's device key. Records the requests it makes anywhere but the server."""
 
-    def __init__(self, playwright: Any, live: Live, profile: Path) -> None:
+    def __init__(
+        self, playwright: Any, live: Live, profile: Path, extra: tuple[str, ...] = ()
+    ) -> None:
         self.live = live
         self.url = live.url
         self.context = playwright.chromium.launch_persistent_context(
             str(profile),
             executable_path=CHROMIUM,
-            args=ARGS,
+            args=[*ARGS, *extra],
             viewport={"width": 390, "height": 844},
             is_mobile=True,
             has_touch=True,
@@ -470,5 +472,42 @@ def test_a_phone_installs_the_app_captures_and_finishes_after_the_network_return
         assert device["id"][:16] in (verdict.text_content() or "")
         phone.page.screenshot(path=str(tmp_path / "done.png"))
         assert phone.violations() == [] and phone.outside == [] and phone.errors == []
+    finally:
+        phone.close()
+
+
+def test_the_camera_input_and_a_voice_note_recorded_on_the_phone(
+    playwright: Any, server: Live, tmp_path: Path
+) -> None:
+    """The photo input asks for the rear camera; the recorder records from the microphone
+    (Chromium's fake one, a beep), shows a player, and the voice note is sent."""
+    fake = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+    phone = Phone(playwright, server, tmp_path / "profile", fake)
+    try:
+        phone.context.grant_permissions(["microphone"], origin=server.url)
+        phone.capture_page()
+        photo = phone.page.get_by_label("Take or choose a photo")
+        assert photo.get_attribute("capture") == "environment"
+        assert photo.get_attribute("accept") == "image/*"
+        record = phone.page.get_by_role("button", name="Record audio")
+        record.click()
+        phone.page.get_by_role("button", name="Stop recording").wait_for()
+        phone.page.wait_for_function(
+            "() => /recording… [2-9] s/.test(document.getElementById('recorded').textContent)"
+        )
+        phone.page.get_by_role("button", name="Stop recording").click()
+        phone.page.wait_for_function(
+            "() => document.getElementById('recorded').textContent.startsWith('recorded')"
+        )
+        assert phone.page.get_by_label("The recording").is_visible()
+        phone.page.get_by_label("Notes").fill("voice note")
+        phone.page.get_by_role("button", name="Send").click()
+        phone.page.locator("#safe li", has_text="voice-").wait_for()
+        h = phone.page.get_attribute("#result", "data-h")
+        with server.client() as client:
+            [voice] = client.get(f"/entries/{h}").json()["contenedor"]["files"]
+        assert voice["name"].startswith("voice-") and voice["name"].endswith(".webm")
+        assert voice["media_type"] == "audio/webm" and voice["size"] > 1000
+        assert phone.errors == [] and phone.violations() == []
     finally:
         phone.close()
