@@ -18,6 +18,11 @@ from tzzr.db.models_devices import EntrySignature
 PHOTO = b"\xff\xd8 a photo from the phone"
 
 
+@pytest.fixture
+def api(shaped_api: Api) -> Api:
+    return shaped_api  # this module on both shapes
+
+
 def capture(note: str) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     metadata = {"note": note, "place": "Café Zürich"}
     files = [
