@@ -4,7 +4,14 @@
 // the signed-in instance (POST /devices). Each capture's address is signed with it; the
 // server checks the signature at ingest and seals it into the entry's ledger leaf.
 //
-// The signed message (tzzr.devices.signing.message): "tzzr-capture/1\n<h_instancia>\n<h_entrada>".
+// The signed message (tzzr.ledger.device.message): "tzzr-capture/1\n<h_instancia>\n<h_entrada>".
+//
+// How the outbox uses it: at capture, h = await hEntrada(metadata, files) (lib/address.js,
+// with the names and media types it will send) and device = await deviceSignature(h),
+// kept with the capture; before sending, await ensureDevice() (a key made offline is
+// registered then); send `device` beside metadata (JSON) or as a `device` form field. On
+// a 422 naming device.id (revoked, or unknown to the server): forgetDevice(), then
+// ensureDevice() and deviceSignature(h) again, and resend.
 import { api, instance } from "./api.js";
 
 const DATABASE = "tzzr-device"; // its own database: the outbox's may change its version
