@@ -65,6 +65,7 @@ def test_the_router_has_the_pages() -> None:
         "/app/flows",
         "/app/visions",
         "/app/habits",
+        "/app/factory",
         "/app/sentinel",
         "/app/viewer",
     }

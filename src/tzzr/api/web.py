@@ -34,6 +34,7 @@ NAV = [
     ("flows", "/app/flows", "Flows"),
     ("visions", "/app/visions", "Visions"),
     ("habits", "/app/habits", "Habits"),
+    ("factory", "/app/factory", "THE FACTORY"),
     ("sentinel", "/app/sentinel", "SENTINEL"),
     ("viewer", "/app/viewer", "Viewer"),
 ]
@@ -183,6 +184,11 @@ def visions(request: Request) -> HTMLResponse:
 @router.get("/app/habits", summary="Habits as a check-in grid with streaks (HTML)")
 def habits(request: Request) -> HTMLResponse:
     return render(request, "habits", "Habits")
+
+
+@router.get("/app/factory", summary="THE FACTORY: rounds side by side, accept or reject (HTML)")
+def factory(request: Request) -> HTMLResponse:
+    return render(request, "factory", "THE FACTORY")
 
 
 @router.get("/app/sentinel", summary="SENTINEL dashboard: events, alerts, charts (HTML)")
