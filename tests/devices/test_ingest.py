@@ -189,3 +189,26 @@ def test_a_malformed_multipart_device_names_the_field(api: Api) -> None:
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["field"] == field, answer.json()
     assert counts(api) == (0, 0, False)
+
+
+def test_a_capture_ingested_by_reference_is_signed_the_same_way(api: Api) -> None:
+    services, client = api
+    deck = services.instances.get("deck").h_instancia
+    key = registered(api, "ES256")
+    uploaded = client.post(
+        "/uploads",
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(PHOTO)),
+            "Content-Type": "application/offset+octet-stream",
+        },
+        content=PHOTO,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    metadata, files, address = capture("sent through tus")
+    device = {"id": key.key_id, "signature": key.sign_capture(deck, address)}
+    named = {k: v for k, v in files[0].items() if k != "size"}  # the upload's digest, no bytes
+    taken = client.post("/ingest", json={"metadata": metadata, "files": [named], "device": device})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["h_entrada"] == address
+    assert counts(api) == (1, 1, True)
