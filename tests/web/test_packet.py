@@ -68,7 +68,12 @@ class Phone:
     browser's device key. Records the requests it makes anywhere but the server."""
 
     def __init__(
-        self, playwright: Any, live: Live, profile: Path, extra: tuple[str, ...] = ()
+        self,
+        playwright: Any,
+        live: Live,
+        profile: Path,
+        extra: tuple[str, ...] = (),
+        key: str | None = None,
     ) -> None:
         self.live = live
         self.url = live.url
@@ -90,9 +95,12 @@ class Phone:
         )
         self.page = self.tab(first=True)
         self.page.goto(f"{self.url}/app")
-        self.page.get_by_label("API key").fill(live.admin_key)
-        self.page.keyboard.press("Enter")
+        self.sign_in(key or live.admin_key)
         self.page.wait_for_url("**/app/inbox")
+
+    def sign_in(self, key: str) -> None:
+        self.page.get_by_label("API key").fill(key)
+        self.page.keyboard.press("Enter")
 
     def tab(self, first: bool = False) -> Any:
         page = self.context.pages[0] if first and self.context.pages else self.context.new_page()
@@ -179,8 +187,22 @@ def test_chromium_finds_the_app_installable(phone: Phone) -> None:
     assert phone.violations() == []
 
 
+CACHED = """() => caches.keys().then((names) => Promise.all(names.map((name) =>
+  caches.open(name).then((cache) => cache.keys()).then((requests) =>
+    requests.map((r) => `${name} ${new URL(r.url).pathname}${new URL(r.url).search}`)))))
+  .then((lists) => lists.flat())"""
+
+
 def test_the_app_shell_loads_with_the_network_off(phone: Phone) -> None:
     phone.capture_page()
+    phone.page.goto(f"{phone.url}/app/inbox")  # the inbox fetches entries: data, not cached
+    phone.page.wait_for_load_state("networkidle")
+    cached = phone.page.evaluate(CACHED)
+    assert cached and all(line.startswith("tzzr-shell-") for line in cached)
+    paths = {line.split(" ", 1)[1] for line in cached}
+    assert {"/app/capture", "/app/inbox", "/app/static/lib/outbox.js"} <= paths
+    assert not [p for p in paths if "?" in p]  # one copy a page, whatever its query
+    assert not [p for p in paths if not p.startswith("/app/")]  # no API answer is kept
     phone.context.set_offline(True)
     # the network is truly off for the page: the API cannot be reached
     assert (
@@ -511,3 +533,69 @@ def test_the_camera_input_and_a_voice_note_recorded_on_the_phone(
         assert phone.errors == [] and phone.violations() == []
     finally:
         phone.close()
+
+
+def test_an_upload_refused_413_or_401_waits_with_the_message_and_resumes_after_sign_in(
+    playwright: Any, tmp_path: Path
+) -> None:
+    """Through tus too, an answer that retrying will not change keeps the capture with the
+    server's message: a file over the limit (413 at creation) until it is discarded; an
+    upload whose key was revoked mid-way (401) until the person signs in again and
+    retries, when it goes on from the server's offset under the new key."""
+    limit = 3 * MiB // 2
+    with running(make_settings(tmp_path / "home", max_file_bytes=limit)) as live:
+        key, key_id = live.services.keys.create("deck", "ingest")
+        phone = Phone(playwright, live, tmp_path / "profile", key=key)
+        try:
+            phone.capture_page()
+            phone.tune(chunk=256 * KiB)
+            capture(phone, os.urandom(2 * MiB), "too-big.pdf")
+            item = phone.page.locator("#queued li", has_text="too-big.pdf")
+            item.locator(".error").wait_for()
+            message = f"is larger than the limit of {limit}"
+            assert message in item.inner_text() and message in phone.page.inner_text("#result")
+            item.get_by_role("button", name="Discard").click()
+            phone.page.wait_for_function("() => !document.querySelector('#queued li')")
+
+            watch = Watch(phone)
+
+            def cut(route: Any) -> None:
+                phone.context.set_offline(True)
+                route.abort("internetdisconnected")
+
+            watch.actions[3] = cut
+            data = os.urandom(5 * MiB // 4)
+            capture(phone, data, "revoked.pdf")
+            phone.page.wait_for_function(
+                "() => document.getElementById('result').textContent.includes('offline')"
+            )
+            live.services.keys.revoke(key_id)
+            phone.context.set_offline(False)
+            phone.page.evaluate("window.dispatchEvent(new Event('online'))")
+            item = phone.page.locator("#queued li", has_text="revoked.pdf")
+            item.locator(".error").wait_for()
+            assert "revoked" in item.inner_text()  # the server's own message
+            [kept] = phone.outbox()
+            assert (
+                kept["parts"][0]["url"]
+                and server_offset(live, kept["parts"][0]["url"]) == 2 * 256 * KiB
+            )
+
+            item.get_by_role("link", name="Sign in again").click()
+            phone.page.wait_for_url("**/app?expired")
+            phone.sign_in(live.admin_key)
+            phone.page.wait_for_url("**/app/capture")  # where the capture waits
+            phone.tune(chunk=256 * KiB)
+            heads = len(watch.resumed_at)
+            phone.page.locator("#queued li", has_text="revoked.pdf").get_by_role(
+                "button", name="Retry"
+            ).click()
+            phone.page.locator("#safe li", has_text="revoked.pdf").wait_for()
+            assert watch.resumed_at[heads] == 2 * 256 * KiB  # not from zero
+            h = phone.page.get_attribute("#safe li", "data-h")
+            with live.client() as client:
+                [sent] = client.get(f"/entries/{h}").json()["contenedor"]["files"]
+            assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+            assert phone.errors == [] and phone.violations() == []
+        finally:
+            phone.close()
