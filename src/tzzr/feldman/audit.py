@@ -2,18 +2,22 @@
 addresses, blobs, leaf hashes, stored tiles, block roots, the block chain, signatures,
 and consistency between consecutive checkpoints — and name every discrepancy."""
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from tzzr.blobs import BlobStore
 from tzzr.canonical import canonical_json, h_entrada
 from tzzr.db.models import Entry, LedgerBlock, LedgerHead, LedgerLeaf, LedgerTile
+from tzzr.db.models_devices import Device
 from tzzr.feldman.signing import SigningKeys
 from tzzr.instances import InstanceInfo
+from tzzr.ledger import device as devices
 from tzzr.ledger.blocks import GENESIS, Block, block_hash
 from tzzr.ledger.checkpoint import NoteError, open_note
 from tzzr.ledger.hashing import hash_leaf, root_hash
@@ -35,6 +39,28 @@ class Finding:
 
 def _noop(stage: str, done: int, total: int) -> None:
     pass
+
+
+def _device_problem(
+    record: dict[str, Any], h_instancia: str, keys_of: dict[str, tuple[str, str]]
+) -> str | None:
+    """What is wrong with the device signature an entry's leaf seals, or None."""
+    bound, sealed = record.get("device"), record.get("device_sig")
+    if not isinstance(bound, str) or not isinstance(sealed, str):
+        return "its device binding needs both 'device' and 'device_sig'"
+    if bound not in keys_of:
+        return f"names device {bound}, which is not registered"
+    alg, public_key = keys_of[bound]
+    spki = base64.b64decode(public_key)
+    if devices.key_id(spki) != bound:
+        return f"device {bound}'s stored public key hashes to {devices.key_id(spki)}"
+    try:
+        devices.verify_signature(
+            alg, spki, devices.message(h_instancia, str(record.get("ref"))), sealed
+        )
+    except (devices.SignatureError, devices.DeviceKeyError) as exc:
+        return f"device signature: {exc}"
+    return None
 
 
 def audit(
@@ -76,6 +102,12 @@ def audit(
                 select(LedgerTile.level, LedgerTile.idx, LedgerTile.hashes).where(
                     LedgerTile.h_instancia == h
                 )
+            )
+        }
+        keys_of = {
+            r.id: (r.alg, r.public_key)
+            for r in conn.execute(
+                select(Device.id, Device.alg, Device.public_key).where(Device.h_instancia == h)
             )
         }
         blocks = [
@@ -155,6 +187,10 @@ def audit(
             found.append(Finding(where, "data is not this instance's canonical leaf record"))
         if leaf.kind == "entry":
             entry_leaves[leaf.idx] = leaf.ref
+            if "device" in record or "device_sig" in record:
+                problem = _device_problem(record, h, keys_of)
+                if problem:
+                    found.append(Finding(where, problem))
             if leaf.ref not in addresses:
                 found.append(Finding(where, f"refers to entry {leaf.ref}, which does not exist"))
             elif addresses[leaf.ref] != leaf.idx:
