@@ -4,6 +4,7 @@ import pytest
 
 from tests.api.conftest import Api, key_of
 from tests.devices.keys import ALGS, DeviceKey
+from tzzr.devices import registry
 
 
 @pytest.mark.parametrize("alg", ALGS)
@@ -93,3 +94,18 @@ def test_bad_registrations_name_the_field(
     assert refused.json()["error"]["field"] == field
     assert words in refused.json()["error"]["message"]
     assert client.get("/devices").json() == {"devices": []}
+
+
+def test_an_instance_holds_a_bounded_number_of_active_devices(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "MAX_ACTIVE_DEVICES", 2)
+    _, client = api
+    keys = [DeviceKey.make("Ed25519") for _ in range(3)]
+    for key in keys[:2]:
+        assert client.post("/devices", json=key.registration()).status_code == 201
+    full = client.post("/devices", json=keys[2].registration())
+    assert full.status_code == 409 and "revoke" in full.json()["error"]["message"]
+    assert client.post("/devices", json=keys[0].registration()).status_code == 200  # known
+    client.delete(f"/devices/{keys[0].key_id}")
+    assert client.post("/devices", json=keys[2].registration()).status_code == 201

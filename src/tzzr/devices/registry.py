@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from tzzr import jsonlimits
@@ -22,6 +22,8 @@ from tzzr.times import rfc3339
 
 DEVICE_ID = re.compile(r"[0-9a-f]{64}")
 MAX_CLAIM_BYTES = 1024
+# An ingest key registers devices; a bound keeps a leaked one from filling the table.
+MAX_ACTIVE_DEVICES = 1000
 
 
 class Registration(BaseModel):
@@ -114,6 +116,7 @@ class Devices:
         with write_transaction(self._engine) as conn:
             row = self._row(conn, h, device_id)
             if row is None:
+                self._check_room(conn, h)
                 conn.execute(
                     insert(Device).values(
                         h_instancia=h,
@@ -131,6 +134,19 @@ class Devices:
                 field="public_key",
             )
         return _info(row), False
+
+    @staticmethod
+    def _check_room(conn: Connection, h_instancia: str) -> None:
+        active = conn.execute(
+            select(func.count()).where(
+                Device.h_instancia == h_instancia, Device.revoked_at.is_(None)
+            )
+        ).scalar_one()
+        if active >= MAX_ACTIVE_DEVICES:
+            raise Conflict(
+                f"this instance has {MAX_ACTIVE_DEVICES} active devices, the most it may have; "
+                "revoke those no longer used (DELETE /devices/{device_id})"
+            )
 
     @staticmethod
     def _row(conn: Connection, h_instancia: str, device_id: str) -> Any:
