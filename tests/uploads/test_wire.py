@@ -5,8 +5,8 @@ import base64
 
 import pytest
 
+import tzzr.uploads.protocol as protocol
 from tzzr.errors import InvalidInput
-from tzzr.uploads import protocol
 
 
 def _b64(text: str) -> str:
