@@ -277,3 +277,33 @@ def test_actions_export_as_icalendar_read_by_vobject(api: Api) -> None:
     assert str(events[0].dtstart.value) == "2027-02-01"
     everything = vobject.readOne(client.get("/actions.ics").text)
     assert len(everything.contents["vevent"]) >= 1
+
+
+def test_loop_import_as_a_form_with_a_time_zone(api: Api) -> None:
+    _, client = api
+    csv = (
+        "Position,Name,Type,Question,Description,FrequencyNumerator,FrequencyDenominator,"
+        "Color,Unit,Target Type,Target Value,Archived?\n"
+        "001,Form habit,YES_NO,,,1,1,#FF8F00,,,,false\n"
+    )
+    done = ok(
+        client.post(
+            "/habits/import",
+            params={"tz": "America/Mexico_City"},
+            files={"file": ("Habits.csv", csv.encode(), "text/csv")},
+        )
+    )
+    (made,) = done["habits"]
+    assert made["created"] and made["checkins"] == 0
+    assert ok(client.get(f"/habits/{made['id']}"))["tz"] == "America/Mexico_City"
+    empty = client.post(
+        "/habits/import", files={"other": ("x", b"", "text/plain")}, data={"a": "b"}
+    )
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "file"
+    zone = client.post(
+        "/habits/import",
+        params={"tz": "Nowhere/City"},
+        content=csv.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert zone.status_code == 422 and zone.json()["error"]["field"] == "tz"

@@ -4,6 +4,7 @@ the progress move; check in a habit in the grid and see its streak."""
 
 import io
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def test_a_vision_grows_in_the_browser(page: Any, live: Live, tmp_path: Path) ->
 
 def test_a_habit_is_checked_in_on_the_grid(page: Any, live: Live) -> None:
     page.goto(f"{live.url}/app/habits")
-    page.get_by_label("Habit").fill("Practise scales")
+    page.get_by_label("Habit", exact=True).fill("Practise scales")
     page.get_by_role("button", name="Add habit").click()
     row = page.locator("tr", has_text="Practise scales")
     row.wait_for()
@@ -118,3 +119,42 @@ def test_a_habit_is_checked_in_on_the_grid(page: Any, live: Live) -> None:
     with live.client() as client:
         (habit,) = client.get("/habits").json()["habits"]
     assert habit["currentStreak"] == 1 and habit["strength"] > 0
+
+
+def test_a_loop_export_is_imported_from_the_page(page: Any, live: Live, tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "Habits.csv",
+            "Position,Name,Type,Question,Description,FrequencyNumerator,FrequencyDenominator,"
+            "Color,Unit,Target Type,Target Value,Archived?\n001,Meditate,YES_NO,,,1,1,#000000,,,,false\n",
+        )
+        archive.writestr(
+            "001 Meditate/Checkmarks.csv", "Date,Value,Notes\n2026-11-20,YES_MANUAL,\n"
+        )
+    export = tmp_path / "Loop Habits CSV.zip"
+    export.write_bytes(buffer.getvalue())
+    page.goto(f"{live.url}/app/habits")
+    page.get_by_label("Loop Habit Tracker export").set_input_files(str(export))
+    page.get_by_role("button", name="Import").click()
+    page.locator("#message", has_text="Imported 1 habits and 1 check-ins").wait_for()
+    page.locator("tr", has_text="Meditate").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export in Loop's format").click()
+    saved = tmp_path / "back.zip"
+    download.value.save_as(saved)
+    assert "Meditate" in zipfile.ZipFile(saved).read("Habits.csv").decode()
+
+
+@pytest.mark.parametrize("path", ["/app/visions", "/app/habits"])
+def test_every_control_is_labelled(page: Any, live: Live, path: str) -> None:
+    page.goto(f"{live.url}{path}")
+    page.wait_for_load_state("networkidle")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(n => n.type !== 'hidden')
+            .filter(n => !(n.id && document.querySelector(`label[for="${n.id}"]`)) && !n.getAttribute('aria-label'))
+            .map(n => n.outerHTML)"""
+    )
+    assert unlabelled == []
+    assert page.locator("input").count() > 2

@@ -1,12 +1,15 @@
 """VISION BUILDER over HTTP: /habits (with check-ins, Loop's import and export) and
 /key-results (with check-ins); included in tzzr.api.visions' router."""
 
+import io
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
+from python_multipart import parse_form
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body
@@ -26,7 +29,7 @@ from tzzr.api.vision_common import (
     receipt,
     store,
 )
-from tzzr.ingest.forms import read_limited
+from tzzr.errors import InvalidInput, TooLarge
 from tzzr.types import PositiveInt64, UtcDatetime
 from tzzr.vision import loop
 
@@ -109,14 +112,47 @@ def list_habits(
             "content": {
                 "application/zip": {"schema": {"type": "string", "format": "binary"}},
                 "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
             },
         }
     },
 )
-async def import_habits(request: Request, principal: Admin) -> dict[str, Any]:
-    raw = await read_limited(request.stream(), MAX_IMPORT_BYTES)
+async def import_habits(
+    request: Request, principal: Admin, tz: Annotated[str, Query(max_length=64)] = "UTC"
+) -> dict[str, Any]:
+    """`tz`: the time zone of the habits it creates (Loop's days are local dates)."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise TooLarge(f"an import is limited to {MAX_IMPORT_BYTES} bytes")
     kind = request.headers.get("content-type", "")
-    return await run_in_threadpool(loop.import_bytes, store(request), h_of(principal), raw, kind)
+    body = bytes(raw)
+    if kind.startswith("multipart/form-data"):
+        body, kind = _uploaded(body, kind)
+    return await run_in_threadpool(
+        loop.import_bytes, store(request), h_of(principal), body, kind, tz
+    )
+
+
+def _uploaded(raw: bytes, content_type: str) -> tuple[bytes, str]:
+    """The first file of a multipart form (`curl -F file=@export.zip`) and its type."""
+    found: list[Any] = []
+    try:
+        parse_form({"Content-Type": content_type.encode()}, io.BytesIO(raw), None, found.append)
+    except (FormParserError, MultipartParseError, ValueError) as exc:
+        raise InvalidInput(f"malformed multipart body: {exc}", field="file") from exc
+    if not found:
+        raise InvalidInput("the form holds no file: send it as the field `file`", field="file")
+    upload = found[0]
+    upload.file_object.seek(0)
+    name = (upload.file_name or b"").decode(errors="replace")
+    return upload.file_object.read(), "application/zip" if name.endswith(".zip") else "text/csv"
 
 
 @router.get(

@@ -1,6 +1,6 @@
 // Habits as a check-in grid of the last four weeks, with streaks and strength (Loop's
 // score); a click on a day checks in (or undoes a check-in).
-import { api, start } from "../lib/api.js";
+import { api, key, start } from "../lib/api.js";
 import { $, el, say } from "../lib/dom.js";
 
 const DAYS = 28;
@@ -60,6 +60,26 @@ start(async () => {
     const body = { name: data.get("name"), times: Number(data.get("times") || 1), intervalDays: Number(data.get("intervalDays") || 1), tz: zone };
     if (target) Object.assign(body, { kind: "numeric", target: Number(target), unit: data.get("unit") || null, times: 1 });
     try { await api("/habits", json(body)); form.reset(); await load(); } catch (error) { say("#message", error.message, "error"); }
+  });
+  const importer = $("#import-loop");
+  importer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = importer.elements.file.files[0];
+    if (!file) return;
+    const type = file.name.endsWith(".zip") ? "application/zip" : "text/csv";
+    try {
+      const done = await api(`/habits/import?tz=${encodeURIComponent(zone)}`, { method: "POST", headers: { "Content-Type": type }, body: file });
+      importer.reset(); await load();
+      say("#message", `Imported ${done.habits.length} habits and ${done.checkins} check-ins. ${done.notes.join(" ")}`);
+    } catch (error) { say("#message", error.message, "error"); }
+  });
+  $("#export-loop").addEventListener("click", async () => {
+    try {
+      const response = await fetch("/habits/export.zip", { headers: { Authorization: `Bearer ${key()}` } });
+      if (!response.ok) throw new Error(`the export answered ${response.status}`);
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "Loop Habits CSV.zip" });
+      link.click();
+    } catch (error) { say("#message", error.message, "error"); }
   });
   await load();
 });
