@@ -1,10 +1,12 @@
 """The local backend: files under a root, streamed, read-only once written."""
 
+import hashlib
 import os
 import tracemalloc
 from pathlib import Path
 
 from tzzr.blobs.local import LocalBlobStore
+from tzzr.blobs.store import CHUNK, DROP_BEHIND
 
 
 def test_local_store_streams_without_holding_the_file(tmp_path: Path) -> None:
@@ -64,3 +66,20 @@ def test_a_blob_is_written_once_and_a_second_write_links_nothing(tmp_path: Path)
     store.put(b"same bytes")
     assert (tmp_path / first.path).stat().st_ino == inode
     assert list((tmp_path / ".tmp").iterdir()) == []
+
+
+def test_many_chunks_from_a_reused_buffer_past_the_drop_behind_step(tmp_path: Path) -> None:
+    # The sink forgets written pages every DROP_BEHIND bytes and the caller reuses its
+    # buffer after each call: what is stored is still every byte, in order.
+    store = LocalBlobStore(tmp_path)
+    expected = hashlib.sha256()
+    buffer = bytearray(CHUNK * 3 + 17)  # written CHUNK bytes a call, then a short rest
+    with store.writer() as writer:
+        for _ in range(DROP_BEHIND // len(buffer) * 3):
+            buffer[:] = os.urandom(len(buffer))
+            expected.update(buffer)
+            writer.write_many([memoryview(buffer)[:100], memoryview(buffer)[100:]])
+        blob = writer.commit()
+    assert blob.sha256 == expected.hexdigest()
+    assert blob.size > 2 * DROP_BEHIND
+    assert store.verify(blob.sha256)

@@ -24,7 +24,7 @@ def _fsync_dir(path: Path) -> None:
 
 class _FileSink(TempFileSink):
     def __init__(self, root: Path) -> None:
-        super().__init__(root / TMP_DIR, "upload-")
+        super().__init__(root / TMP_DIR, "upload-", drop_behind=True)
         self._root = root
 
     def commit(self, key: str) -> None:

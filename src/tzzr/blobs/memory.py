@@ -1,7 +1,7 @@
 """In-memory backend for fast unit tests."""
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Self
 
@@ -15,6 +15,10 @@ class _MemorySink:
 
     def write(self, chunk: bytes) -> None:
         self._buffer.write(chunk)
+
+    def write_many(self, chunks: Sequence[bytes | memoryview]) -> None:
+        for chunk in chunks:
+            self._buffer.write(chunk)
 
     def commit(self, key: str) -> None:
         self._objects[key] = (self._buffer.getvalue(), datetime.now(UTC))

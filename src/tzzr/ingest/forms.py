@@ -16,6 +16,7 @@ from tzzr.blobs import BlobWriter
 from tzzr.devices.registry import MAX_CLAIM_BYTES, Claim
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.ingest.service import DIGEST_HEADER, ContainerBuilder
+from tzzr.ingest.writebehind import WriteBehind
 from tzzr.validation import base64_field, invalid_input
 
 
@@ -94,6 +95,7 @@ def _digest_from_header(value: str | None, position: int) -> str | None:
 class _MultipartHandler:
     def __init__(self, builder: ContainerBuilder, max_metadata: int) -> None:
         self.builder = builder
+        self.behind = WriteBehind()  # files' bytes are hashed and written on a thread
         self.max_metadata = max_metadata
         self.headers: dict[str, str] = {}
         self.field = b""
@@ -160,10 +162,11 @@ class _MultipartHandler:
             )
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
-        chunk = data[start:end]
         if self.writer is not None:
-            self.writer.write(chunk)
-        elif self.metadata is not None:
+            self.behind.add(self.writer, data, start, end)
+            return
+        chunk = data[start:end]
+        if self.metadata is not None:
             self.metadata += chunk
             if len(self.metadata) > self.max_metadata:
                 raise TooLarge(f"metadata is larger than the limit of {self.max_metadata} bytes")
@@ -173,6 +176,7 @@ class _MultipartHandler:
                 raise TooLarge(f"device is larger than the limit of {MAX_CLAIM_BYTES} bytes")
 
     def on_part_end(self) -> None:
+        self.behind.end_file()
         if self.metadata is not None:
             self.builder.set_metadata(bytes(self.metadata))
         if self.device is not None:
@@ -196,12 +200,17 @@ async def read_multipart(
         )
     handler = _MultipartHandler(builder, builder.max_metadata_bytes)
     parser = MultipartParser(boundary, handler.callbacks())  # type: ignore[arg-type]
-    async for chunk in stream:
-        builder.count(len(chunk))
-        try:
-            parser.write(chunk)
-        except MultipartParseError as exc:  # the parser's complaint; our own errors pass
-            raise InvalidInput(f"malformed multipart body: {exc}", field="body") from exc
-    parser.finalize()
+    try:
+        async for chunk in stream:
+            builder.count(len(chunk))
+            try:
+                parser.write(chunk)
+            except MultipartParseError as exc:  # the parser's complaint; our own errors pass
+                raise InvalidInput(f"malformed multipart body: {exc}", field="body") from exc
+            await handler.behind.drain()
+        parser.finalize()
+        await handler.behind.drain(final=True)
+    finally:
+        handler.behind.settle()  # before the builder aborts the files on an error
     if not handler.ended:
         raise InvalidInput("the multipart body ended before its closing boundary", field="body")
