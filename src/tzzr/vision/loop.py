@@ -195,7 +195,11 @@ def parse(raw: bytes, content_type: str, tz: str) -> tuple[list[dict[str, Any]],
     elif (wide := _root(files, "Checkmarks.csv")) is not None:
         rows = _rows(wide, "Checkmarks.csv")
         if not rows or rows[0][0] != "Date":
-            raise InvalidInput("Checkmarks.csv does not start with a Date column", field="file")
+            raise InvalidInput(
+                "this is not Loop's export: send its zip, its Habits.csv (Position,Name,…) "
+                "or its Checkmarks.csv (Date,…)",
+                field="file",
+            )
         names = [n for n in rows[0][1:] if n]
         if len(names) > MAX_HABITS:
             raise TooLarge(f"at most {MAX_HABITS} habits at a time")
@@ -315,7 +319,10 @@ def export_archive(visions: "Visions", h_instancia: str) -> bytes:
             done = arithmetic.done_days(h.kind, freq, plain, h.target)
             lines = _writer()
             lines[1].writerow(["Date", "Value", "Notes"])
-            for day in sorted(set(values[h.id]) | done, reverse=True):
+            # a numeric habit's entries are what was recorded; a yes/no one's, also the
+            # days its intervals fill (Loop's YES_AUTO)
+            shown = set(values[h.id]) | (done if h.kind == arithmetic.BOOLEAN else set())
+            for day in sorted(shown, reverse=True):
                 lines[1].writerow(
                     [
                         day.isoformat(),
