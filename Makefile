@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test demo lint fmt bench bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos venv clean
+.PHONY: run test demo lint fmt bench bench-ingest bench-uploads bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -27,12 +27,18 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos ## run every benchmark in bench/
+bench: bench-ingest bench-uploads bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
 	@scripts/venv.sh test
 	$(VENV)/bin/python bench/ingest.py
+
+bench-uploads: ## 1 GiB through multipart and tus (local, and S3 on moto_server started here)
+	@scripts/system-deps.sh test
+	@scripts/venv.sh test
+	@bash -c 'source scripts/services.sh && services_start && trap services_stop EXIT && \
+		$(VENV)/bin/python bench/uploads.py $(ARGS)'
 
 bench-ledger:
 	@scripts/venv.sh test
