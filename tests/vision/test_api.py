@@ -120,7 +120,7 @@ def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> 
     deck = services.instances.get("deck")
     assert audit(services.engine, services.ledger.keys, services.blobs, deck, blobs=False) == []
     assert sealed["sealed"] and '"kind":"vision"' in sealed["inclusion"]["leaf"]
-    assert f"habit/{habit['id']}/checkin/{first['id']}" in sealed["inclusion"]["leaf"]
+    assert f'"ref":"habit/{habit["id"]}/day/{today}"' in sealed["inclusion"]["leaf"]
     events = ok(client.get("/sentinel/events", params={"kind": "vision"}))
     assert any(e["data"].get("change") == "habit.checkin" for e in events["events"])
     # a phone's ingest key checks in; it cannot create or delete

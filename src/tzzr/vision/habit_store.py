@@ -113,6 +113,14 @@ def _habit_values(changes: dict[str, Any], current: Any | None) -> dict[str, Any
     return values
 
 
+def checkin_record(
+    habit_id: int, day: date, value: float, evidence: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """A check-in's leaf: its ref (the habit and the day) and the record it seals."""
+    record = {"habit": habit_id, "day": day.isoformat(), "value": value, "evidence": evidence}
+    return f"habit/{habit_id}/day/{day.isoformat()}", record
+
+
 HABIT_FIELDS = frozenset(
     {
         "name",
@@ -382,6 +390,8 @@ class HabitStore(Store):
                 f"habit {habit_id} already has a check-in on {when.isoformat()} "
                 f"(check-in {there.id}); delete it to change it"
             )
+        ref, record = checkin_record(habit_id, when, amount, proof)
+        leaf = self._seal(conn, h_instancia, ref, record, "habit.checkin", now)
         checkin_id = int(
             conn.execute(
                 insert(HabitCheckin)
@@ -392,21 +402,11 @@ class HabitStore(Store):
                     value=amount,
                     note=note,
                     evidence=proof,
+                    leaf_index=leaf,
                     created_at=now,
                 )
                 .returning(HabitCheckin.id)
             ).scalar_one()
-        )
-        leaf = self._seal(
-            conn,
-            h_instancia,
-            f"habit/{habit_id}/checkin/{checkin_id}",
-            {"habit": habit_id, "day": when.isoformat(), "value": amount, "evidence": proof},
-            "habit.checkin",
-            now,
-        )
-        conn.execute(
-            update(HabitCheckin).where(HabitCheckin.id == checkin_id).values(leaf_index=leaf)
         )
         self._emit(
             conn,
@@ -418,6 +418,51 @@ class HabitStore(Store):
         )
         found = conn.execute(select(HabitCheckin).where(HabitCheckin.id == checkin_id)).one()
         return r.checkin_json(found)
+
+    def insert_checkins(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        habit_id: int,
+        items: list[tuple[date, float, str]],
+        now: datetime,
+    ) -> int:
+        """Many (day, value, note) check-ins of one habit, days it has none of yet (an
+        import): one leaf reservation, one bulk insert, one event. How many."""
+        if not items:
+            return 0
+        first = self._seal_all(
+            conn,
+            h_instancia,
+            [checkin_record(habit_id, day, value, []) for day, value, _ in items],
+            "habit.checkin",
+            now,
+        )
+        conn.execute(
+            insert(HabitCheckin),
+            [
+                {
+                    "h_instancia": h_instancia,
+                    "habit_id": habit_id,
+                    "day": day,
+                    "value": value,
+                    "note": note,
+                    "evidence": [],
+                    "leaf_index": first + k,
+                    "created_at": now,
+                }
+                for k, (day, value, note) in enumerate(items)
+            ],
+        )
+        self._emit(
+            conn,
+            h_instancia,
+            f"habit/{habit_id}",
+            "habit.imported",
+            now,
+            {"checkins": len(items), "firstLeaf": first, "lastLeaf": first + len(items) - 1},
+        )
+        return len(items)
 
     def checkins(
         self,

@@ -274,14 +274,12 @@ def import_bytes(
                     ).scalars()
                 )
             today = habit_today(tz_name, now)
-            added = 0
-            for day, (value, note) in sorted(item["days"].items()):
-                if day in had or day > today:
-                    continue
-                visions.insert_checkin(
-                    conn, h_instancia, habit_id, day, value, note[:5000], [], now
-                )
-                added += 1
+            fresh = [
+                (day, value, note[:5000])
+                for day, (value, note) in sorted(item["days"].items())
+                if day not in had and day <= today
+            ]
+            added = visions.insert_checkins(conn, h_instancia, habit_id, fresh, now)
             total += added
             out.append(
                 {

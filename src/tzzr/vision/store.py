@@ -88,6 +88,21 @@ class Store:
             conn, h_instancia, LEAF_KIND, ref, digest, now, {"event": event}
         )
 
+    def _seal_all(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        items: list[tuple[str, dict[str, Any]]],
+        event: str,
+        now: datetime,
+    ) -> int:
+        """`vision` leaves over many (ref, record) at once: the first one's index."""
+        records = [
+            (LEAF_KIND, ref, sha256_hex(canonical_json(record)), now, {"event": event})
+            for ref, record in items
+        ]
+        return self._ledger.append_all_in(conn, h_instancia, records)
+
     @staticmethod
     def _emit(
         conn: Connection,
