@@ -395,6 +395,9 @@ def test_background_sync_asks_the_page_to_send_the_outbox(phone: Phone) -> None:
     phone.context.route("**/ingest", lambda route: route.abort("internetdisconnected"))
     data = f"synced {time.time()}".encode()
     capture(phone, data, "synced.txt")
+    phone.page.wait_for_function(  # tried, and kept
+        "() => document.getElementById('result').textContent.includes('offline')"
+    )
     phone.page.locator("#queued li", has_text="synced.txt").wait_for()
     tags = phone.page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())")
     assert "tzzr-outbox" in tags

@@ -110,6 +110,6 @@ async function flushThroughPages() {
     if (!pages.length) throw new Error("no TZZR page is open to send the outbox; it goes when the app is opened");
     if (Date.now() > deadline) throw new Error("the outbox is not empty yet; the browser syncs again later");
     for (const page of pages) page.postMessage({ type: "tzzr.flush" });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await new Promise((resolve) => setTimeout(resolve, 10000));
   }
 }

@@ -4,13 +4,14 @@
 // each file's SHA-256 and its tus upload's URL are kept with it, so a file half sent
 // goes on from the server's offset (HEAD), never from zero.
 //
-// How a capture goes: each file is hashed (lib/address.js, a slice at a time), sent to
-// /uploads by tus-js-client in chunks (vendor/tus), then the capture's h_entrada is
-// computed here as the server computes it, signed by this device's key (lib/device.js:
-// registered for the instance, in WebCrypto; a capture the server will not take signed
-// goes unsigned rather than never), and POST /ingest names the uploads by their SHA-256. A capture of at
-// most `settings.inlineBytes` in all goes in that one request instead (its files in
-// base64): three round trips per file buy nothing for a voice note or a small photo.
+// How a capture goes: each file is sent to /uploads by tus-js-client in chunks
+// (vendor/tus) while it is hashed (lib/address.js, a slice at a time); then the capture's
+// h_entrada is computed here as the server computes it, signed by this device's key
+// (lib/device.js: registered for the instance, in WebCrypto; a capture the server will
+// not take signed goes unsigned rather than never), and POST /ingest names the uploads
+// by their SHA-256. A capture of at most `settings.inlineBytes` in all goes in that one
+// request instead (its files in base64): three round trips per file buy nothing for a
+// voice note or a small photo.
 //
 // Offline, a 5xx, a 408 or a 429 are passing troubles: the capture is retried by itself.
 // Any other answer (a 401 from a revoked key, a 413 over a limit) will not change by
@@ -102,7 +103,9 @@ function sendFile(file, part, save, progress, again = true) {
       retryDelays: settings.retryDelays,
       storeFingerprintForResuming: false, // the URL is kept with the capture, in IndexedDB
       headers: { Authorization: `Bearer ${key()}` },
-      metadata: { filename: file.name, filetype: mediaType(file), sha256: part.sha256 },
+      // sha256 declared when it is known (a resumed upload, a file hashed before): the
+      // server then refuses other bytes at once, not only at POST /ingest
+      metadata: { filename: file.name, filetype: mediaType(file), ...(part.sha256 ? { sha256: part.sha256 } : {}) },
       onUploadUrlAvailable: () => {
         if (part.url !== upload.url) { part.url = upload.url; save(); }
       },
@@ -178,22 +181,31 @@ export async function send(id, item) {
   item.instance = item.instance || instance();
   item.parts = item.parts || item.files.map(() => ({}));
   const save = () => store("readwrite", (s) => s.put(item, id));
-  for (const [i, file] of item.files.entries()) {
-    if (item.parts[i].sha256) continue;
-    item.parts[i].sha256 = await sha256Blob(file, (done, total) =>
+  const hash = async (i) => {
+    const file = item.files[i], part = item.parts[i];
+    if (part.sha256) return;
+    part.sha256 = await sha256Blob(file, (done, total) =>
       tell("progress", { id, file: i, name: file.name, phase: "hashing", done, total }));
     await save();
-  }
-  const described = item.files.map((file, i) => ({ name: file.name, media_type: mediaType(file), sha256: item.parts[i].sha256, size: file.size }));
-  const inline = described.reduce((sum, f) => sum + f.size, 0) <= settings.inlineBytes;
+  };
+  const inline = item.files.reduce((sum, f) => sum + f.size, 0) <= settings.inlineBytes;
   let answer = null;
-  if (!inline) {
+  if (inline) {
+    for (const i of item.files.keys()) await hash(i);
+  } else {
+    // a file is hashed while it is sent (the hash is the CPU's, the upload the network's):
+    // the server names the upload by the bytes it received, and the capture names it by
+    // the bytes hashed here, so a file changed on the way is never ingested
     for (const [i, file] of item.files.entries()) {
-      answer = await sendFile(file, item.parts[i], save, (done, total) =>
-        tell("progress", { id, file: i, name: file.name, phase: "uploading", done, total }));
+      const [hashed, sent] = await Promise.allSettled([hash(i), sendFile(file, item.parts[i], save, (done, total) =>
+        tell("progress", { id, file: i, name: file.name, phase: "uploading", done, total }))]);
+      if (hashed.status === "rejected") throw hashed.reason;
+      if (sent.status === "rejected") throw sent.reason;
+      answer = sent.value;
       if (answer) break;
     }
   }
+  const described = item.files.map((file, i) => ({ name: file.name, media_type: mediaType(file), sha256: item.parts[i].sha256, size: file.size }));
   if (!answer) {
     const files = inline
       ? await Promise.all(described.map(async ({ size, ...named }, i) => ({ ...named, content: await base64(item.files[i]) })))

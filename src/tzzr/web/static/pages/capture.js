@@ -47,18 +47,22 @@ async function showOutbox() {
   say("#outbox", waiting.length ? `${waiting.length} capture(s) waiting to be sent.` : "", "muted");
 }
 
-// bytes and percentage of each file of the capture being sent, in place
+// bytes and percentage of each file of the capture being sent, in place (a file is
+// hashed while it is sent: the hashing's own percentage is said until it is done)
 events.addEventListener("progress", ({ detail }) => {
   const row = document.querySelector(`#queued li[data-id="${detail.id}"] [data-file="${detail.file}"]`);
   if (!row) return;
   const bar = row.querySelector("progress"), label = row.querySelector("span.muted");
-  const percent = detail.total ? Math.floor((100 * detail.done) / detail.total) : 100;
-  bar.max = detail.total || 1;
-  bar.value = detail.phase === "uploading" ? detail.done : 0;
-  label.textContent = detail.phase === "hashing"
-    ? `hashing ${percent}%`
-    : `${size(detail.done)} of ${size(detail.total)} · ${percent}%`;
-  row.dataset.sent = detail.phase === "uploading" ? String(detail.done) : "0";
+  const percent = (done, total) => (total ? Math.floor((100 * done) / total) : 100);
+  if (detail.phase === "hashing") row.dataset.hashed = String(percent(detail.done, detail.total));
+  else {
+    row.dataset.sent = String(detail.done);
+    bar.max = detail.total || 1;
+    bar.value = detail.done;
+  }
+  const sent = Number(row.dataset.sent || bar.value || 0), total = Number(bar.max);
+  const hashing = row.dataset.hashed && row.dataset.hashed !== "100" ? ` · checking ${row.dataset.hashed}%` : "";
+  label.textContent = `${size(sent)} of ${size(total)} · ${percent(sent, total)}%${hashing}`;
 });
 
 events.addEventListener("sent", ({ detail }) => {
