@@ -91,13 +91,19 @@ def test_address_js_computes_the_servers_h_entrada(browser: Any, server: Live) -
     try:
         found = tab.evaluate(
             """async (containers) => {
-                const { hEntrada, sha256Blob } = await import("/app/static/lib/address.js");
+                const address = await import("/app/static/lib/address.js");
                 const out = [];
-                for (const [metadata, files] of containers) out.push(await hEntrada(metadata, files));
+                for (const [metadata, files] of containers) out.push(await address.hEntrada(metadata, files));
                 const seen = [];
                 const blob = new Blob([new Uint8Array(9 * 1024 * 1024 + 7).fill(7)]);
-                out.push(await sha256Blob(blob, (done, total) => seen.push([done, total])));
-                return { out, seen };
+                out.push(await address.sha256Blob(blob, (done, total) => seen.push([done, total])));
+                const engine = address.lastEngine;
+                out.push(await address.sha256Blob(new Blob([])));
+                const worker = window.Worker;
+                window.Worker = undefined; // a browser without workers: hashed on the page
+                const onPage = await address.sha256Blob(blob);
+                window.Worker = worker;
+                return { out, seen, engine, onPage, fallback: address.lastEngine };
             }""",
             CONTAINERS,
         )
@@ -105,8 +111,12 @@ def test_address_js_computes_the_servers_h_entrada(browser: Any, server: Live) -
         context.close()
     import hashlib
 
-    assert found["out"][:-1] == [h_entrada(m, f) for m, f in CONTAINERS]
-    assert found["out"][-1] == hashlib.sha256(bytes([7]) * (9 * 1024 * 1024 + 7)).hexdigest()
+    assert found["out"][:-2] == [h_entrada(m, f) for m, f in CONTAINERS]
+    assert found["out"][-2] == hashlib.sha256(bytes([7]) * (9 * 1024 * 1024 + 7)).hexdigest()
+    assert found["out"][-1] == hashlib.sha256(b"").hexdigest()
+    # in the worker, with WebAssembly: the page's CSP (no 'wasm-unsafe-eval') is not relaxed
+    assert found["engine"] == "wasm"
+    assert (found["onPage"], found["fallback"]) == (found["out"][-2], "page")
     total = 9 * 1024 * 1024 + 7
     assert found["seen"][-1] == [total, total] and len(found["seen"]) == 3  # 4 MiB slices
 

@@ -11,8 +11,34 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// sha256Blob(blob, onProgress?) -> hex digest; onProgress(doneBytes, totalBytes).
+// How the last sha256Blob hashed: "wasm" or "js" (in the worker), "page" (no worker).
+export let lastEngine = null;
+
+// sha256Blob(blob, onProgress?) -> hex digest; onProgress(doneBytes, totalBytes). In a
+// worker (lib/sha256-worker.js: WebAssembly, and the page stays responsive), else here.
 export async function sha256Blob(blob, onProgress = () => {}) {
+  let worker;
+  try {
+    worker = new Worker(new URL("./sha256-worker.js", import.meta.url), { type: "module" });
+  } catch {
+    return onPage(blob, onProgress);
+  }
+  const answer = await new Promise((resolve) => {
+    worker.onmessage = ({ data }) => {
+      if (data.progress) onProgress(...data.progress);
+      else resolve(data);
+    };
+    worker.onerror = (event) => { event.preventDefault(); resolve({ error: "the worker did not start" }); };
+    worker.postMessage({ blob });
+  }).finally(() => worker.terminate());
+  if (answer.error) return onPage(blob, onProgress); // a file unreadable there is unreadable here too: it says why
+  if (blob.size === 0) onProgress(0, 0);
+  lastEngine = answer.engine;
+  return answer.sha256;
+}
+
+async function onPage(blob, onProgress) {
+  lastEngine = "page";
   const hasher = sha256.create();
   for (let at = 0; at < blob.size; at += SLICE) {
     const end = Math.min(at + SLICE, blob.size);
