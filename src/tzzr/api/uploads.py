@@ -5,6 +5,7 @@ Every answer carries Tus-Resumable, errors included (problem+json like every rou
 the tus headers); `GET /uploads/{upload_id}` answers JSON for pages. docs/packet.md."""
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -172,17 +173,40 @@ def _declared_length(request: Request, remaining: int) -> None:
         )
 
 
+class _Behind:
+    """One buffer written and hashed on a thread while the next is read from the socket."""
+
+    def __init__(self, patch: Patch) -> None:
+        self.patch = patch
+        self.task: asyncio.Future[None] | None = None
+
+    async def write(self, data: bytes) -> None:
+        await self.settle()
+        self.task = asyncio.ensure_future(run_in_threadpool(self.patch.write, data))
+
+    async def settle(self) -> None:
+        """The write in flight finished (its error raised here)."""
+        if self.task is not None:
+            task, self.task = self.task, None
+            await task
+
+    async def quiet(self) -> None:
+        with contextlib.suppress(Exception):  # the request is failing anyway
+            await self.settle()
+
+
 async def _receive(
     request: Request, slot: _Slot, patch: Patch, checksum: bytes | None
 ) -> UploadInfo:
-    """Stream the body into the upload in bounded buffers, each written and hashed in a
-    thread; a cut connection (or a silent or superseded one) keeps what was received
-    (tus core). Raises ClientDisconnect then."""
+    """Stream the body into the upload in bounded buffers, each written and hashed on a
+    thread while the next is read; a cut connection (or a silent or superseded one) keeps
+    what was received (tus core) and raises ClientDisconnect."""
     if checksum is not None:
         patch.expect_checksum()
     stream = aiter(request.stream())
     chunks: list[bytes] = []  # joined once per BUFFER: one copy of each byte, not two
     size = 0
+    behind = _Behind(patch)
     reader = slot.reader = _Reader()
     try:
         while not reader.wanted:
@@ -198,26 +222,33 @@ async def _receive(
             size += len(chunk)
             if size >= BUFFER:
                 data, chunks, size = b"".join(chunks), [], 0
-                await run_in_threadpool(patch.write, data)
+                await behind.write(data)
         if reader.wanted:
             raise ClientDisconnect()
         reader.done()
         if chunks:
-            await run_in_threadpool(patch.write, b"".join(chunks))
+            await behind.write(b"".join(chunks))
+        await behind.settle()
     except (ClientDisconnect, asyncio.CancelledError) as exc:
-        if isinstance(exc, asyncio.CancelledError):
-            if not reader.stopped:
-                reader.done()
-                await run_in_threadpool(patch.abort)
-                raise  # the server is stopping: not ours
-            reader.task.uncancel()
         reader.done()
-        if chunks:
-            await run_in_threadpool(patch.write, b"".join(chunks))
+        if isinstance(exc, asyncio.CancelledError):
+            if not reader.stopped:  # the server is stopping: not ours to keep
+                await behind.quiet()
+                await run_in_threadpool(patch.abort)
+                raise
+            reader.task.uncancel()
+        try:
+            await behind.settle()
+            if chunks:
+                await run_in_threadpool(patch.write, b"".join(chunks))
+        except BaseException:
+            await run_in_threadpool(patch.abort)
+            raise
         await run_in_threadpool(patch.keep)
         raise ClientDisconnect() from None
     except BaseException:
         reader.done()
+        await behind.quiet()
         await run_in_threadpool(patch.abort)
         raise
     finally:
