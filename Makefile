@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test demo lint fmt bench bench-ingest bench-uploads bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos venv clean
+.PHONY: run test demo lint fmt bench bench-ingest bench-uploads bench-vision bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos venv clean
 
 run: ## create .venv, install, start TZZR on the embedded default (SQLite, local blobs)
 	@scripts/venv.sh base
@@ -27,7 +27,7 @@ fmt:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: bench-ingest bench-uploads bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos ## run every benchmark in bench/
+bench: bench-ingest bench-uploads bench-vision bench-ledger bench-cells bench-render bench-flows bench-startup bench-ocr-photos ## run every benchmark in bench/
 
 bench-ingest:
 	@scripts/system-deps.sh bench
@@ -39,6 +39,10 @@ bench-uploads: ## 1 GiB through multipart and tus (local, and S3 on moto_server 
 	@scripts/venv.sh test
 	@bash -c 'source scripts/services.sh && services_start && trap services_stop EXIT && \
 		$(VENV)/bin/python bench/uploads.py $(ARGS)'
+
+bench-vision: ## a Loop export imported in bulk vs one by one; habit list and vision tree
+	@scripts/venv.sh test
+	$(VENV)/bin/python bench/vision_import.py
 
 bench-ledger:
 	@scripts/venv.sh test

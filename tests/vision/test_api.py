@@ -238,11 +238,7 @@ def test_loop_export_round_trips(api: Api) -> None:
     for name in ("Loop run", "Loop km"):
         for field in ("kind", "times", "intervalDays", "target", "unit", "strength", "bestStreak"):
             assert theirs[name][field] == mine[name][field], (name, field)
-        days = lambda headers, habit_id: [  # noqa: E731
-            (c["day"], c["value"])
-            for c in ok(client.get(f"/habits/{habit_id}/checkins", headers=headers))["checkins"]
-        ]
-        assert days(other, theirs[name]["id"]) == days({}, mine[name]["id"])
+        assert _days(client, other, theirs[name]["id"]) == _days(client, {}, mine[name]["id"])
     again = ok(
         client.post(
             "/habits/import",
@@ -251,6 +247,11 @@ def test_loop_export_round_trips(api: Api) -> None:
         )
     )
     assert again["checkins"] == 0 and not any(h["created"] for h in again["habits"])
+
+
+def _days(client: Any, headers: dict[str, str], habit_id: int) -> list[tuple[str, float]]:
+    found = ok(client.get(f"/habits/{habit_id}/checkins", headers=headers))["checkins"]
+    return [(c["day"], c["value"]) for c in found]
 
 
 def test_actions_export_as_icalendar_read_by_vobject(api: Api) -> None:
