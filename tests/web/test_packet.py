@@ -602,3 +602,33 @@ def test_an_upload_refused_413_or_401_waits_with_the_message_and_resumes_after_s
             assert phone.errors == [] and phone.violations() == []
         finally:
             phone.close()
+
+
+def test_a_capture_whose_upload_is_gone_before_its_ingest_sends_the_file_again(
+    phone: Phone,
+) -> None:
+    """The file was all sent, then POST /ingest could not go, and the upload was
+    terminated (or expired) before it could: the server answers 422 naming the file's
+    sha256; the outbox sends that file again as a new upload, and the capture arrives."""
+    phone.capture_page()
+    phone.tune(chunk=512 * KiB)
+    phone.context.route("**/ingest", lambda route: route.abort("internetdisconnected"))
+    data = os.urandom(3 * MiB // 2)
+    capture(phone, data, "late.pdf")
+    phone.page.wait_for_function(
+        "() => document.getElementById('result').textContent.includes('offline')"
+    )
+    [kept] = phone.outbox()
+    location = kept["parts"][0]["url"]
+    assert server_offset(phone.live, location) == len(data)  # all there, not ingested
+    with phone.live.client() as client:
+        assert client.delete(location, headers=TUS).status_code == 204
+    phone.context.unroute("**/ingest")
+    watch = Watch(phone)
+    phone.page.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.page.locator("#safe li", has_text="late.pdf").wait_for()
+    assert watch.patched == len(data)  # sent once more, whole
+    h = phone.page.get_attribute("#safe li", "data-h")
+    with phone.live.client() as client:
+        [sent] = client.get(f"/entries/{h}").json()["contenedor"]["files"]
+    assert sent["sha256"] == hashlib.sha256(data).hexdigest()

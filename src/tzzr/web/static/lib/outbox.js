@@ -147,6 +147,12 @@ async function signature(h) {
   return deviceSignature(h).catch(() => null);
 }
 
+function missingUpload(answer) { // the file's index, when POST /ingest found no such upload
+  const field = answer.status === 422 && answer.body.error && answer.body.error.field;
+  const found = typeof field === "string" && /^files\[(\d+)\]\.sha256$/.exec(field);
+  return found ? Number(found[1]) : null;
+}
+
 function refusesDevice(answer) {
   const field = answer.status === 422 && answer.body.error && answer.body.error.field;
   return typeof field === "string" && field.startsWith("device") ? field : null;
@@ -173,7 +179,8 @@ function elsewhere(item) {
 const OTHER = "it was captured for another instance: sign in with a key of that instance to send it, or discard it";
 
 // Sends one stored capture and records what became of it; throws when offline.
-export async function send(id, item) {
+// `again`: this is the second try of a capture whose upload the server no longer had.
+export async function send(id, item, again = false) {
   if (elsewhere(item)) {
     await store("readwrite", (s) => s.put({ ...item, status: 0, error: OTHER }, id));
     return "held";
@@ -229,6 +236,15 @@ export async function send(id, item) {
       answer = await ingest(unsigned);
       answer.unsigned = true;
     }
+  }
+  const gone = inline || again ? null : missingUpload(answer);
+  if (gone !== null) {
+    // the upload expired (or was terminated) between its last byte and this request:
+    // that file goes again, from zero, as a new upload
+    item.parts[gone].url = null;
+    item.parts[gone].offset = 0;
+    await save();
+    return send(id, item, true);
   }
   const outcome = fate(answer.status);
   if (outcome === "sent") {
