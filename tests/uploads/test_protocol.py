@@ -69,6 +69,13 @@ def test_an_upload_in_patches_is_published_at_its_content_address(live: Live) ->
     assert state["metadata"] == {"filename": "v.mp4", "filetype": "video/mp4"}
     store = live.services.blobs.scoped("deck")
     assert store.read_all(digest) == data
+    with live.client() as client:
+        events = client.get(
+            "/sentinel/events", params={"kind": "upload", "subject": state["id"]}
+        ).json()["events"]
+    assert [e["data"] for e in events] == [
+        {"state": "complete", "length": len(data), "sha256": digest}
+    ]
 
 
 def test_creation_with_upload_and_an_empty_file(live: Live) -> None:
@@ -152,6 +159,11 @@ def test_termination_leaves_nothing(live: Live) -> None:
     upload_id = location.rsplit("/", 1)[1]
     leftovers = list((live.services.settings.home / "uploads").glob(f"{upload_id}*"))
     assert leftovers == []
+    with live.client() as client:
+        events = client.get(
+            "/sentinel/events", params={"kind": "upload", "subject": upload_id}
+        ).json()["events"]
+    assert [e["data"]["state"] for e in events] == ["terminated"]
 
 
 def test_tus_resumable_is_required(live: Live) -> None:

@@ -27,6 +27,7 @@ KINDS = (
     "alert",
     "upgrade",
     "vision",
+    "upload",
 )
 SEVERITIES = ("info", "warning", "error", "critical")
 MAX_LIMIT = 500

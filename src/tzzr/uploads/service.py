@@ -19,6 +19,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models_uploads import Upload
 from tzzr.errors import Conflict, InvalidInput, NotFound, TooLarge
 from tzzr.instances import InstanceInfo
+from tzzr.sentinel.events import emit
 from tzzr.times import rfc3339
 from tzzr.uploads.hashing import ResumableSha256
 from tzzr.uploads.protocol import ChecksumMismatch, Gone, declared_sha256
@@ -257,6 +258,14 @@ class Uploads:
                     .where(Upload.id == info.id, Upload.h_instancia == info.h_instancia)
                     .values(state=FAILED, error=message, updated_at=self.now())
                 )
+                emit(
+                    conn,
+                    "upload",
+                    severity="warning",
+                    h_instancia=info.h_instancia,
+                    subject=info.id,
+                    data={"state": FAILED, "length": info.length, "sha256": digest},
+                )
             self.backend.discard(self._store(instance), info.id, storage)
             raise InvalidInput(message, field="Upload-Metadata")
         with write_transaction(self._engine) as conn:
@@ -278,6 +287,13 @@ class Uploads:
                     state=COMPLETE, storage=None, completed_at=self.now(), updated_at=self.now()
                 )
             )
+            emit(
+                conn,
+                "upload",
+                h_instancia=info.h_instancia,
+                subject=info.id,
+                data={"state": COMPLETE, "length": info.length, "sha256": info.sha256},
+            )
         return self.get(instance, info.id)
 
     # -- termination and expiry -------------------------------------------------------
@@ -288,6 +304,13 @@ class Uploads:
                 update(Upload)
                 .where(Upload.id == info.id, Upload.h_instancia == info.h_instancia)
                 .values(state=TERMINATED, updated_at=self.now())
+            )
+            emit(
+                conn,
+                "upload",
+                h_instancia=info.h_instancia,
+                subject=info.id,
+                data={"state": TERMINATED, "length": info.length, "offset": info.offset},
             )
         self._remove(instance.h_instancia, instance.blob_prefix, upload_id)
 
