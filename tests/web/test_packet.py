@@ -73,7 +73,7 @@ class Phone:
         live: Live,
         profile: Path,
         extra: tuple[str, ...] = (),
-        key: str | None = None,
+        key: str | None = None,  # "": signed in already (the profile is reopened)
     ) -> None:
         self.live = live
         self.url = live.url
@@ -94,6 +94,8 @@ class Phone:
             "request", lambda r: None if r.url.startswith(own) else self.outside.append(r.url)
         )
         self.page = self.tab(first=True)
+        if key == "":  # a profile that signed in before: what it keeps is still there
+            return
         self.page.goto(f"{self.url}/app")
         self.sign_in(key or live.admin_key)
         self.page.wait_for_url("**/app/inbox")
@@ -632,3 +634,40 @@ def test_a_capture_whose_upload_is_gone_before_its_ingest_sends_the_file_again(
     with phone.live.client() as client:
         [sent] = client.get(f"/entries/{h}").json()["contenedor"]["files"]
     assert sent["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_upload_resumes_after_the_browser_is_closed_and_opened_again(
+    playwright: Any, server: Live, tmp_path: Path
+) -> None:
+    """What a reboot does to the app: the browser goes away mid-upload; opened again on
+    the same profile, the capture is still in the outbox and goes on from the offset."""
+    data = os.urandom(2 * MiB)
+    phone = Phone(playwright, server, tmp_path / "profile")
+    try:
+        phone.capture_page()
+        phone.tune(chunk=256 * KiB)
+        watch = Watch(phone)
+
+        def cut(route: Any) -> None:
+            phone.context.set_offline(True)
+            route.abort("internetdisconnected")
+
+        watch.actions[4] = cut
+        capture(phone, data, "before-reboot.pdf")
+        phone.page.wait_for_function(
+            "() => document.getElementById('result').textContent.includes('offline')"
+        )
+        [kept] = phone.outbox()
+    finally:
+        phone.close()
+    assert server_offset(server, kept["parts"][0]["url"]) == 3 * 256 * KiB
+    again = Phone(playwright, server, tmp_path / "profile", key="")
+    try:
+        watch = Watch(again)
+        again.capture_page()  # opening the app sends its outbox
+        again.page.locator("#safe li", has_text="before-reboot.pdf").wait_for()
+        assert watch.resumed_at[0] == 3 * 256 * KiB
+        assert watch.patched == len(data) - 3 * 256 * KiB
+        assert again.outbox() == [] and again.errors == []
+    finally:
+        again.close()
