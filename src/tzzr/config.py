@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     run_lease_seconds: float = Field(default=30.0, gt=0)
     run_max_attempts: int = Field(default=3, ge=1, le=20)
     run_retry_seconds: float = Field(default=2.0, ge=0)
+    job_lease_seconds: float = Field(default=30.0, gt=0)
     enrich_window: float = Field(default=86400.0, gt=0)
 
     # THE FACTORY's language model: any OpenAI-compatible Chat Completions server (llama.cpp,

@@ -49,7 +49,7 @@ def server_jobs(services: Services) -> list[Periodic]:
         Periodic(
             "reap-jobs",
             JOB_REAP_SECONDS,
-            _logged("tzzr.jobs", "job(s) failed: their server stopped", services.jobs.reap),
+            _logged("tzzr.jobs", "job(s) lost their server: resumed or failed", services.jobs.reap),
         ),
     ]
     if settings.alert_interval > 0:

@@ -110,7 +110,7 @@ class Services:
         alfred = Alfred(engine, flows, catalog, queue, blobs, ledger, mason, settings, now)
         previews = Previews(engine, cells, queue, blobs, settings)
         uploads = Uploads(engine, blobs, settings, now)
-        jobs = Jobs(engine)
+        jobs = Jobs(engine, lease_seconds=settings.job_lease_seconds)
         visions = Visions(engine, ledger, now)
         ingest = IngestService(
             engine, blobs, settings, router=alfred, previews=previews, uploads=uploads

@@ -26,7 +26,8 @@ DRAFT_SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "maxLength": 8},
                     "title": {"type": "string", "minLength": 1, "maxLength": 120},
                     "targetDate": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                    "weight": {"type": "number", "minimum": 0, "maximum": 100},
+                    # an integer: a grammar bounds its range (llama.cpp does not for numbers)
+                    "weight": {"type": "integer", "minimum": 1, "maximum": 10},
                     "actions": {
                         "type": "array",
                         "maxItems": 6,

@@ -344,7 +344,11 @@ class Factory:
         job = self._jobs.get(instance, job_id)
         rounds = self.rounds.load(job_id)
         decisions = self._decisions(job_id)
-        last = rounds[-1]["draft"].get("items", []) if rounds and job["kind"] == REFINE else []
+        last = [
+            dict(item)  # the round's own draft stays as it was stored
+            for item in (rounds[-1]["draft"].get("items", []) if rounds else [])
+            if job["kind"] == REFINE
+        ]
         for item in last:
             decided = decisions.get(item["id"])
             item["decision"] = decided["decision"] if decided else None
