@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 import httpx
 
 VERSION = "1.0.0"
-SLICE = 256 * 1024  # what one progress step (and the rate limit) counts
+BLOCK = 1024 * 1024  # read from the file at a time; one progress step
 RETRIES = 4
 CHECKSUM_RETRIES = 3
 
@@ -75,7 +75,7 @@ def default_state_dir() -> Path:
 
 @dataclass(frozen=True)
 class Options:
-    chunk_size: int = 8 * 1024 * 1024
+    chunk_size: int = 64 * 1024 * 1024
     checksum: bool = True
     limit_rate: float | None = None  # bytes per second
     state_dir: Path = field(default_factory=default_state_dir)
@@ -203,7 +203,7 @@ class Uploader:
             attempts = 0
             while offset < size:
                 try:
-                    offset = self._patch(url, handle, digest, offset, size)
+                    offset, digest = self._patch(url, handle, digest, offset, size)
                     attempts = 0
                 except TusError:
                     raise
@@ -268,20 +268,26 @@ class Uploader:
 
     def _patch(
         self, url: str, handle: BinaryIO, digest: "hashlib._Hash", offset: int, size: int
-    ) -> int:
-        handle.seek(offset)
-        chunk = handle.read(min(self._options.chunk_size, size - offset))
+    ) -> tuple[int, "hashlib._Hash"]:
+        """One PATCH of up to `chunk_size` bytes from `offset`; the new offset and the
+        file's digest so far. The chunk is read twice (its checksum goes before its
+        bytes), never held: memory stays at one block whatever the chunk size."""
+        length = min(self._options.chunk_size, size - offset)
         headers = {
+            "Tus-Resumable": VERSION,
             "Upload-Offset": str(offset),
             "Content-Type": "application/offset+octet-stream",
-            "Content-Length": str(len(chunk)),
+            "Content-Length": str(length),
         }
         if self._options.checksum:
-            sha = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
-            headers["Upload-Checksum"] = f"sha256 {sha}"
+            chunk_sha = hashlib.sha256()
+            for block in _blocks(handle, offset, length):
+                chunk_sha.update(block)
+            headers["Upload-Checksum"] = f"sha256 {base64.b64encode(chunk_sha.digest()).decode()}"
         for attempt in range(1, CHECKSUM_RETRIES + 1):
+            sent = digest.copy()  # the file's digest goes on only once the server has it
             response = self._client.patch(
-                url, headers={"Tus-Resumable": VERSION, **headers}, content=self._slices(chunk)
+                url, headers=headers, content=self._send(handle, offset, length, sent)
             )
             if response.status_code != 460 or attempt == CHECKSUM_RETRIES:
                 break
@@ -293,18 +299,18 @@ class Uploader:
         if response.status_code != 204:
             raise refusal(response)
         new = int(response.headers["upload-offset"])
-        if new != offset + len(chunk):
-            raise _Retry(f"the server's offset is {new}, not {offset + len(chunk)}")
-        digest.update(chunk)
-        return new
+        if new != offset + length:
+            raise _Retry(f"the server's offset is {new}, not {offset + length}")
+        return new, sent
 
-    def _slices(self, chunk: bytes) -> Iterator[bytes]:
-        view = memoryview(chunk)
-        for start in range(0, len(chunk), SLICE):
-            piece = view[start : start + SLICE]
-            yield bytes(piece)
-            self._progress(len(piece))
-            self._pacer.sent(len(piece))
+    def _send(
+        self, handle: BinaryIO, offset: int, length: int, digest: "hashlib._Hash"
+    ) -> Iterator[bytes]:
+        for block in _blocks(handle, offset, length):
+            digest.update(block)
+            yield block
+            self._progress(len(block))
+            self._pacer.sent(len(block))
 
     def _check_complete(self, url: str, path: Path, sha256: str) -> None:
         response = self._request("HEAD", url)
@@ -313,6 +319,16 @@ class Uploader:
         stored = response.headers.get("tzzr-sha256")
         if stored is not None and stored != sha256:
             raise TusError(f"the server stored sha256 {stored}, but the file hashes to {sha256}")
+
+
+def _blocks(handle: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
+    handle.seek(offset)
+    while length > 0:
+        block = handle.read(min(BLOCK, length))
+        if not block:
+            raise TusError(f"{handle.name} became shorter while it was being sent")
+        length -= len(block)
+        yield block
 
 
 class _Retry(Exception):

@@ -101,6 +101,7 @@ def test_a_killed_upload_resumes_and_is_ingested_by_reference(tmp_path: Path) ->
         assert again.returncode == 0, again.stderr
         # It went on from the server's offset: only the rest was sent again.
         assert f"resuming at {offset} of {len(data)} bytes" in again.stderr
+        assert "of 12.0 MiB (100%)" in again.stderr  # progress as plain lines: no terminal
         status, address, shown = again.stdout.strip().split("\t")
         assert (status, shown) == ("new", str(path))
         file = {

@@ -97,8 +97,12 @@ def ingest(
         ),
     ] = "8MiB",
     chunk_size: Annotated[
-        str, typer.Option(metavar="SIZE", help="Bytes per tus PATCH (each checksummed).")
-    ] = "8MiB",
+        str,
+        typer.Option(
+            metavar="SIZE",
+            help="Bytes per tus PATCH (each checksummed; a cut one is sent again whole).",
+        ),
+    ] = "64MiB",
     limit_rate: Annotated[
         str | None,
         typer.Option(metavar="SIZE", help="With tus: send at most this many bytes a second."),
