@@ -174,6 +174,8 @@ def test_bad_input_is_a_4xx_naming_the_field(api: Api) -> None:
     habit = ok(client.post("/habits", json={"name": "Future"}), 201)
     future = client.post(f"/habits/{habit['id']}/checkins", json={"day": "2999-01-01"})
     assert future.status_code == 422 and future.json()["error"]["field"] == "day"
+    ancient = client.post(f"/habits/{habit['id']}/checkins", json={"day": "0001-01-01"})
+    assert ancient.status_code == 422 and "1970-01-01" in ancient.json()["error"]["message"]
 
 
 def test_evidence_points_to_the_instances_entries(api: Api) -> None:

@@ -21,6 +21,9 @@ from tzzr.vision.store import Store
 
 MAX_INTERVAL_DAYS = 366
 MAX_GRID_DAYS = 400
+# Strength is computed day by day from the first check-in: a check-in in year 1 would
+# make every read walk 740,000 days.
+FIRST_DAY = date(1970, 1, 1)
 
 
 def habit_today(tz: str, now: datetime) -> date:
@@ -53,7 +56,7 @@ def checkin_day(tz: str, now: datetime, day: Any = None, at: Any = None) -> date
     return habit_today(tz, now)
 
 
-def _habit_values(changes: dict[str, Any], current: Any | None) -> dict[str, Any]:
+def habit_values(changes: dict[str, Any], current: Any | None) -> dict[str, Any]:
     """The columns of a habit from a new habit's fields or a change's, checked together."""
 
     def pick(name: str, default: Any) -> Any:
@@ -158,7 +161,7 @@ class HabitStore(Store):
         source: dict[str, Any] | None = None,
         milestone_ids: list[int] | None = None,
     ) -> int:
-        values = _habit_values(
+        values = habit_values(
             {
                 "name": name,
                 "kind": kind,
@@ -297,7 +300,7 @@ class HabitStore(Store):
         now = self.clock()
         with write_transaction(self._engine) as conn:
             row = self._habit_row(conn, h_instancia, habit_id)
-            values = _habit_values(renamed, row)
+            values = habit_values(renamed, row)
             conn.execute(update(Habit).where(Habit.id == habit_id).values(**values, updated_at=now))
             self._emit(
                 conn,
@@ -343,6 +346,10 @@ class HabitStore(Store):
                 if when > habit_today(row.tz, now):
                     raise InvalidInput(
                         f"{when.isoformat()} has not begun yet in {row.tz}", field="day"
+                    )
+                if when < FIRST_DAY:
+                    raise InvalidInput(
+                        f"a check-in's day is {FIRST_DAY.isoformat()} or later", field="day"
                     )
                 amount = self._checkin_value(row, value)
                 proof = r.evidence(conn, h_instancia, evidence)

@@ -28,7 +28,7 @@ from tzzr.db.engine import write_transaction
 from tzzr.db.models_vision import Habit, HabitCheckin
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.vision import habits as arithmetic
-from tzzr.vision.habit_store import _habit_values, habit_today
+from tzzr.vision.habit_store import FIRST_DAY, habit_today, habit_values
 
 if TYPE_CHECKING:
     from tzzr.vision.service import Visions
@@ -257,7 +257,7 @@ def import_bytes(
     total = 0
     with write_transaction(visions._engine) as conn:
         for item in parsed:
-            values = _habit_values(item["fields"], None)
+            values = habit_values(item["fields"], None)
             existing = conn.execute(
                 select(Habit).where(Habit.h_instancia == h_instancia, Habit.name == values["name"])
             ).first()
@@ -277,7 +277,7 @@ def import_bytes(
             fresh = [
                 (day, value, note[:5000])
                 for day, (value, note) in sorted(item["days"].items())
-                if day not in had and day <= today
+                if day not in had and FIRST_DAY <= day <= today
             ]
             added = visions.insert_checkins(conn, h_instancia, habit_id, fresh, now)
             total += added
