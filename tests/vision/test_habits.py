@@ -155,3 +155,21 @@ def h_zone(name: str):  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+@given(
+    st.sampled_from([(1, 1), (3, 7), (1, 7), (2, 3), (5, 30)]),
+    st.dictionaries(st.integers(0, 400), st.integers(0, 5), max_size=60),
+    st.booleans(),
+    st.integers(0, 500),
+)
+@settings(max_examples=120)
+def test_strength_in_steps_is_the_day_by_day_score(
+    freq: tuple[int, int], offsets: dict[int, int], numeric: bool, k: int
+) -> None:
+    kind = h.NUMERIC if numeric else h.BOOLEAN
+    frequency = h.Frequency(*freq) if not numeric else h.Frequency(1, freq[1])
+    values = {DAY0 + timedelta(days=d): float(v) for d, v in offsets.items()}
+    today = DAY0 + timedelta(days=k)
+    daily = h.scores(kind, frequency, values, 3.0, today).get(today, 0.0)
+    assert abs(h.strength(kind, frequency, values, 3.0, today) - daily) < 1e-9

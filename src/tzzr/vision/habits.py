@@ -142,6 +142,28 @@ def best_streak(days: set[date]) -> int:
     return max((length(run) for run in streaks(days)), default=0)
 
 
+def _window(kind: str, freq: Frequency) -> tuple[int, int]:
+    """Loop's (numerator, denominator) for the score: doubled for yes/no habits done
+    less than daily, to smooth irregular schedules."""
+    if kind == BOOLEAN and freq.value < 1.0:
+        return freq.times * 2, freq.interval_days * 2
+    return freq.times, freq.interval_days
+
+
+def _amount(kind: str, value: float | None) -> float:
+    """What a day adds to the rolling sum."""
+    if value is None:
+        return 0.0
+    return max(0.0, value) if kind == NUMERIC else (1.0 if value > 0 else 0.0)
+
+
+def _completed(kind: str, rolling: float, numerator: int, target: float | None) -> float:
+    if kind == NUMERIC:
+        goal = target or 0.0
+        return min(1.0, rolling / goal) if goal > 0 else 1.0
+    return min(1.0, rolling / numerator)
+
+
 def scores(
     kind: str,
     freq: Frequency,
@@ -154,26 +176,14 @@ def scores(
     past = {d: v for d, v in values.items() if d <= today}
     if not past:
         return {}
-    first = min(past)
-    numerator, denominator = freq.times, freq.interval_days
-    if kind == BOOLEAN and freq.value < 1.0:
-        numerator, denominator = numerator * 2, denominator * 2
+    numerator, denominator = _window(kind, freq)
     out: dict[date, float] = {}
-    previous = 0.0
-    rolling = 0.0
-    day = first
+    previous = rolling = 0.0
+    day = min(past)
     while day <= today:
         leaving = day - timedelta(days=denominator)
-        if kind == NUMERIC:
-            rolling += max(0.0, past.get(day, 0.0)) - max(0.0, past.get(leaving, 0.0))
-            goal = target or 0.0
-            completed = min(1.0, rolling / goal) if goal > 0 else 1.0
-        else:
-            rolling += (1.0 if past.get(day, 0.0) > 0 else 0.0) - (
-                1.0 if past.get(leaving, 0.0) > 0 else 0.0
-            )
-            completed = min(1.0, rolling / numerator)
-        previous = next_score(freq.value, previous, completed)
+        rolling += _amount(kind, past.get(day)) - _amount(kind, past.get(leaving))
+        previous = next_score(freq.value, previous, _completed(kind, rolling, numerator, target))
         out[day] = previous
         day += timedelta(days=1)
     return out
@@ -182,6 +192,22 @@ def scores(
 def strength(
     kind: str, freq: Frequency, values: Mapping[date, float], target: float | None, today: date
 ) -> float:
-    """Today's strength score in [0, 1] (0 before any check-in)."""
-    found = scores(kind, freq, values, target, today)
-    return found.get(today, 0.0)
+    """Today's strength score in [0, 1] (0 before any check-in): `scores`' last value,
+    computed in steps between the days the rolling sum changes (a check-in, and the day
+    it leaves the window), where the score moves geometrically toward a constant:
+    s_n = s · m^n + c · (1 − m^n). As many steps as check-ins, not days."""
+    past = {d: v for d, v in values.items() if d <= today}
+    if not past:
+        return 0.0
+    numerator, denominator = _window(kind, freq)
+    window = timedelta(days=denominator)
+    m = multiplier(freq.value)
+    changes = sorted(set(past) | {d + window for d in past if d + window <= today})
+    score = rolling = 0.0
+    for k, change in enumerate(changes):
+        rolling += _amount(kind, past.get(change)) - _amount(kind, past.get(change - window))
+        last = changes[k + 1] - timedelta(days=1) if k + 1 < len(changes) else today
+        steps = (last - change).days + 1
+        decay = m**steps
+        score = score * decay + _completed(kind, rolling, numerator, target) * (1 - decay)
+    return score
