@@ -18,7 +18,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 OFFSET_TYPE = {"Content-Type": "application/offset+octet-stream"}
 
 
-@pytest.fixture(scope="module", params=SHAPES)
+@pytest.fixture(scope="package", params=SHAPES)
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
