@@ -300,7 +300,63 @@ def ics(
         output.write_bytes(body)
 
 
-# THE FACTORY's `tzzr vision refine` goes below, on `vision_app`.
+# -- THE FACTORY ---------------------------------------------------------------------
+@vision_app.command("refine")
+def refine(
+    vision_id: Annotated[int, typer.Argument(metavar="VISION")],
+    goal: Annotated[str, typer.Option(help="What it should achieve (default: its title).")] = "",
+    deadline: Annotated[str | None, typer.Option(metavar="DATE", help="By 2027-06-30.")] = None,
+    start: Annotated[str | None, typer.Option(metavar="DATE", help="From (default today).")] = None,
+    rounds: Annotated[int, typer.Option(min=1, max=5, help="Rounds at most.")] = 3,
+    accept: Annotated[
+        list[str] | None, typer.Option(metavar="ITEM", help="Accept an item (repeatable).")
+    ] = None,
+    reject: Annotated[
+        list[str] | None, typer.Option(metavar="ITEM", help="Reject an item (repeatable).")
+    ] = None,
+    instance: InstanceName = DEFAULT_INSTANCE,
+) -> None:
+    """THE FACTORY: refine a vision in rounds (the model of TZZR_LLM_BASE_URL, or the
+    deterministic planner), print each round and the items, then accept or reject items
+    (milestones before their actions)."""
+    import time
+
+    from tzzr.factory.service import RefineBody
+
+    constraints: dict[str, Any] = {}
+    if deadline:
+        constraints["deadline"] = deadline
+    if start:
+        constraints["start"] = start
+    with _session(instance) as (services, _h):
+        info = services.instances.get(instance)
+        body = RefineBody(
+            target={"vision": vision_id}, goal=goal, constraints=constraints, rounds=rounds
+        )
+        job_id = services.factory.refine(info, body)
+        while (job := services.factory.get(info, job_id))["status"] not in ("done", "failed"):
+            time.sleep(0.1)
+        if job["status"] == "failed":
+            raise fail(f"THE FACTORY failed: {job['error']['message']}")
+        out.print(f"refinement {job_id} by the {job['planner']}")
+        for made in job["rounds"]:
+            diff = made["diff"]
+            out.print(
+                f"round {made['number']} ({made['model']}): {len(made['critique'])} note(s), "
+                f"+{len(diff['added'])} -{len(diff['removed'])} ~{len(diff['changed'])}, "
+                f"leaf {made['leafIndex']}"
+            )
+        for item in job["items"]:
+            when = item.get("targetDate") if item["kind"] == "milestone" else item.get("due")
+            indent = "  " if item["kind"] == "action" else ""
+            out.print(f"{indent}{item['id']:>4} {item['kind']:<9} {item['title']} ({when or '-'})")
+        for item_id, verb in [
+            *((i, True) for i in accept or []),
+            *((i, False) for i in reject or []),
+        ]:
+            decided = services.factory.decide(info, job_id, item_id, verb)
+            made_as = f" as {decided['objectKind']} {decided['objectId']}" if verb else ""
+            out.print(f"{item_id} {decided['decision']}{made_as}")
 
 
 def register(app: App) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,7 @@ from tzzr.instances import InstanceInfo
 from tzzr.jobs import Jobs, Turn
 from tzzr.states import JobStatus
 from tzzr.times import rfc3339
+from tzzr.validation import first_error
 from tzzr.vision.service import Visions
 
 Clock = Callable[[], datetime]
@@ -119,10 +120,12 @@ class Factory:
             raise InvalidInput("target.vision must be a vision's id (a number)", field="target")
         try:
             constraints = VisionConstraints.model_validate(body.constraints)
-        except ValueError as exc:
+        except ValidationError as exc:
+            first = first_error(exc)
+            where = ".".join(str(p) for p in first.loc)
             raise InvalidInput(
-                f"constraints: {exc}. Known: deadline, start (dates), maxMilestones, "
-                "actionsPerMilestone",
+                f"constraints{'.' + where if where else ''}: {first.message}. Known: "
+                "deadline, start (dates), maxMilestones, actionsPerMilestone",
                 field="constraints",
             ) from exc
         vision = self._visions.get_vision(instance.h_instancia, target)  # 404 first
