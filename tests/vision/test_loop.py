@@ -152,3 +152,28 @@ def test_an_archive_unpacking_too_far_is_refused(made: tuple[Visions, Instances]
         loop.import_bytes(
             visions, instances.add(next(names)).h_instancia, buffer.getvalue(), "application/zip"
         )
+
+
+def test_a_proposal_accepted_in_the_callers_transaction_is_written_with_it(
+    made: tuple[Visions, Instances],
+) -> None:
+    """THE FACTORY's way in: add_milestone / add_action with `conn` write nothing when
+    the caller's transaction fails after them."""
+    from tzzr.db.engine import write_transaction
+
+    visions, instances = made
+    h = instances.add(next(names)).h_instancia
+    vision = visions.create_vision(h, "atomic")
+    with pytest.raises(RuntimeError), write_transaction(visions._engine) as conn:
+        milestone = visions.add_milestone(h, vision, "kept?", source={"round": 1}, conn=conn)
+        visions.add_action(h, milestone, "kept too?", conn=conn)
+        raise RuntimeError("the caller's own write failed")
+    assert visions.tree(h, vision)["milestones"] == []
+    assert visions.list_actions(h) == []
+    with write_transaction(visions._engine) as conn:
+        milestone = visions.add_milestone(h, vision, "kept", source={"round": 1}, conn=conn)
+        visions.add_action(h, milestone, "kept too", conn=conn)
+    (found,) = visions.tree(h, vision)["milestones"]
+    assert found["source"] == {"round": 1} and [a["title"] for a in found["actions"]] == [
+        "kept too"
+    ]

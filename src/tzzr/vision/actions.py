@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from tzzr.db.engine import write_transaction
 from tzzr.db.models_vision import (
@@ -26,6 +26,8 @@ class Actions(Store):
         weight: float = 1.0,
         source: dict[str, Any] | None = None,
         notes: str = "",
+        *,
+        conn: Connection | None = None,
     ) -> int:
         """A new action counting toward `milestone_id` (THE FACTORY accepts proposals
         this way)."""
@@ -36,6 +38,7 @@ class Actions(Store):
             weight=weight,
             source=source,
             notes=notes,
+            conn=conn,
             milestone_ids=[milestone_id],
         )
 
@@ -50,6 +53,7 @@ class Actions(Store):
         notes: str = "",
         evidence: list[str] | None = None,
         milestone_ids: list[int] | None = None,
+        conn: Connection | None = None,
     ) -> int:
         values: dict[str, Any] = {
             "title": r.text(title, "title", 200),
@@ -59,7 +63,7 @@ class Actions(Store):
             "source": r.source(source),
         }
         now = self.clock()
-        with write_transaction(self._engine) as conn:
+        with self._writing(conn) as conn:
             values["evidence"] = r.evidence(conn, h_instancia, evidence)
             action_id = int(
                 conn.execute(

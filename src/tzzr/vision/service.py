@@ -228,6 +228,8 @@ class Visions(Actions, KeyResults, HabitStore, Store):
         weight: float = 1.0,
         source: dict[str, Any] | None = None,
         description: str = "",
+        *,
+        conn: Connection | None = None,
     ) -> int:
         """A new milestone serving `vision_id` (THE FACTORY accepts proposals this way)."""
         return self.create_milestone(
@@ -237,6 +239,7 @@ class Visions(Actions, KeyResults, HabitStore, Store):
             weight=weight,
             source=source,
             description=description,
+            conn=conn,
             vision_ids=[vision_id],
         )
 
@@ -250,6 +253,7 @@ class Visions(Actions, KeyResults, HabitStore, Store):
         source: dict[str, Any] | None = None,
         description: str = "",
         vision_ids: list[int] | None = None,
+        conn: Connection | None = None,
     ) -> int:
         values = {
             "title": r.text(title, "title", 200),
@@ -259,7 +263,7 @@ class Visions(Actions, KeyResults, HabitStore, Store):
             "source": r.source(source),
         }
         now = self.clock()
-        with write_transaction(self._engine) as conn:
+        with self._writing(conn) as conn:
             milestone_id = int(
                 conn.execute(
                     insert(Milestone)

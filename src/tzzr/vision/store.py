@@ -1,13 +1,15 @@
 """What every part of VISION BUILDER's service shares: the instance's rows by id, the
 `vision` leaf that seals a record, the SENTINEL event of a change, and links."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
 from tzzr.canonical import canonical_json, sha256_hex
+from tzzr.db.engine import write_transaction
 from tzzr.db.models_vision import (
     Action,
     Habit,
@@ -73,6 +75,16 @@ class Store:
         self.clock = clock
 
     # -- shared ------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction when it gives one (the change is then written with
+        what the caller writes, or not at all), else a write transaction of its own."""
+        if conn is not None:
+            yield conn
+            return
+        with write_transaction(self._engine) as own:
+            yield own
+
     def _seal(
         self,
         conn: Connection,
