@@ -40,7 +40,7 @@ def _job(client: httpx.Client, job_id: str) -> dict[str, Any]:
 
 def test_a_killed_servers_refinement_is_resumed_from_its_last_round(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"content": json.dumps(DRAFT)},  # round 1: propose
         {"sleep": 60, "content": json.dumps({"notes": []})},  # round 2's critique: hangs
         {"content": json.dumps({"notes": [{"item": "a2", "issue": "more"}]})},
