@@ -76,3 +76,14 @@ def upload(client: httpx.Client, data: bytes, chunk: int = 1 << 20, **meta: str)
     assert state.status_code == 200, state.text
     found: dict[str, Any] = state.json()
     return found
+
+
+def multipart_uploads(live: Live) -> list[str]:
+    """Keys of the S3 multipart uploads in progress (none on the local shape)."""
+    from tzzr.blobs.s3 import S3BlobStore
+
+    store = live.services.blobs
+    if not isinstance(store, S3BlobStore):
+        return []
+    found = store.client.list_multipart_uploads(Bucket=store.bucket)
+    return [u["Key"] for u in found.get("Uploads", [])]

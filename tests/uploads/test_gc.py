@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from tests.conftest import Live
-from tests.uploads.conftest import TUS, head, new_upload, send, upload
+from tests.uploads.conftest import TUS, head, multipart_uploads, new_upload, send, upload
 from tzzr.db.engine import write_transaction
 from tzzr.db.models_uploads import Upload
 from tzzr.gc import GcReport, collect
@@ -41,16 +41,6 @@ def _files(live: Live, upload_id: str) -> list[str]:
     return sorted(p.name for p in (live.services.settings.home / "uploads").glob(f"{upload_id}*"))
 
 
-def _multipart_uploads(live: Live) -> list[str]:
-    from tzzr.blobs.s3 import S3BlobStore
-
-    store = live.services.blobs
-    if not isinstance(store, S3BlobStore):
-        return []
-    found = store.client.list_multipart_uploads(Bucket=store.bucket)
-    return [u["Key"] for u in found.get("Uploads", [])]
-
-
 def test_an_expired_upload_is_410_and_gc_removes_its_bytes(live: Live) -> None:
     with live.client() as client:
         location = new_upload(client, 20 * 1024 * 1024)
@@ -61,7 +51,7 @@ def test_an_expired_upload_is_410_and_gc_removes_its_bytes(live: Live) -> None:
         assert head(client, location).status_code == 410
         assert send(client, location, 9 * 1024 * 1024, b"x").status_code == 410
         assert client.get(location).json()["expired"] is True
-        pending = [k for k in _multipart_uploads(live) if k.endswith(upload_id)]
+        pending = [k for k in multipart_uploads(live) if k.endswith(upload_id)]
         dry = _gc(live, dry_run=True)
         assert upload_id in [u.id for u in dry.uploads]
         assert _files(live, upload_id)
@@ -70,7 +60,7 @@ def test_an_expired_upload_is_410_and_gc_removes_its_bytes(live: Live) -> None:
         assert head(client, location).status_code == 404
     assert _files(live, upload_id) == []
     if pending:  # the S3 shape: the multipart upload was aborted
-        assert not [k for k in _multipart_uploads(live) if k.endswith(upload_id)]
+        assert not [k for k in multipart_uploads(live) if k.endswith(upload_id)]
 
 
 def test_gc_keeps_a_completed_uploads_blob_until_the_upload_expires(live: Live) -> None:

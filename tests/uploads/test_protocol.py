@@ -12,6 +12,7 @@ from tests.uploads.conftest import (
     checksum,
     create,
     head,
+    multipart_uploads,
     new_upload,
     offset_of,
     send,
@@ -150,6 +151,8 @@ def test_termination_leaves_nothing(live: Live) -> None:
     with live.client() as client:
         location = new_upload(client, 10_000)
         assert send(client, location, 0, b"x" * 4000).status_code == 204
+        if live.services.settings.blob_url.startswith("s3://"):  # one multipart upload, open
+            assert [k for k in multipart_uploads(live) if k.endswith(location.rsplit("/")[-1])]
         gone = client.delete(location, headers=TUS)
         assert gone.status_code == 204
         assert gone.headers["Tus-Resumable"] == "1.0.0"
@@ -159,6 +162,7 @@ def test_termination_leaves_nothing(live: Live) -> None:
     upload_id = location.rsplit("/", 1)[1]
     leftovers = list((live.services.settings.home / "uploads").glob(f"{upload_id}*"))
     assert leftovers == []
+    assert not [key for key in multipart_uploads(live) if key.endswith(upload_id)]
     with live.client() as client:
         events = client.get(
             "/sentinel/events", params={"kind": "upload", "subject": upload_id}
