@@ -35,7 +35,6 @@ def manifest() -> dict[str, Any]:
         "start_url": "/app/capture",
         "scope": "/app/",
         "display": "standalone",
-        "orientation": "portrait",
         "theme_color": THEME,
         "background_color": BACKGROUND,
         "icons": [
