@@ -28,6 +28,7 @@ class GcReport:
     orphans: list[Orphan] = field(default_factory=list)
     temp_files: list[Path] = field(default_factory=list)
     uploads: list[UploadInfo] = field(default_factory=list)
+    stray_multipart: list[str] = field(default_factory=list)
     removed: bool = False
 
     @property
@@ -113,8 +114,12 @@ def collect(
             report.temp_files.append(path)
             if not dry_run:
                 path.unlink(missing_ok=True)
-    if uploads is not None:  # files of uploads with no row (a crash inside a creation)
+    if uploads is not None:  # pieces of uploads with no row (a crash inside a creation)
         known = uploads.known_ids()
+        for instance in instances.list():
+            report.stray_multipart += uploads.backend.stray_remote(
+                blobs.scoped(instance.blob_prefix), known, cutoff, not dry_run
+            )
         for path in uploads.backend.stray_files():
             if path.name.split(".", 1)[0] not in known and _older(path, cutoff):
                 report.temp_files.append(path)

@@ -33,11 +33,14 @@ def gc(
     verb = "would remove" if dry_run else "removed"
     for orphan in report.orphans:
         print(f"orphan\t{orphan.instance}\t{orphan.sha256}\t{orphan.size}")
+    for key in report.stray_multipart:
+        print(f"multipart\t{key}")
     for upload in report.uploads:
         print(f"upload\t{upload.h_instancia}\t{upload.id}\t{upload.state}\t{upload.offset}")
     err.print(
         f"{verb} {len(report.orphans)} orphan blob(s), {report.orphan_bytes} bytes, "
         f"{len(report.uploads)} expired or terminated upload(s), "
+        f"{len(report.stray_multipart)} stray multipart upload(s), "
         f"and {len(report.temp_files)} stale temporary file(s)"
     )
 

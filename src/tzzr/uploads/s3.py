@@ -9,6 +9,7 @@ the object copied to its content address."""
 
 import math
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -217,3 +218,23 @@ class S3Uploads:
 
     def stray_files(self) -> list[Path]:
         return sorted(self.directory.iterdir()) if self.directory.is_dir() else []
+
+    def stray_remote(
+        self, store: BlobStore, known: set[str], older_than: datetime, remove: bool
+    ) -> list[str]:
+        """Multipart uploads under the instance's `uploads/` that no row names."""
+        s3 = _s3(store)
+        prefix = "/".join(p for p in (s3.prefix, "uploads", "") if p) + "/"
+        found: list[str] = []
+        paginator = s3.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=s3.bucket, Prefix=prefix):
+            for item in page.get("Uploads", []):
+                key = item["Key"]
+                if key.rsplit("/", 1)[-1] in known or item["Initiated"] >= older_than:
+                    continue
+                found.append(key)
+                if remove:
+                    s3.client.abort_multipart_upload(
+                        Bucket=s3.bucket, Key=key, UploadId=item["UploadId"]
+                    )
+        return found

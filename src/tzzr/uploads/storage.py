@@ -8,6 +8,7 @@ copy. An appender starts at the durable offset: bytes a crash left beyond it are
 """
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +43,13 @@ class UploadBackend(Protocol):
     def discard(self, store: BlobStore, upload_id: str, storage: Storage) -> None: ...
     def stray_files(self) -> list[Path]:
         """Every file this backend keeps (for `tzzr gc` to find those with no upload)."""
+        ...
+
+    def stray_remote(
+        self, store: BlobStore, known: set[str], older_than: datetime, remove: bool
+    ) -> list[str]:
+        """Remote pieces of uploads that have no row (a crash inside a creation), begun
+        before `older_than`: their names, removed when `remove`."""
         ...
 
 
@@ -140,3 +148,8 @@ class LocalUploads:
 
     def stray_files(self) -> list[Path]:
         return sorted(self.directory.iterdir()) if self.directory.is_dir() else []
+
+    def stray_remote(
+        self, store: BlobStore, known: set[str], older_than: datetime, remove: bool
+    ) -> list[str]:
+        return []
