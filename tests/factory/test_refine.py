@@ -1,6 +1,6 @@
 """THE FACTORY over HTTP on a live server: refinements with the deterministic planner and
 with a (scripted) model, rounds and their attestations, accepting and rejecting items
-into the vision, and the errors a caller or a model can cause."""
+into the vision, and the errors a caller or a model can cause; on both shapes."""
 
 import json
 import time
@@ -16,9 +16,12 @@ from tests.factory.scripted import scripted
 from tzzr.db.models import LedgerLeaf
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with running(make_settings(tmp_path_factory.mktemp("factory") / "home")) as server:
+@pytest.fixture(scope="module", params=["sqlite-local", "postgresql-s3"])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    home = tmp_path_factory.mktemp(f"factory-{request.param}") / "home"
+    with running(make_settings(home, request.param)) as server:
         yield server
 
 
