@@ -41,7 +41,8 @@ function evidence(h) {
 
 function inlineForm(name, placeholder, extra, onSubmit) {
   const input = el("input", { name, required: "", maxlength: "200", placeholder, "aria-label": placeholder, autocomplete: "off" });
-  const form = el("form", { class: "inline" }, input, ...extra, el("button", { type: "submit", text: "Add" }));
+  const label = placeholder.replace(/^New /, "Add ");
+  const form = el("form", { class: "inline" }, input, ...extra, el("button", { type: "submit", text: label }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try { await onSubmit(new FormData(form)); await load(); } catch (error) { say("#message", error.message, "error"); }
@@ -61,18 +62,36 @@ function action(a) {
     ...a.evidence.map(evidence));
 }
 
+function keyResult(k) {
+  const value = el("input", { name: "value", type: "number", step: "any", required: "", "aria-label": `New value of ${k.title}` });
+  const form = el("form", { class: "inline" }, value, el("button", { type: "submit", text: "Check in" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try { await api(`/key-results/${k.id}/checkins`, json({ value: Number(value.value) })); await load(); } catch (error) { say("#message", error.message, "error"); }
+  });
+  return el("li", { class: "key-result", "data-key-result": String(k.id) },
+    el("span", { text: `${k.title}: ${k.currentValue} of ${k.targetValue}${k.unit ? ` ${k.unit}` : ""} (${pct(k.progress)})` }), form);
+}
+
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
 function milestone(m) {
   const children = el("ul", {},
     ...m.actions.map(action),
     ...m.habits.map((h) => el("li", { class: "habit", text: `habit ${h.name}: streak ${h.currentStreak}, strength ${pct(h.strength)}` })),
-    ...m.keyResults.map((k) => el("li", { class: "key-result", text: `${k.title}: ${k.currentValue} of ${k.targetValue} (${pct(k.progress)})` })));
+    ...m.keyResults.map(keyResult));
   const due = el("input", { name: "due", type: "date", "aria-label": "Due date" });
   const add = inlineForm("title", "New action", [due], (data) =>
     api("/actions", json({ title: data.get("title"), due: data.get("due") || null, milestoneIds: [m.id] })));
+  const habit = inlineForm("name", "New habit", [], (data) =>
+    api("/habits", json({ name: data.get("name"), tz: zone, milestoneIds: [m.id] })));
+  const target = el("input", { name: "target", type: "number", step: "any", required: "", "aria-label": "Target value" });
+  const result = inlineForm("title", "New key result", [target], (data) =>
+    api("/key-results", json({ title: data.get("title"), startValue: 0, targetValue: Number(data.get("target")), milestoneIds: [m.id] })));
   return el("li", { class: "milestone", "data-milestone": String(m.id) },
     el("h3", { text: `${m.title}${m.achieved ? " ✓" : ""}` }),
     m.targetDate ? el("span", { class: "muted", text: `by ${m.targetDate}` }) : "",
-    bar(m.progress, m.title), children, add);
+    bar(m.progress, m.title), children, add, habit, result);
 }
 
 function vision(v) {
