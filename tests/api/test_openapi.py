@@ -1,6 +1,7 @@
 """The served OpenAPI document validates, and what it declares holds: every integer
 parameter refuses a value outside 64 bits with a 422 naming it."""
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -105,7 +106,10 @@ def request_for(path: str, operation: dict[str, Any], name: str, value: int) -> 
     for parameter in operation.get("parameters", []):
         given = value if parameter["name"] == name else None
         if parameter["in"] == "path":
-            path = path.replace("{" + parameter["name"] + "}", str(given or "x"))
+            # another integer path parameter (a milestone's beside its vision's) gets a
+            # valid 1, so that the answer is about this one
+            other = "1" if "integer" in json.dumps(parameter["schema"]) else "x"
+            path = path.replace("{" + parameter["name"] + "}", str(given or other))
         elif parameter["in"] == "query" and (given is not None or parameter.get("required")):
             query[parameter["name"]] = 1 if given is None else given
     return path, query
