@@ -1,8 +1,10 @@
 """Jobs on the durable-work core: held under a lease while their server lives; when it
 stops, the reaper fails them once the lease runs out, and leaves the live jobs of
-another server alone (start-up no longer fails every job)."""
+another server alone (start-up no longer fails every job); a resumable job (THE
+FACTORY's) is resumed by the server that reaps it instead."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import make_settings
+from tzzr.db.engine import write_transaction
 from tzzr.db.models import Job
-from tzzr.jobs import Jobs
+from tzzr.jobs import Jobs, Turn
 from tzzr.services import Services
 
 
@@ -72,3 +75,62 @@ def test_the_reaper_fails_a_stopped_servers_job_and_leaves_a_live_one(tmp_path: 
         assert live.get(instance, dead)["status"] == "failed"  # its late answer is dropped
     finally:
         services.close()
+
+
+def test_a_resumable_job_is_resumed_by_the_reaper_until_its_attempts_run_out(
+    tmp_path: Path,
+) -> None:
+    """A kind registered with `resumable` runs from its request (a Turn); its stopped
+    server's job is queued again by the reaping server and run there, attempt by attempt,
+    until MAX_ATTEMPTS: then it fails as interrupted. A superseded attempt writes nothing."""
+    services = Services.build(make_settings(tmp_path / "home"))
+    try:
+        instance = services.add_instance("deck", default_flows=False)
+        seen: list[tuple[str, int, dict[str, Any]]] = []
+        hold = threading.Event()
+        held: list[bool] = []
+
+        def work(turn: Turn) -> dict[str, Any]:
+            seen.append((turn.worker_name, turn.attempt, turn.request))
+            hold.wait(30)
+            with write_transaction(services.engine) as conn:
+                held.append(turn.held(conn))
+            return {"attempt": turn.attempt}
+
+        servers = []
+        for name in ("a", "b", "c", "d"):
+            server = Jobs(services.engine, worker=f"server-{name}", lease_seconds=0.2)
+            server.resumable("resumable", lambda turn, name=name: work(Named(turn, name)))
+            servers.append(server)
+        job_id = servers[0].start(instance, "resumable", {"goal": "g"})
+        for number, server in enumerate(servers[:3], 1):
+            deadline = time.monotonic() + 10
+            while len(seen) < number:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            for holding in list(server._held.values()):  # this server stops
+                holding.release()
+            reaper = servers[number]
+            assert reaper.reap(datetime.now(UTC) + timedelta(seconds=1)) == 1
+        assert [(w, a) for w, a, _ in seen] == [("a", 1), ("b", 2), ("c", 3)]
+        assert all(request == {"goal": "g"} for _, _, request in seen)
+        failed = servers[3].get(instance, job_id)
+        assert failed["status"] == "failed" and failed["error"]["code"] == "interrupted"
+        hold.set()
+        for server in servers:
+            server.close()
+        assert held == [False, False, False]  # every attempt had been superseded
+        assert servers[3].get(instance, job_id)["status"] == "failed"
+    finally:
+        services.close()
+
+
+class Named:
+    """A Turn with the name of the server that runs it."""
+
+    def __init__(self, turn: Turn, name: str) -> None:
+        self._turn = turn
+        self.worker_name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._turn, attribute)
