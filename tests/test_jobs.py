@@ -5,6 +5,7 @@ FACTORY's) is resumed by the server that reaps it instead."""
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,17 +91,20 @@ def test_a_resumable_job_is_resumed_by_the_reaper_until_its_attempts_run_out(
         hold = threading.Event()
         held: list[bool] = []
 
-        def work(turn: Turn) -> dict[str, Any]:
-            seen.append((turn.worker_name, turn.attempt, turn.request))
-            hold.wait(30)
-            with write_transaction(services.engine) as conn:
-                held.append(turn.held(conn))
-            return {"attempt": turn.attempt}
+        def work_of(name: str) -> Callable[[Turn], dict[str, Any]]:
+            def work(turn: Turn) -> dict[str, Any]:
+                seen.append((name, turn.attempt, turn.request))
+                hold.wait(30)
+                with write_transaction(services.engine) as conn:
+                    held.append(turn.held(conn))
+                return {"attempt": turn.attempt}
+
+            return work
 
         servers = []
         for name in ("a", "b", "c", "d"):
             server = Jobs(services.engine, worker=f"server-{name}", lease_seconds=0.2)
-            server.resumable("resumable", lambda turn, name=name: work(Named(turn, name)))
+            server.resumable("resumable", work_of(name))
             servers.append(server)
         job_id = servers[0].start(instance, "resumable", {"goal": "g"})
         for number, server in enumerate(servers[:3], 1):
@@ -123,14 +127,3 @@ def test_a_resumable_job_is_resumed_by_the_reaper_until_its_attempts_run_out(
         assert servers[3].get(instance, job_id)["status"] == "failed"
     finally:
         services.close()
-
-
-class Named:
-    """A Turn with the name of the server that runs it."""
-
-    def __init__(self, turn: Turn, name: str) -> None:
-        self._turn = turn
-        self.worker_name = name
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self._turn, attribute)
