@@ -217,3 +217,17 @@ def test_bad_input_is_4xx_naming_the_header(live: Live) -> None:
         no_key = client.post("/uploads", headers={**TUS, "Upload-Length": "1", "Authorization": ""})
         assert no_key.status_code == 401
         assert no_key.headers["Tus-Resumable"] == "1.0.0"
+
+
+def test_a_large_upload_in_one_patch(live: Live) -> None:
+    """On S3: three full parts, sent two at a time while the next fills, and a tail."""
+    data = os.urandom(26 * 1024 * 1024 + 5)
+    digest = hashlib.sha256(data).hexdigest()
+    with live.client() as client:
+        location = new_upload(client, len(data), sha256=digest)
+        answer = send(client, location, 0, data)
+        assert answer.status_code == 204, answer.text
+        assert answer.headers["Tzzr-Sha256"] == digest
+    assert live.services.blobs.scoped("deck").read_all(digest) == data
+    upload_id = location.rsplit("/", 1)[1]
+    assert not [key for key in multipart_uploads(live) if key.endswith(upload_id)]

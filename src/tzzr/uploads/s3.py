@@ -7,8 +7,10 @@ only after the row has recorded the part (a crash in between uploads it again, u
 same number, which S3 allows). At the end the last part is sent, the upload completed and
 the object copied to its content address."""
 
+import contextlib
 import math
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 MIN_PART = 8 * MiB
 MAX_PARTS = 10_000
+IN_FLIGHT = 2  # parts being sent at once by one PATCH (each read from its own file)
 
 
 def part_size(length: int) -> int:
@@ -50,6 +53,10 @@ def _missing(exc: Exception) -> bool:
 
 
 class _PartAppender:
+    """Full parts are sent on a thread (at most IN_FLIGHT at once) while the next fills,
+    so receiving and sending overlap; `sync` waits for them, so what it returns to record
+    is in S3. A part's file stays until the row has recorded the part."""
+
     def __init__(self, backend: "S3Uploads", store: S3BlobStore, upload_id: str, storage: Storage):
         assert storage is not None
         self._backend = backend
@@ -61,13 +68,16 @@ class _PartAppender:
         self._part_size: int = storage["part_size"]
         self._storage = storage
         self._parts: list[list[Any]] = [list(p) for p in storage["parts"]]
+        self._sending: list[tuple[int, Future[str]]] = []
+        self._pool: ThreadPoolExecutor | None = None
         self._tail = int(storage["tail"])
         self._done: list[Path] = []  # files of parts sent since the last sync
-        backend.remove_files(upload_id, keep=len(self._parts) + 1)
+        self._number = len(self._parts) + 1  # the part being filled
+        backend.remove_files(upload_id, keep=self._number)
         self._file = open_at(self._path(), self._tail)
 
     def _path(self) -> Path:
-        return self._backend.part_file(self._upload_id, len(self._parts) + 1)
+        return self._backend.part_file(self._upload_id, self._number)
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -80,10 +90,7 @@ class _PartAppender:
             if self._tail == self._part_size:
                 self._send_part()
 
-    def _send_part(self) -> None:
-        number = len(self._parts) + 1
-        path = self._path()
-        self._file.close()
+    def _upload(self, number: int, path: Path, size: int) -> str:
         with path.open("rb") as body:
             answer = self._client.upload_part(
                 Bucket=self._bucket,
@@ -91,14 +98,31 @@ class _PartAppender:
                 UploadId=self._mpu,
                 PartNumber=number,
                 Body=body,
-                ContentLength=self._tail,
+                ContentLength=size,
             )
-        self._parts.append([number, answer["ETag"]])
+        return answer["ETag"]
+
+    def _send_part(self) -> None:
+        path = self._path()
+        self._file.close()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="tzzr-part")
+        future = self._pool.submit(self._upload, self._number, path, self._tail)
+        self._sending.append((self._number, future))
         self._done.append(path)
+        self._number += 1
         self._tail = 0
         self._file = open_at(self._path(), 0)
+        while len(self._sending) >= IN_FLIGHT:
+            self._settle_one()
+
+    def _settle_one(self) -> None:
+        number, future = self._sending.pop(0)
+        self._parts.append([number, future.result()])
 
     def sync(self) -> Storage:
+        while self._sending:
+            self._settle_one()
         os.fsync(self._file.fileno())
         self._storage = {
             **self._storage,
@@ -112,15 +136,27 @@ class _PartAppender:
             path.unlink(missing_ok=True)
         self._done = []
 
+    def _drain(self) -> None:
+        """Every part in flight finished (its error dropped: its part is not recorded)."""
+        for _, future in self._sending:
+            with contextlib.suppress(Exception):
+                future.result()
+        self._sending = []
+
     def rollback(self) -> None:
+        self._drain()
         self._file.close()
         self._parts = [list(p) for p in self._storage["parts"]]
         self._tail = int(self._storage["tail"])
+        self._number = len(self._parts) + 1
         self._done = []
-        self._backend.remove_files(self._upload_id, keep=len(self._parts) + 1)
+        self._backend.remove_files(self._upload_id, keep=self._number)
         self._file = open_at(self._path(), self._tail)
 
     def close(self) -> None:
+        self._drain()
+        if self._pool is not None:
+            self._pool.shutdown()
         self._file.close()
 
 
