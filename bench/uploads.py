@@ -172,6 +172,7 @@ class Row:
     goal: float
     ratios: list[float]
     seconds: list[float]
+    references: list[float]
     idle: list[float]
     peak: list[float]
 
@@ -202,6 +203,7 @@ def measure(
         shutil.rmtree(home, ignore_errors=True)
     row.ratios.append(ref / seconds)
     row.seconds.append(seconds)
+    row.references.append(ref)
     row.peak.append(sampler.peak)
 
 
@@ -222,17 +224,17 @@ def main() -> None:
         state = work / "tus-state"
         rows = [
             (
-                Row("multipart POST /ingest, local", 0.5, [], [], [], []),
+                Row("multipart POST /ingest, local", 0.5, [], [], [], [], []),
                 lambda: {},
                 lambda s, run: multipart(s, source, run),
             ),
             (
-                Row("tus (tzzr ingest --url), local", 0.7, [], [], [], []),
+                Row("tus (tzzr ingest --url), local", 0.7, [], [], [], [], []),
                 lambda: {},
                 lambda s, run: tus_cli(s, source, run, state),
             ),
             (
-                Row("tus (tzzr ingest --url), S3", 0.7, [], [], [], []),
+                Row("tus (tzzr ingest --url), S3", 0.7, [], [], [], [], []),
                 s3_env,
                 lambda s, run: tus_cli(s, source, run, state),
             ),
@@ -242,7 +244,7 @@ def main() -> None:
                 measure(row, work, source, env, send)
     print(
         f"{'upload':<32} {'vs cp+sync':>10} {'goal':>5} {'seconds':>8} {'MiB/s':>6} "
-        f"{'RSS idle':>8} {'peak':>5} {'added':>5}"
+        f"{'cp+sync s':>9} {'RSS idle':>8} {'peak':>5} {'added':>5}"
     )
     for row, _, _ in rows:
         if not row.ratios:
@@ -252,7 +254,8 @@ def main() -> None:
         idle, peak = statistics.median(row.idle), max(row.peak)
         print(
             f"{row.name:<32} {statistics.median(row.ratios):>10.0%} {row.goal:>5.0%} "
-            f"{seconds:>8.2f} {args.size / seconds:>6.0f} {idle:>7.0f}M {peak:>4.0f}M "
+            f"{seconds:>8.2f} {args.size / seconds:>6.0f} "
+            f"{statistics.median(row.references):>9.2f} {idle:>7.0f}M {peak:>4.0f}M "
             f"{peak - idle:>4.0f}M"
         )
     print(f"# load average at the end {os.getloadavg()[0]:.1f}; medians of {args.repeat}")

@@ -3,8 +3,9 @@ PATCHes of `chunk_size` bytes, each with `Upload-Checksum: sha256 …`, and are 
 ingested by reference (their sha256 in a JSON `POST /ingest`).
 
 An interrupted run resumes: each file's upload URL is kept in a state file named after
-the server, the key's id, the file's path, size and modification time, so a file that
-changed starts over; the server's offset (HEAD) says where to go on, and the bytes
+the server, the key's id and the file's path, with the file's size and modification
+time (a file that changed starts over); the server's offset (HEAD) says where to go on,
+and the bytes
 before it are re-read here, not re-sent, to hash the whole file. An upload the server no
 longer knows (expired, terminated) starts over. The state file goes once the file's
 container is ingested.
@@ -64,8 +65,12 @@ def refusal(response: httpx.Response) -> TusError:
     return TusError(f"{describe(response)}")
 
 
-def unreachable(url: str, exc: httpx.TransportError) -> TusError:
-    return TusError(f"cannot reach {url} ({exc or type(exc).__name__}): is the server running?")
+class Unreachable(TusError):
+    """The server did not answer at all (down, or the network is)."""
+
+
+def unreachable(url: str, exc: httpx.TransportError) -> Unreachable:
+    return Unreachable(f"cannot reach {url} ({exc or type(exc).__name__}): is the server running?")
 
 
 def default_state_dir() -> Path:
@@ -100,15 +105,17 @@ class StateFile:
     def __init__(self, state_dir: Path, server: str, key: str, path: Path) -> None:
         stat = path.stat()
         self.size = stat.st_size
+        where = [server.rstrip("/"), key_id(key), str(path.resolve())]
+        # Named without the size and time, so a changed file's state is replaced, not kept.
+        name = hashlib.sha256(json.dumps(where).encode()).hexdigest()
+        self.path = state_dir / f"{name[:32]}.json"
         self.identity: dict[str, Any] = {
-            "server": server.rstrip("/"),
-            "key_id": key_id(key),
-            "path": str(path.resolve()),
+            "server": where[0],
+            "key_id": where[1],
+            "path": where[2],
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
         }
-        name = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
-        self.path = state_dir / f"{name[:32]}.json"
 
     def load(self) -> str | None:
         """The upload URL of an earlier run, if one was kept for this very file."""
@@ -212,7 +219,10 @@ class Uploader:
                     if attempts > RETRIES:
                         raise TusError(f"gave up after {RETRIES} retries ({exc})") from exc
                     time.sleep(min(2.0**attempts / 4, 4.0))
-                    known = self._offset(url, path)
+                    try:
+                        known = self._offset(url, path)
+                    except Unreachable:
+                        continue  # still down: another attempt
                     if known is None:
                         raise TusError("the server lost the upload; run again") from exc
                     if known != offset:

@@ -144,6 +144,28 @@ def test_an_upload_the_server_no_longer_has_starts_over(tmp_path: Path) -> None:
         )
 
 
+def test_a_file_changed_since_the_interruption_starts_over(tmp_path: Path) -> None:
+    path = tmp_path / "video.bin"
+    path.write_bytes(os.urandom(6 * MiB))
+    state = tmp_path / "state"
+    with running(make_settings(tmp_path / "srv")) as live:
+        _, offset = _kill_mid_upload(live, path, state, 1 * MiB)
+        assert offset > 0
+        changed = os.urandom(6 * MiB)
+        path.write_bytes(changed)
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+        again = subprocess.run(
+            _cli(live, path, state), env=_env(), capture_output=True, text=True, timeout=120
+        )
+        assert again.returncode == 0, again.stderr
+        assert "resuming" not in again.stderr
+        deck = live.services.instances.get("deck")
+        [file] = live.services.entries.get(deck, again.stdout.split("\t")[1])["contenedor"]["files"]
+        assert file["sha256"] == hashlib.sha256(changed).hexdigest()
+        assert _uploads(live) == 2
+        assert list(state.glob("*")) == []
+
+
 def test_below_the_threshold_the_multipart_path_is_used(tmp_path: Path) -> None:
     small, large = tmp_path / "note.txt", tmp_path / "large.bin"
     small.write_bytes(b"a small note")

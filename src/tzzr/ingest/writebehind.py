@@ -9,8 +9,9 @@ SHA-256 and `write` release the GIL, so the two overlap.
 Each batch is copied once (the copy the parser's slices made before) into one of two
 reused buffers: the worker hashes one contiguous buffer, taking the GIL back once for
 it rather than once per piece, and no fresh memory is touched per chunk. Measured on
-the benchmark machine, batches of 1 MiB cost the least CPU: 4 MiB ones, twice as much
-(they no longer stay in a core's cache between the loop's copy and the worker's hash).
+the benchmark machine, batches of 1 MiB cost the least CPU; 4 MiB ones a quarter more
+(likely: they no longer stay in a core's cache from the loop's copy to the worker's
+hash).
 One batch is in flight per request: a file's batches reach its writer in order, and an
 upload holds two buffers whatever its size. A batch of at most INLINE bytes (a small
 file) is written on the loop: a thread hop would cost more than it saves.
