@@ -242,6 +242,14 @@ def test_bad_requests_are_refused_before_a_job_starts(live: Live) -> None:
         assert cell["kind"] == "specialize" and cell["result"]["published"] is True
         accept = client.post(f"/factory/jobs/{cell['jobId']}/items/m1/accept")
         assert accept.status_code == 409 and "only a vision's refinement" in accept.text
+        # an accept that cannot be written (its vision is gone) leaves nothing behind
+        milestones = len(client.get("/milestones").json()["milestones"])
+        assert client.delete(f"/visions/{vid}").status_code == 204
+        gone = client.post(f"/factory/jobs/{titled['jobId']}/items/m1/accept")
+        assert gone.status_code == 422, gone.text
+        assert len(client.get("/milestones").json()["milestones"]) == milestones
+        after = client.get(f"/factory/jobs/{titled['jobId']}").json()
+        assert after["decisions"] == [] and after["items"][0]["decision"] is None
     reader, _ = live.services.keys.create("deck", "read")
     with live.client(reader) as client:
         assert client.post("/factory/refine", json={"target": {"vision": vid}}).status_code == 403

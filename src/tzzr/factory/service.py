@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from tzzr.canonical import canonical_json, sha256_hex
@@ -409,37 +409,11 @@ class Factory:
         kind: str | None = None
         object_id: int | None = None
         source = {"factory": job_id, "round": number, "item": item_id}
-        if accept:
-            vision_id = int(job["request"]["target"]["vision"])
-            if item["kind"] == "milestone":
-                kind = "milestone"
-                object_id = self._visions.add_milestone(
-                    h_instancia,
-                    vision_id,
-                    item["title"],
-                    target_date=item.get("targetDate"),
-                    weight=float(item.get("weight", 1.0)),
-                    source=source,
-                    description=item.get("description", ""),
-                )
-            else:
-                parent = decisions.get(item.get("milestone", ""))
-                if parent is None or parent["decision"] != "accepted":
-                    raise Conflict(
-                        f"action {item_id} belongs to milestone {item.get('milestone')}: "
-                        "accept that milestone first"
-                    )
-                kind = "action"
-                object_id = self._visions.add_action(
-                    h_instancia,
-                    int(parent["objectId"]),
-                    item["title"],
-                    due=item.get("due"),
-                    weight=float(item.get("weight", 1.0)),
-                    source=source,
-                )
         try:
+            # the milestone or action and its decision are written together, or not at all
             with write_transaction(self._engine) as conn:
+                if accept:
+                    kind, object_id = self._accept(conn, h_instancia, job, item, decisions, source)
                 conn.execute(
                     insert(FactoryDecision).values(
                         job_id=job_id,
@@ -453,10 +427,6 @@ class Factory:
                     )
                 )
         except IntegrityError as exc:  # decided at the same moment by another request
-            if kind == "milestone" and object_id is not None:
-                self._visions.delete_milestone(h_instancia, object_id)
-            elif kind == "action" and object_id is not None:
-                self._visions.delete_action(h_instancia, object_id)
             raise Conflict(f"item {item_id} was already decided") from exc
         return {
             "jobId": job_id,
@@ -466,3 +436,40 @@ class Factory:
             "objectId": object_id,
             "item": item,
         }
+
+    def _accept(
+        self,
+        conn: Connection,
+        h_instancia: str,
+        job: dict[str, Any],
+        item: dict[str, Any],
+        decisions: dict[str, dict[str, Any]],
+        source: dict[str, Any],
+    ) -> tuple[str, int]:
+        vision_id = int(job["request"]["target"]["vision"])
+        if item["kind"] == "milestone":
+            return "milestone", self._visions.add_milestone(
+                h_instancia,
+                vision_id,
+                item["title"],
+                target_date=item.get("targetDate"),
+                weight=float(item.get("weight", 1.0)),
+                source=source,
+                description=item.get("description", ""),
+                conn=conn,
+            )
+        parent = decisions.get(item.get("milestone", ""))
+        if parent is None or parent["decision"] != "accepted":
+            raise Conflict(
+                f"action {item['id']} belongs to milestone {item.get('milestone')}: "
+                "accept that milestone first"
+            )
+        return "action", self._visions.add_action(
+            h_instancia,
+            int(parent["objectId"]),
+            item["title"],
+            due=item.get("due"),
+            weight=float(item.get("weight", 1.0)),
+            source=source,
+            conn=conn,
+        )
