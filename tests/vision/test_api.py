@@ -4,14 +4,18 @@ receipt, roles, clear 4xx, Loop's CSV export round-tripped and iCalendar read ba
 another library (vobject)."""
 
 import io
+import json
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import vobject
+from typer.testing import CliRunner
 
 from tests.api.conftest import Api, in_process, key_of
+from tzzr.cli import app as cli
 from tzzr.feldman.audit import audit
 from tzzr.ledger.hashing import hash_leaf
 from tzzr.ledger.verify import verify_inclusion
@@ -70,7 +74,7 @@ def test_progress_rolls_up_by_weight_through_shared_milestones(api: Api) -> None
     )
     done = ok(client.patch(f"/actions/{b['id']}", json={"done": True}))
     assert done["done"] and done["leafIndex"] is not None
-    ok(client.post(f"/key-results/{kr['id']}/checkins", json={"value": 10}), 201)
+    kr_checkin = ok(client.post(f"/key-results/{kr['id']}/checkins", json={"value": 10}), 201)
     tree = ok(client.get(f"/visions/{one['id']}"))
     by_title = {m["title"]: m for m in tree["milestones"]}
     assert by_title["Run 10 km"]["progress"] == pytest.approx(0.75)  # 3 of 4 by weight
@@ -86,11 +90,37 @@ def test_progress_rolls_up_by_weight_through_shared_milestones(api: Api) -> None
     ok(client.put(f"/milestones/{shared['id']}/actions/{a['id']}"), 204)
     ok(client.put(f"/milestones/{shared['id']}/actions/{a['id']}"), 204)
     assert ok(client.get(f"/milestones/{shared['id']}"))["progress"] == pytest.approx(0.75)
+    ok(client.post("/consolidate"))
+    kr_receipt = ok(client.get(f"/key-results/{kr['id']}/checkins/{kr_checkin['id']}/receipt"))
+    assert kr_receipt["sealed"] and kr_receipt["record"]["value"] == 10
+    assert ok(client.get(f"/milestones/{other['id']}/receipt"))["sealed"]
+    assert ok(client.get(f"/actions/{b['id']}/receipt"))["sealed"]
+    assert client.get(f"/actions/{a['id']}/receipt").status_code == 404  # not done: no leaf
     listed = {v["id"]: v for v in ok(client.get("/visions"))["visions"]}
     assert listed[one["id"]]["progress"] == pytest.approx((0.75 * 3 + 1) / 4)
 
 
-def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> None:
+def _offline(receipt: dict[str, Any], tmp_path: Path) -> None:
+    """`tzzr vision verify` accepts the receipt, pinned to its key too, and refuses it
+    with its record changed or another key."""
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    runner = CliRunner()
+    done = runner.invoke(cli, ["vision", "verify", str(path), "--key", receipt["verifier_keys"][0]])
+    assert done.exit_code == 0 and "VERIFIED" in done.stdout and "the key given" in done.stdout
+    changed = {**receipt, "record": {**receipt["record"], "value": 99.0}}
+    path.write_text(json.dumps(changed))
+    refused = runner.invoke(cli, ["vision", "verify", str(path)])
+    assert refused.exit_code == 1 and "does not hash to the leaf" in refused.stderr
+    path.write_text(json.dumps(receipt))
+    other = "deck+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    wrong = runner.invoke(cli, ["vision", "verify", str(path), "--key", other])
+    assert wrong.exit_code == 1 and "NOT VERIFIED" in wrong.stderr
+
+
+def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(
+    api: Api, tmp_path: Path
+) -> None:
     services, client = api
     habit = ok(client.post("/habits", json={"name": "Stretch", "tz": "Europe/Madrid"}), 201)
     today = habit["today"]
@@ -101,11 +131,8 @@ def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> 
     seen = ok(client.get(f"/habits/{habit['id']}"))
     assert seen["currentStreak"] == 1 and seen["strength"] > 0 and seen["recent"][-1]["done"]
     pending = ok(client.get(f"/habits/{habit['id']}/checkins/{first['id']}/receipt"))
-    assert pending == {
-        "leafIndex": first["leafIndex"],
-        "sealed": False,
-        "message": pending["message"],
-    }
+    assert pending["sealed"] is False and pending["leafIndex"] == first["leafIndex"]
+    assert pending["format"] == "tzzr-vision-receipt/1" and "next block" in pending["message"]
     ok(client.post("/consolidate"))
     sealed = ok(client.get(f"/habits/{habit['id']}/checkins/{first['id']}/receipt"))
     proof = sealed["inclusion"]
@@ -117,6 +144,8 @@ def test_habits_check_in_with_streak_strength_and_a_sealed_receipt(api: Api) -> 
         bytes.fromhex(proof["root"]),
     )
     assert sealed["verifier_keys"]
+    assert sealed["record"] == {"habit": habit["id"], "day": today, "value": 1.0, "evidence": []}
+    _offline(sealed, tmp_path)
     deck = services.instances.get("deck")
     assert audit(services.engine, services.ledger.keys, services.blobs, deck, blobs=False) == []
     assert sealed["sealed"] and '"kind":"vision"' in sealed["inclusion"]["leaf"]

@@ -198,3 +198,27 @@ def test_every_control_is_labelled(page: Any, live: Live, path: str) -> None:
     )
     assert unlabelled == []
     assert page.locator("input").count() > 2
+
+
+def test_a_check_in_receipt_verifies_in_the_browser(page: Any, live: Live) -> None:
+    with live.client() as client:
+        habit = client.post("/habits", json={"name": "Receipt habit"}).json()
+        checkin = client.post(f"/habits/{habit['id']}/checkins", json={"value": 1}).json()
+        assert client.post("/consolidate").status_code == 200
+    page.goto(f"{live.url}/app/visions")
+    page.wait_for_load_state("networkidle")
+    index, refused = page.evaluate(
+        """async (path) => {
+            const key = localStorage.getItem("tzzr.key");
+            const receipt = await (await fetch(path, { headers: { Authorization: `Bearer ${key}` } })).json();
+            const proven = await window.tzzrVerify.verifyLeaf(receipt.inclusion, receipt.verifier_keys, receipt.record);
+            let refused = null;
+            try {
+                await window.tzzrVerify.verifyLeaf(receipt.inclusion, receipt.verifier_keys, { ...receipt.record, value: 7 });
+            } catch (error) { refused = error.message; }
+            return [proven.leafIndex, refused];
+        }""",
+        f"/habits/{habit['id']}/checkins/{checkin['id']}/receipt",
+    )
+    assert index == checkin["leafIndex"]
+    assert "does not hash to the leaf" in refused

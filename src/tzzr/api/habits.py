@@ -32,6 +32,8 @@ from tzzr.api.vision_common import (
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.types import PositiveInt64, UtcDatetime
 from tzzr.vision import loop
+from tzzr.vision.habit_store import checkin_record
+from tzzr.vision.key_results import key_result_record
 
 router = APIRouter()
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
@@ -242,7 +244,10 @@ def checkin_receipt(
     request: Request, principal: Reader, habit_id: PositiveInt64, checkin_id: PositiveInt64
 ) -> Any:
     item = store(request).get_checkin(h_of(principal), habit_id, checkin_id)
-    return receipt(request, principal, item["leafIndex"], f"check-in {checkin_id}")
+    record = checkin_record(
+        habit_id, date.fromisoformat(item["day"]), item["value"], item["evidence"]
+    )
+    return receipt(request, principal, item["leafIndex"], f"check-in {checkin_id}", record[1])
 
 
 @router.delete(
@@ -372,8 +377,9 @@ def list_key_result_checkins(
 def key_result_checkin_receipt(
     request: Request, principal: Reader, key_result_id: PositiveInt64, checkin_id: PositiveInt64
 ) -> Any:
-    leaf = store(request).key_result_checkin_leaf(h_of(principal), key_result_id, checkin_id)
-    return receipt(request, principal, leaf, f"check-in {checkin_id}")
+    item = store(request).get_key_result_checkin(h_of(principal), key_result_id, checkin_id)
+    record = key_result_record(key_result_id, item["day"], item["value"], item["evidence"])
+    return receipt(request, principal, item["leafIndex"], f"check-in {checkin_id}", record)
 
 
 @router.delete(

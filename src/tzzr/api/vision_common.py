@@ -11,6 +11,7 @@ from tzzr.api.deps import require, services
 from tzzr.errors import NotFound
 from tzzr.keys import Principal
 from tzzr.types import PositiveInt64
+from tzzr.vision.receipt import FORMAT
 from tzzr.vision.service import Visions
 
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -44,19 +45,28 @@ def created(item: dict[str, Any], location: str) -> JSONResponse:
     return JSONResponse(item, status_code=201, headers={"Location": location})
 
 
-def receipt(request: Request, principal: Principal, leaf: int | None, what: str) -> dict[str, Any]:
+def receipt(
+    request: Request,
+    principal: Principal,
+    leaf: int | None,
+    what: str,
+    record: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The leaf's inclusion proof against the newest block with the instance's verifier
-    keys, or where it stands."""
+    keys, or where it stands; `record`: what the leaf's hash seals, when it can be shown
+    (a check-in's). `tzzr vision verify` checks it offline."""
     if leaf is None:
         raise NotFound(f"{what} has no ledger leaf (nothing of it was sealed)")
     ledger = services(request).ledger
     try:
         inclusion = ledger.inclusion(principal.instance, leaf)
     except NotFound as exc:
-        return {"leafIndex": leaf, "sealed": False, "message": exc.message}
+        return {"format": FORMAT, "leafIndex": leaf, "sealed": False, "message": exc.message}
     return {
+        "format": FORMAT,
         "leafIndex": leaf,
         "sealed": True,
         "inclusion": inclusion.as_json(),
         "verifier_keys": [k.verifier_key for k in ledger.keys.public_keys(principal.instance)],
+        **({"record": record} if record is not None else {}),
     }

@@ -300,6 +300,43 @@ def ics(
         output.write_bytes(body)
 
 
+@vision_app.command("verify")
+def verify(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, metavar="FILE", help="A …/receipt answer, saved."
+        ),
+    ],
+    key: Annotated[
+        list[str] | None,
+        typer.Option(metavar="VERIFIER_KEY", help="The instance's key to trust (repeatable)."),
+    ] = None,
+) -> None:
+    """Verify a vision receipt offline: the signed checkpoint, the inclusion proof and, for
+    a check-in, that the leaf seals its record. Needs no server and no database."""
+    import json
+
+    from tzzr.vision.receipt import ReceiptError
+    from tzzr.vision.receipt import verify as check
+
+    try:
+        found = check(json.loads(file.read_text()), key or None)
+    except (ReceiptError, ValueError) as exc:
+        raise fail(f"NOT VERIFIED: {exc}") from exc
+    pinned = "the key given" if found.pinned else "the receipt's own keys (pin one with --key)"
+    out.print(f"VERIFIED {found.event} {found.ref}, sealed {found.ts}", soft_wrap=True)
+    out.print(
+        f"leaf {found.leaf_index} of {found.tree_size} in {found.origin}, signed by "
+        f"{found.signer} (checked with {pinned})",
+        soft_wrap=True,
+    )
+    if found.record is not None:
+        out.print(
+            f"record: {json.dumps(found.record, sort_keys=True)}", soft_wrap=True, markup=False
+        )
+
+
 # -- THE FACTORY ---------------------------------------------------------------------
 @vision_app.command("refine")
 def refine(

@@ -17,6 +17,13 @@ from tzzr.vision import rows as r
 from tzzr.vision.store import Store, get_row, parse_date
 
 
+def key_result_record(
+    kr_id: int, day: str, value: float, evidence: list[str]
+) -> dict[str, Any]:
+    """What a key result's check-in leaf seals (its hash is this record's)."""
+    return {"keyResult": kr_id, "day": day, "value": value, "evidence": evidence}
+
+
 class KeyResults(Store):
     def create_key_result(
         self,
@@ -174,7 +181,7 @@ class KeyResults(Store):
                 conn,
                 h_instancia,
                 f"key-result/{kr_id}/checkin/{checkin_id}",
-                {"keyResult": kr_id, "day": when.isoformat(), "value": amount, "evidence": proof},
+                key_result_record(kr_id, when.isoformat(), amount, proof),
                 "key_result.checkin",
                 now,
             )
@@ -228,11 +235,13 @@ class KeyResults(Store):
                 {"checkin": checkin_id},
             )
 
-    def key_result_checkin_leaf(self, h_instancia: str, kr_id: int, checkin_id: int) -> int | None:
+    def get_key_result_checkin(
+        self, h_instancia: str, kr_id: int, checkin_id: int
+    ) -> dict[str, Any]:
         with self._engine.connect() as conn:
             get_row(conn, "key_result", h_instancia, kr_id)
             found = conn.execute(
-                select(KeyResultCheckin.leaf_index).where(
+                select(KeyResultCheckin).where(
                     KeyResultCheckin.id == checkin_id,
                     KeyResultCheckin.key_result_id == kr_id,
                     KeyResultCheckin.h_instancia == h_instancia,
@@ -240,4 +249,4 @@ class KeyResults(Store):
             ).first()
         if found is None:
             raise NotFound(f"no check-in {checkin_id} of key result {kr_id}")
-        return None if found.leaf_index is None else int(found.leaf_index)
+        return r.checkin_json(found)

@@ -132,14 +132,16 @@ export async function verifyReceipt(receipt, trustedKeys) {
 // Any leaf of the log (a vision's creation, a check-in, …): its inclusion proof as the
 // server's `inclusion` answer gives it, against the signed checkpoint; resolves to what
 // was proven.
-export async function verifyLeaf(inclusion, verifierKeys) {
+export async function verifyLeaf(inclusion, verifierKeys, record = null) {
   const leaf = JSON.parse(inclusion.leaf);
   if (canonical(leaf) !== inclusion.leaf) throw new Error("the leaf is not canonical JSON");
+  // a check-in's record (which habit, which day, which value): the leaf's hash seals it
+  if (record !== null && hex(await sha256(enc.encode(canonical(record)))) !== leaf.hash) throw new Error("the record does not hash to the leaf's hash: it was changed");
   const checkpoint = await openNote(inclusion.checkpoint, verifierKeys);
   if (checkpoint.size !== inclusion.tree_size) throw new Error("the checkpoint and the proof disagree on the size");
   const root = await rootFromProof(await hashLeaf(enc.encode(inclusion.leaf)), inclusion.leaf_index, inclusion.tree_size, inclusion.proof.map(unhex));
   if (hex(root) !== hex(checkpoint.root)) throw new Error(`the proof leads to ${hex(root)}, not the signed root ${hex(checkpoint.root)}`);
-  return { leaf, leafIndex: inclusion.leaf_index, treeSize: inclusion.tree_size, origin: checkpoint.origin, timestamp: leaf.ts };
+  return { leaf, record, leafIndex: inclusion.leaf_index, treeSize: inclusion.tree_size, origin: checkpoint.origin, timestamp: leaf.ts };
 }
 
-window.tzzrVerify = { verifyReceipt, canonical, rootFromProof }; // for the browser test
+window.tzzrVerify = { verifyReceipt, verifyLeaf, canonical, rootFromProof }; // for the browser test

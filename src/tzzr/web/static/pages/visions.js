@@ -23,7 +23,7 @@ function receiptButton(path, what) {
     try {
       const found = await api(path);
       if (!found.sealed) { shown.textContent = ` leaf ${found.leafIndex}: not sealed yet (the next block seals it)`; return; }
-      const proven = await verifyLeaf(found.inclusion, found.verifier_keys);
+      const proven = await verifyLeaf(found.inclusion, found.verifier_keys, found.record || null);
       shown.textContent = ` verified here: leaf ${proven.leafIndex} of ${proven.treeSize} in ${proven.origin}, sealed ${when(proven.timestamp)}`;
     } catch (error) { shown.textContent = ` NOT VERIFIED: ${error.message}`; }
   });
