@@ -166,6 +166,28 @@ def s3_env() -> dict[str, str] | None:
     }
 
 
+def s3_alone(source: Path) -> float | None:
+    """Seconds for boto3 alone to put the file on the same S3 server (the floor of the
+    S3 shape: moto_server, a Python process, is far slower than R2 or MinIO)."""
+    extra = s3_env()
+    if extra is None:
+        return None
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=extra["TZZR_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    config = TransferConfig(multipart_threshold=64 * MiB, multipart_chunksize=16 * MiB)
+    started = time.perf_counter()
+    client.upload_file(str(source), extra["TZZR_BLOB_URL"][5:], "alone", Config=config)
+    return time.perf_counter() - started
+
+
 @dataclass
 class Row:
     name: str
@@ -239,9 +261,13 @@ def main() -> None:
                 lambda s, run: tus_cli(s, source, run, state),
             ),
         ]
+        alone: list[float] = []
         for _ in range(args.repeat):  # interleaved, so a busy spell hits them alike
             for row, env, send in rows:
                 measure(row, work, source, env, send)
+            seconds = s3_alone(source)
+            if seconds is not None:
+                alone.append(seconds)
     print(
         f"{'upload':<32} {'vs cp+sync':>10} {'goal':>5} {'seconds':>8} {'MiB/s':>6} "
         f"{'cp+sync s':>9} {'RSS idle':>8} {'peak':>5} {'added':>5}"
@@ -257,6 +283,13 @@ def main() -> None:
             f"{seconds:>8.2f} {args.size / seconds:>6.0f} "
             f"{statistics.median(row.references):>9.2f} {idle:>7.0f}M {peak:>4.0f}M "
             f"{peak - idle:>4.0f}M"
+        )
+    if alone and rows[2][0].seconds:
+        floor = statistics.median(alone)
+        print(
+            f"# the S3 server alone (boto3 upload_file, 16 MiB parts): {floor:.2f} s, "
+            f"{args.size / floor:.0f} MiB/s; tus on S3 took "
+            f"{statistics.median(rows[2][0].seconds) / floor:.1f}x that"
         )
     print(f"# load average at the end {os.getloadavg()[0]:.1f}; medians of {args.repeat}")
 
