@@ -17,9 +17,7 @@ from tzzr.vision import rows as r
 from tzzr.vision.store import Store, get_row, parse_date
 
 
-def key_result_record(
-    kr_id: int, day: str, value: float, evidence: list[str]
-) -> dict[str, Any]:
+def key_result_record(kr_id: int, day: str, value: float, evidence: list[str]) -> dict[str, Any]:
     """What a key result's check-in leaf seals (its hash is this record's)."""
     return {"keyResult": kr_id, "day": day, "value": value, "evidence": evidence}
 

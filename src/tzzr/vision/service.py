@@ -34,7 +34,7 @@ from tzzr.vision import rows as r
 from tzzr.vision.actions import Actions
 from tzzr.vision.habit_store import HabitStore
 from tzzr.vision.key_results import KeyResults
-from tzzr.vision.store import LINKS, NAMES, Clock, Store, get_row, parse_date
+from tzzr.vision.store import LINKS, NAMES, Store, get_row, parse_date
 
 
 class Visions(Actions, KeyResults, HabitStore, Store):
@@ -453,4 +453,4 @@ class Visions(Actions, KeyResults, HabitStore, Store):
         return None if found is None else int(found)
 
 
-__all__ = ["Clock", "Store", "Visions"]
+__all__ = ["Visions"]

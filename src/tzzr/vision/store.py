@@ -41,8 +41,8 @@ TABLES: dict[str, Any] = {
     "habit": Habit,
     "key_result": KeyResult,
 }
-NAMES = {"vision": "vision", "milestone": "milestone", "action": "action", "habit": "habit"}
-NAMES["key_result"] = "key result"
+# how a kind is named in messages
+NAMES = {kind: kind.replace("_", " ") for kind in TABLES}
 
 
 def get_row(conn: Connection, kind: str, h_instancia: str, object_id: int) -> Any:
