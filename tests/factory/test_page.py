@@ -1,7 +1,8 @@
 """THE FACTORY in Chromium (Debian's, headless, through Playwright) over the real server
 with no model configured: create a vision in the web app, run THE FACTORY (the
 deterministic planner, labelled so), accept two items, check in a habit of the accepted
-milestone, and see the vision's progress move and a ledger receipt verified."""
+milestone, and see the vision's progress move and ledger receipts (an action's, the
+round's attestation) verified in the browser."""
 
 import os
 from collections.abc import Iterator
@@ -71,6 +72,10 @@ def test_a_vision_refined_without_a_model_then_accepted_and_checked_in(
     first = page.locator("article.round[data-round='1'] li.item").first.inner_text()
     assert "Learn three pieces" in first and "by " in first
 
+    first_round = page.locator("article.round[data-round='1']")
+    first_round.get_by_role("button", name="Receipt of round 1").click()
+    first_round.locator(".receipt", has_text="not sealed yet").wait_for()
+
     page.get_by_role("button", name="Accept m1").click()
     page.locator("li.decide[data-item='m1'] .decision.accepted").wait_for()
     page.get_by_role("button", name="Accept a2").click()
@@ -116,3 +121,9 @@ def test_a_vision_refined_without_a_model_then_accepted_and_checked_in(
     done = page.locator("li.action", has_text="Learn three pieces")
     done.get_by_role("button", name="Receipt").click()
     done.locator(".receipt", has_text="verified here").wait_for()
+    # the round's attestation is in the sealed block too, and verifies in the browser
+    page.goto(f"{live.url}/app/factory")
+    page.locator("#refinements a").first.click()
+    first_round = page.locator("article.round[data-round='1']")
+    first_round.get_by_role("button", name="Receipt of round 1").click()
+    first_round.locator(".receipt", has_text="verified here").wait_for()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.conftest import Live, make_settings, running
 from tests.factory.scripted import scripted
+from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.models import LedgerLeaf
 
 
@@ -89,6 +90,15 @@ def test_the_deterministic_planner_proposes_and_items_are_accepted(live: Live) -
         assert attested["model"] == "deterministic planner"
         assert attested["promptHash"] == first["promptHash"]
         assert attested["outputHash"] == first["outputHash"]
+
+        proof = client.get(f"/factory/jobs/{job['jobId']}/rounds/1/receipt").json()
+        assert proof["sealed"] is False and proof["leafIndex"] == first["leafIndex"]
+        assert sha256_hex(canonical_json(proof["record"])) == attested["hash"]
+        assert proof["record"]["draft"] == first["draft"]
+        assert client.post("/consolidate").status_code == 200
+        sealed = client.get(f"/factory/jobs/{job['jobId']}/rounds/1/receipt").json()
+        assert sealed["sealed"] is True and sealed["inclusion"]["leaf_index"] == first["leafIndex"]
+        assert client.get(f"/factory/jobs/{job['jobId']}/rounds/2/receipt").status_code == 404
 
         base = f"/factory/jobs/{job['jobId']}/items"
         early = client.post(f"{base}/a2/accept")

@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tzzr.api.deps import body_schema, parse_body, require, services
+from tzzr.api.vision_common import receipt
 from tzzr.factory.service import RefineBody
 from tzzr.keys import Principal
 from tzzr.states import JobStatus
+from tzzr.types import PositiveInt32
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("read"))]
@@ -58,6 +60,19 @@ def list_refinements(
 )
 def get_refinement(request: Request, principal: Reader, job_id: str) -> dict[str, Any]:
     return services(request).factory.get(principal.instance, job_id)
+
+
+@router.get(
+    "/factory/jobs/{job_id}/rounds/{number}/receipt",
+    summary="The ledger proof of a round's attestation, with the record it seals",
+)
+def round_receipt(
+    request: Request, principal: Reader, job_id: str, number: PositiveInt32
+) -> dict[str, Any]:
+    factory = services(request).factory
+    leaf, record = factory.attested(principal.instance, job_id, number)
+    # the record the leaf's hash seals, sealed yet or not: sha256 of its canonical JSON
+    return {**receipt(request, principal, leaf, f"round {number} of {job_id}"), "record": record}
 
 
 @router.post(

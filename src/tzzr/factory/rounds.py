@@ -37,6 +37,21 @@ def combined(hashes: list[str]) -> str:
     return hashes[0] if len(hashes) == 1 else sha256_hex(canonical_json(hashes))
 
 
+def record_of(job_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """What a round's leaf seals: its hash is sha256 of this record's canonical JSON."""
+    return {
+        "job": job_id,
+        "round": stored["number"],
+        "draft": stored["draft"],
+        "critique": stored["critique"],
+        "diff": stored["diff"],
+        "model": stored["model"],
+        "promptHash": stored["promptHash"],
+        "outputHash": stored["outputHash"],
+        "parameters": stored["parameters"],
+    }
+
+
 def round_json(row: Any) -> dict[str, Any]:
     return {
         "number": row.number,
@@ -77,17 +92,19 @@ class Rounds:
         made: Made,
         now: datetime,
     ) -> dict[str, Any]:
-        record = {
-            "job": turn.job_id,
-            "round": number,
-            "draft": draft,
-            "critique": critique,
-            "diff": diff,
-            "model": made.model,
-            "promptHash": made.prompt_hash,
-            "outputHash": made.output_hash,
-            "parameters": made.parameters,
-        }
+        record = record_of(
+            turn.job_id,
+            {
+                "number": number,
+                "draft": draft,
+                "critique": critique,
+                "diff": diff,
+                "model": made.model,
+                "promptHash": made.prompt_hash,
+                "outputHash": made.output_hash,
+                "parameters": made.parameters,
+            },
+        )
         digest = sha256_hex(canonical_json(record))
         extra = {
             "factory": turn.job_id,

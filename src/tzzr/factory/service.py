@@ -29,7 +29,7 @@ from tzzr.errors import Conflict, InvalidInput, NotFound
 from tzzr.factory import drafts, planner
 from tzzr.factory import space as spaces
 from tzzr.factory.llm import ChatModel
-from tzzr.factory.rounds import Made, Rounds, combined
+from tzzr.factory.rounds import Made, Rounds, combined, record_of
 from tzzr.factory.tune import Tuner
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
@@ -363,6 +363,16 @@ class Factory:
             "items": last,
             "decisions": list(decisions.values()),
         }
+
+    def attested(
+        self, instance: InstanceInfo, job_id: str, number: int
+    ) -> tuple[int, dict[str, Any]]:
+        """A round's attestation leaf and the record its hash seals."""
+        self._jobs.get(instance, job_id)  # 404 for another instance's job
+        found = [r for r in self.rounds.load(job_id) if r["number"] == number]
+        if not found:
+            raise NotFound(f"refinement {job_id} has no round {number}")
+        return found[0]["leafIndex"], record_of(job_id, found[0])
 
     def _decisions(self, job_id: str) -> dict[str, dict[str, Any]]:
         with self._engine.connect() as conn:

@@ -3,6 +3,7 @@
 // (an accepted item becomes a milestone or an action of the vision).
 import { api, params, start } from "../lib/api.js";
 import { $, el, say, when } from "../lib/dom.js";
+import { verifyLeaf } from "../verify.js";
 
 const json = (body) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const DETERMINISTIC = "deterministic planner";
@@ -24,7 +25,7 @@ function itemLine(item, changed) {
     el("span", { text: `${item.title}${dated(item)}${mark}` }));
 }
 
-function roundColumn(round) {
+function roundColumn(job, round) {
   const changed = new Set(round.diff.changed.map((c) => c.id));
   const added = new Set(round.diff.added);
   const notes = round.critique.length
@@ -37,7 +38,24 @@ function roundColumn(round) {
     el("h4", { text: "Critique" }), notes,
     el("h4", { text: `Draft (${summary})` }),
     el("ul", { class: "draft" }, ...round.draft.items.map((i) => itemLine(i, changed.has(i.id) || (round.number > 1 && added.has(i.id))))),
-    el("p", { class: "muted", text: `attested: ledger leaf ${round.leafIndex}, output ${round.outputHash.slice(0, 12)}…` }));
+    el("p", { class: "muted", text: `attested: ledger leaf ${round.leafIndex}, output ${round.outputHash.slice(0, 12)}…` }),
+    receiptButton(job, round));
+}
+
+// The round's attestation: its inclusion proof fetched and verified here, against the
+// instance's signed checkpoint.
+function receiptButton(job, round) {
+  const shown = el("span", { class: "receipt", role: "status" });
+  const button = el("button", { type: "button", class: "receipt-button", text: "Receipt", "aria-label": `Receipt of round ${round.number}` });
+  button.addEventListener("click", async () => {
+    try {
+      const found = await api(`/factory/jobs/${job.jobId}/rounds/${round.number}/receipt`);
+      if (!found.sealed) { shown.textContent = ` leaf ${found.leafIndex}: not sealed yet (the next block seals it)`; return; }
+      const proven = await verifyLeaf(found.inclusion, found.verifier_keys);
+      shown.textContent = ` verified here: leaf ${proven.leafIndex} of ${proven.treeSize} in ${proven.origin}, sealed ${when(proven.timestamp)}`;
+    } catch (error) { shown.textContent = ` NOT VERIFIED: ${error.message}`; }
+  });
+  return el("span", {}, button, shown);
 }
 
 function decide(job, item, verb) {
@@ -82,7 +100,7 @@ function render(job) {
     ? el("p", { class: "muted", text: `Stopped after ${job.rounds.length} of ${asked} round(s): the checks found nothing left to fix.` })
     : "";
   const parts = [el("h2", { text: `Refinement of “${job.request.goal}”` }), planner, status, stopped,
-    el("div", { class: "rounds" }, ...job.rounds.map(roundColumn))];
+    el("div", { class: "rounds" }, ...job.rounds.map((round) => roundColumn(job, round)))];
   if (job.status === "done" && job.kind === "refine") parts.push(decisions(job));
   $("#refinement").replaceChildren(...parts);
 }
