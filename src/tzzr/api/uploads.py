@@ -22,7 +22,7 @@ from tzzr.errors import TooLarge, TzzrError, Unauthorized, UnsupportedMediaType
 from tzzr.keys import Principal
 from tzzr.uploads import protocol
 from tzzr.uploads.protocol import Locked, PreconditionFailed
-from tzzr.uploads.service import OPEN, Patch, UploadInfo, Uploads
+from tzzr.uploads.service import Patch, UploadInfo, Uploads
 from tzzr.validation import request_invalid
 
 BUFFER = 1024 * 1024  # bytes gathered from the socket before one write (and hash) in a thread
@@ -317,10 +317,17 @@ async def head(
     await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
     slot = _slot(upload_id)
     # A client asks HEAD to resume: a PATCH still in flight is its lost one, stopped so
-    # that the offset it answers is settled.
-    if await _take(slot):
+    # that the offset it answers is settled (and an upload completed by one writer only).
+    if not await _take(slot):
+        raise Locked(
+            f"a PATCH of upload {upload_id} is still being written; retry shortly",
+            field="upload_id",
+            retry_after=1,
+        )
+    try:
+        info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
+    finally:
         slot.lock.release()
-    info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
     return Response(status_code=200, headers=_state_headers(info))
 
 
@@ -329,12 +336,9 @@ async def status(
     request: Request, principal: Annotated[Principal, Depends(require("ingest"))], upload_id: str
 ) -> JSONResponse:
     uploads = _uploads(request)
+    # Only reads (a PATCH may be running: GET is how a page follows it); HEAD or PATCH
+    # finish an upload a crash left between its last byte and its blob.
     info = await run_in_threadpool(uploads.get, principal.instance, upload_id)
-    if info.state == OPEN and not info.expired(uploads.now()):
-        try:  # an upload whose last byte is durable is completed first
-            info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
-        except TzzrError:  # it failed as it completed: the row says why
-            info = await run_in_threadpool(uploads.get, principal.instance, upload_id)
     body = info.as_json()
     body["expired"] = info.expired(uploads.now())
     return JSONResponse(body, headers=_state_headers(info))

@@ -99,7 +99,7 @@ class LocalBlobStore(BlobStore):
             if exc.errno != errno.EXDEV:
                 raise
             return super().adopt_file(path, digest)
-        path.unlink()
+        path.unlink(missing_ok=True)
         _fsync_dir(final.parent)
         return StoredBlob(digest, size, key)
 
