@@ -39,7 +39,7 @@ function row(habit) {
     ...cells,
     el("td", { class: "streak", text: String(habit.currentStreak) }),
     el("td", { class: "best", text: String(habit.bestStreak) }),
-    el("td", { class: "strength" }, el("progress", { max: "1", value: String(habit.strength), "aria-label": `strength ${Math.round(habit.strength * 100)}%` }), el("span", { text: ` ${Math.round(habit.strength * 100)}%` })));
+    el("td", { class: "strength" }, el("progress", { max: "1", value: String(habit.strength), "aria-label": `strength ${Math.round(habit.strength * 100)}%` }), el("br"), el("small", { text: `${Math.round(habit.strength * 100)}%` })));
 }
 
 async function load() {
@@ -49,6 +49,8 @@ async function load() {
     ...days.map((d) => el("th", { scope: "col", class: "day-head", text: d.slice(8) })),
     el("th", { scope: "col", text: "Streak" }), el("th", { scope: "col", text: "Best" }), el("th", { scope: "col", text: "Strength" }));
   $("#habits").replaceChildren(...(habits.length ? habits.map(row) : [el("tr", {}, el("td", { text: "No habits yet: add one above." }))]));
+  const wrap = $(".grid-wrap");
+  wrap.scrollLeft = wrap.scrollWidth; // today, the streak and the strength in view; older days to the left
 }
 
 start(async () => {

@@ -63,7 +63,7 @@ function action(a) {
 }
 
 function keyResult(k) {
-  const value = el("input", { name: "value", type: "number", step: "any", required: "", "aria-label": `New value of ${k.title}` });
+  const value = el("input", { name: "value", type: "number", step: "any", required: "", placeholder: "Value", "aria-label": `New value of ${k.title}` });
   const form = el("form", { class: "inline" }, value, el("button", { type: "submit", text: "Check in" }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -85,7 +85,7 @@ function milestone(m) {
     api("/actions", json({ title: data.get("title"), due: data.get("due") || null, milestoneIds: [m.id] })));
   const habit = inlineForm("name", "New habit", [], (data) =>
     api("/habits", json({ name: data.get("name"), tz: zone, milestoneIds: [m.id] })));
-  const target = el("input", { name: "target", type: "number", step: "any", required: "", "aria-label": "Target value" });
+  const target = el("input", { name: "target", type: "number", step: "any", required: "", placeholder: "Target", "aria-label": "Target value" });
   const result = inlineForm("title", "New key result", [target], (data) =>
     api("/key-results", json({ title: data.get("title"), startValue: 0, targetValue: Number(data.get("target")), milestoneIds: [m.id] })));
   return el("li", { class: "milestone", "data-milestone": String(m.id) },
