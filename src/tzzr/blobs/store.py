@@ -31,39 +31,46 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
 
+class DropBehind:
+    """Every DROP_BEHIND bytes written to a file that will be fsynced: the kernel is told
+    to start writing them out, and to forget the pages of the step before, written out
+    by then (POSIX_FADV_DONTNEED drops only clean pages: nothing is lost). The disk works
+    while the bytes arrive, so the fsync waits for a few MiB instead of all of them, and
+    a large file reuses a few MiB of page cache instead of filling it. Measured on the
+    benchmark machine: 512 MiB written and fsynced in half the time, the fsync 0.01 s
+    instead of 0.22 s."""
+
+    def __init__(self, fd: int, offset: int = 0) -> None:
+        self._fd = fd
+        self._on = hasattr(os, "posix_fadvise")
+        self._written = self._kicked = self._dropped = offset
+
+    def wrote(self, size: int) -> None:
+        self._written += size
+        if self._on and self._written - self._kicked >= DROP_BEHIND:
+            os.posix_fadvise(self._fd, self._kicked, self._written - self._kicked, DONTNEED)
+            if self._dropped < self._kicked:
+                os.posix_fadvise(self._fd, self._dropped, self._kicked - self._dropped, DONTNEED)
+            self._dropped, self._kicked = self._kicked, self._written
+
+
 class TempFileSink:
     """A sink that streams into a temporary file in `directory`; backends subclass it
     and publish the file in `commit`.
 
-    With `drop_behind` (a file that `finish` will fsync), every DROP_BEHIND bytes the
-    kernel is told to start writing them out and to forget the pages already written
-    (POSIX_FADV_DONTNEED drops only clean pages): the disk works while the bytes
-    arrive, so the last fsync waits for a few MiB instead of the whole file, and a large
-    upload reuses a few MiB of page cache instead of filling it. Measured on the
-    benchmark machine: 512 MiB written and fsynced in half the time, fsync 0.01 s
-    instead of 0.22 s."""
+    `drop_behind`: for a file that `finish` will fsync (DropBehind)."""
 
     def __init__(self, directory: Path, prefix: str, *, drop_behind: bool = False) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
         self._path = Path(name)
         self._file = os.fdopen(fd, "wb", buffering=0)
-        self._drop = drop_behind and hasattr(os, "posix_fadvise")
-        self._written = self._kicked = self._dropped = 0
+        self._behind = DropBehind(fd) if drop_behind else None
 
     def write(self, chunk: bytes) -> None:
         self._file.write(chunk)
-        self._wrote(len(chunk))
-
-    def _wrote(self, size: int) -> None:
-        self._written += size
-        if self._drop and self._written - self._kicked >= DROP_BEHIND:
-            fd = self._file.fileno()
-            # Start writing out the newest step; forget the one before, written by now.
-            os.posix_fadvise(fd, self._kicked, self._written - self._kicked, DONTNEED)
-            if self._dropped < self._kicked:
-                os.posix_fadvise(fd, self._dropped, self._kicked - self._dropped, DONTNEED)
-            self._dropped, self._kicked = self._kicked, self._written
+        if self._behind is not None:
+            self._behind.wrote(len(chunk))
 
     def write_many(self, chunks: Sequence[bytes | memoryview]) -> None:
         """`write` for each chunk, without copying a view (a short write goes on).
@@ -74,7 +81,8 @@ class TempFileSink:
             view = memoryview(chunk)
             while view:
                 view = view[self._file.write(view[:CHUNK]) or 0 :]
-            self._wrote(len(chunk))
+            if self._behind is not None:
+                self._behind.wrote(len(chunk))
 
     def commit(self, key: str) -> None:
         raise NotImplementedError

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tzzr.blobs import BlobStore, StoredBlob
+from tzzr.blobs.store import DropBehind
 from tzzr.errors import Conflict
 from tzzr.types import HexDigest
 
@@ -91,12 +92,14 @@ class _FileAppender:
     def __init__(self, path: Path, offset: int) -> None:
         self._file = open_at(path, offset)
         self._durable = offset
+        self._behind = DropBehind(self._file.fileno(), offset)  # each sync waits for less
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
             written = self._file.write(view)
             view = view[written:]
+        self._behind.wrote(len(data))
 
     def sync(self) -> Storage:
         os.fsync(self._file.fileno())
@@ -109,6 +112,7 @@ class _FileAppender:
     def rollback(self) -> None:
         self._file.truncate(self._durable)
         self._file.seek(self._durable)
+        self._behind = DropBehind(self._file.fileno(), self._durable)
 
     def close(self) -> None:
         self._file.close()
