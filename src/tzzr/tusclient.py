@@ -19,8 +19,9 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, cast
 from urllib.parse import urljoin
 
 import httpx
@@ -266,18 +267,12 @@ class Uploader:
         state.save(url)
         return url
 
-    def _rehash(self, handle: BinaryIO, digest: "hashlib._Hash", offset: int) -> None:
-        handle.seek(0)
-        remaining = offset
-        while remaining:
-            block = handle.read(min(remaining, 1024 * 1024))
-            if not block:
-                raise TusError(f"{handle.name}: shorter than the server's offset {offset}")
+    def _rehash(self, handle: BufferedReader, digest: "hashlib._Hash", offset: int) -> None:
+        for block in _blocks(handle, 0, offset):
             digest.update(block)
-            remaining -= len(block)
 
     def _patch(
-        self, url: str, handle: BinaryIO, digest: "hashlib._Hash", offset: int, size: int
+        self, url: str, handle: BufferedReader, digest: "hashlib._Hash", offset: int, size: int
     ) -> tuple[int, "hashlib._Hash"]:
         """One PATCH of up to `chunk_size` bytes from `offset`; the new offset and the
         file's digest so far. The chunk is read twice (its checksum goes before its
@@ -297,7 +292,10 @@ class Uploader:
         for attempt in range(1, CHECKSUM_RETRIES + 1):
             sent = digest.copy()  # the file's digest goes on only once the server has it
             response = self._client.patch(
-                url, headers=headers, content=self._send(handle, offset, length, sent)
+                url,
+                headers=headers,
+                # memoryviews of one buffer: h11 joins each into the bytes it sends
+                content=cast(Iterator[bytes], self._send(handle, offset, length, sent)),
             )
             if response.status_code != 460 or attempt == CHECKSUM_RETRIES:
                 break
@@ -314,8 +312,8 @@ class Uploader:
         return new, sent
 
     def _send(
-        self, handle: BinaryIO, offset: int, length: int, digest: "hashlib._Hash"
-    ) -> Iterator[bytes]:
+        self, handle: BufferedReader, offset: int, length: int, digest: "hashlib._Hash"
+    ) -> Iterator[memoryview]:
         for block in _blocks(handle, offset, length):
             digest.update(block)
             yield block
@@ -331,14 +329,18 @@ class Uploader:
             raise TusError(f"the server stored sha256 {stored}, but the file hashes to {sha256}")
 
 
-def _blocks(handle: BinaryIO, offset: int, length: int) -> Iterator[bytes]:
+def _blocks(handle: BufferedReader, offset: int, length: int) -> Iterator[memoryview]:
+    """`length` bytes from `offset`, read into one reused buffer: each block is valid
+    until the next is asked for (hashing and sending both use it at once; h11 copies
+    what it sends)."""
+    buffer = memoryview(bytearray(min(BLOCK, length)))
     handle.seek(offset)
     while length > 0:
-        block = handle.read(min(BLOCK, length))
-        if not block:
+        size = handle.readinto(buffer[: min(len(buffer), length)])
+        if not size:
             raise TusError(f"{handle.name} became shorter while it was being sent")
-        length -= len(block)
-        yield block
+        length -= size
+        yield buffer[:size]
 
 
 class _Retry(Exception):
