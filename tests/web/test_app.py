@@ -184,9 +184,11 @@ def test_the_enrich_form_comes_filled_with_what_was_read(page: Any, server: Shap
     assert page.input_value("#f-date") == "2026-11-12" and page.input_value("#f-amount") == ""
     assert "Read by fields (receipt-fields)" in page.inner_text("#f-date-hint")
     assert "not enriched yet" in page.inner_text("#history")
+    # Before typing: a full-page screenshot resizes the page, and a click straight after
+    # it can land where the button was (on the form) rather than on it.
+    shot(page, "5-enrich-suggested")
     page.get_by_label("Date").fill("2026-11-13")
     page.get_by_label("Amount").fill("5.6")
-    shot(page, "5-enrich-suggested")
     page.get_by_role("button", name="Save").click()
     page.wait_for_function("() => document.getElementById('saved').textContent.startsWith('Saved')")
     assert "corrected date" in page.inner_text("#saved")
