@@ -4,8 +4,9 @@
    clients, against `tzzr serve` on the embedded default (SQLite + local blobs), beside a
    floor measured in the same run: bench/floor_app.py, a minimal ASGI app inserting the
    same row into the same kind of database. Goal: >= 60% of the floor.
-2. A 1 GiB multipart upload: server peak RSS (goal < 100 MiB) and throughput against
-   `cp` of the same file on the same disk (goal >= 50%).
+
+Large uploads (multipart and tus, against `cp` + `sync`, with the server's RSS) are
+measured by bench/uploads.py.
 
 Load comes from wrk (Debian package), one connection per client, every request a new
 container. Prints ratios; asserts nothing (machines are noisy).
@@ -171,84 +172,9 @@ def small_containers(work: Path, seconds: int, with_file: bool) -> None:
             process.wait(30)
 
 
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def large_upload(work: Path, size_mib: int) -> None:
-    port = free_port()
-    env = {"TZZR_HOME": str(work / "big")}
-    server = start(
-        [sys.executable, "-m", "tzzr", "serve", "--port", str(port), "--no-access-log"],
-        env,
-        work / "big.log",
-    )
-    try:
-        wait_up(f"http://127.0.0.1:{port}/health", server)
-        key = next(
-            line for line in (work / "big.log").read_text().splitlines() if line.startswith("tzzr_")
-        )
-        source = work / "source.bin"
-        with source.open("wb") as handle:
-            for _ in range(size_mib):
-                handle.write(os.urandom(1024 * 1024))
-        subprocess.run(["sync"], check=True)
-        started = time.perf_counter()
-        subprocess.run(["cp", str(source), str(work / "copy.bin")], check=True)
-        cp_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        subprocess.run(["sync"], check=True)
-        cp_sync_seconds = cp_seconds + time.perf_counter() - started
-        (work / "copy.bin").unlink()
-        started = time.perf_counter()
-        result = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-f",
-                "-H",
-                f"Authorization: Bearer {key}",
-                "-F",
-                'metadata={"bench": "1GiB"}',
-                "-F",
-                f"file=@{source}",
-                f"http://127.0.0.1:{port}/ingest",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        upload_seconds = time.perf_counter() - started
-        if result.returncode != 0:
-            sys.exit(f"upload failed: {result.stderr}")
-        rss = peak_rss_mib(server.pid)
-        mib = size_mib
-        print(f"\n## {mib} MiB multipart upload (curl -F), SQLite + local blobs")
-        print(f"server peak RSS: {rss:.0f} MiB (goal < 100 MiB)")
-        print(
-            f"cp:         {mib / cp_seconds:7.0f} MiB/s ({cp_seconds:.2f} s); "
-            f"cp + sync: {mib / cp_sync_seconds:.0f} MiB/s"
-        )
-        print(
-            f"tzzr:       {mib / upload_seconds:7.0f} MiB/s ({upload_seconds:.2f} s), "
-            f"hashed, fsynced and recorded"
-        )
-        print(
-            f"ratio vs cp: {cp_seconds / upload_seconds:.0%} (goal >= 50%); "
-            f"vs cp + sync: {cp_sync_seconds / upload_seconds:.0%}"
-        )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8, help="per measured point")
-    parser.add_argument("--upload-mib", type=int, default=1024)
-    parser.add_argument("--skip-upload", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (make bench does it)")
@@ -256,8 +182,6 @@ def main() -> None:
         work = Path(tmp)
         small_containers(work, args.seconds, with_file=False)
         small_containers(work, args.seconds, with_file=True)
-        if not args.skip_upload:
-            large_upload(work, args.upload_mib)
 
 
 if __name__ == "__main__":
