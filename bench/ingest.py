@@ -1,9 +1,9 @@
 """Ingest benchmark (issue 2).
 
-1. Small-container ingests per second and p50/p99 latency at 1, 16 and 64 concurrent
-   clients, against `tzzr serve` on the embedded default (SQLite + local blobs), beside a
-   floor measured in the same run: bench/floor_app.py, a minimal ASGI app inserting the
-   same row into the same kind of database. Goal: >= 60% of the floor.
+Small-container ingests per second and p50/p99 latency at 1, 16 and 64 concurrent
+clients, against `tzzr serve` on the embedded default (SQLite + local blobs), beside a
+floor measured in the same run: bench/floor_app.py, a minimal ASGI app inserting the
+same row into the same kind of database. Goal: >= 60% of the floor.
 
 Large uploads (multipart and tus, against `cp` + `sync`, with the server's RSS) are
 measured by bench/uploads.py.
