@@ -1,10 +1,19 @@
 """`/devices`: registering a browser's key, listing, revoking; roles and instances."""
 
+import base64
+from typing import Any
+
 import pytest
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_public_key,
+)
 
 from tests.api.conftest import Api, key_of
 from tests.devices.keys import ALGS, DeviceKey
 from tzzr.devices import registry
+from tzzr.ledger import device
 
 
 @pytest.mark.parametrize("alg", ALGS)
@@ -109,3 +118,65 @@ def test_an_instance_holds_a_bounded_number_of_active_devices(
     assert client.post("/devices", json=keys[0].registration()).status_code == 200  # known
     client.delete(f"/devices/{keys[0].key_id}")
     assert client.post("/devices", json=keys[2].registration()).status_code == 201
+
+
+def test_a_key_registered_at_the_same_moment_is_the_same_device(
+    shaped_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two tabs register one key at once: both read "not there", the second insert
+    meets the first one's row (an IntegrityError on PostgreSQL) and answers it, 200."""
+    _, client = shaped_api
+    key = DeviceKey.make("ES256")
+    first = client.post("/devices", json=key.registration())
+    assert first.status_code == 201
+    reads = {"n": 0}
+    real = registry.Devices._row
+
+    def missed_once(conn: Any, h_instancia: str, device_id: str) -> Any:
+        reads["n"] += 1
+        return None if reads["n"] == 1 else real(conn, h_instancia, device_id)
+
+    monkeypatch.setattr(registry.Devices, "_row", staticmethod(missed_once))
+    second = client.post("/devices", json=key.registration("the other tab"))
+    assert second.status_code == 200, second.text
+    assert second.json() == first.json()
+    assert reads["n"] == 2  # the check missed it; the insert met it and read it back
+    # the transaction went on after the refused insert: the instance still writes
+    monkeypatch.setattr(registry.Devices, "_row", staticmethod(real))
+    other = DeviceKey.make("Ed25519")
+    assert client.post("/devices", json=other.registration()).status_code == 201
+    assert len(client.get("/devices").json()["devices"]) == 2
+
+
+def _compressed_spki(key: DeviceKey) -> bytes:
+    """The SPKI DER of a P-256 key with its point compressed (RFC 5480 §2.2 allows it;
+    cryptography only writes the uncompressed form)."""
+    point: bytes = key.private.public_key().public_bytes(
+        Encoding.X962, PublicFormat.CompressedPoint
+    )
+    algorithm = bytes.fromhex("301306072a8648ce3d020106082a8648ce3d030107")  # ecPublicKey, P-256
+    bits = b"\x03" + bytes([len(point) + 1]) + b"\x00" + point
+    return b"\x30" + bytes([len(algorithm) + len(bits)]) + algorithm + bits
+
+
+def test_a_p256_key_is_one_device_compressed_or_not(api: Api) -> None:
+    """The SPKI is re-encoded (the point uncompressed, as WebCrypto exports it) before
+    its id is taken: the same key sent compressed is the same device."""
+    _, client = api
+    key = DeviceKey.make("ES256")
+    compressed = _compressed_spki(key)
+    assert load_der_public_key(compressed).public_numbers() == (  # type: ignore[union-attr]
+        key.private.public_key().public_numbers()
+    )
+    body = {
+        "name": "compressed",
+        "alg": "ES256",
+        "public_key": base64.b64encode(compressed).decode(),
+    }
+    made = client.post("/devices", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["id"] == key.key_id  # the SHA-256 of the uncompressed SPKI
+    assert made.json()["public_key"] == key.public_key
+    assert device.public_key_der("ES256", body["public_key"]) == key.spki
+    assert client.post("/devices", json=key.registration()).status_code == 200
+    assert len(client.get("/devices").json()["devices"]) == 1

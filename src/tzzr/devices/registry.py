@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tzzr import jsonlimits
 from tzzr.db.engine import write_transaction
@@ -117,17 +118,26 @@ class Devices:
             row = self._row(conn, h, device_id)
             if row is None:
                 self._check_room(conn, h)
-                conn.execute(
-                    insert(Device).values(
-                        h_instancia=h,
-                        id=device_id,
-                        name=registration.name,
-                        alg=registration.alg,
-                        public_key=base64.b64encode(spki).decode(),
-                        created_at=utcnow(),
-                    )
-                )
-                return _info(self._row(conn, h, device_id)), True
+                try:
+                    # a savepoint: two tabs registering the same key at once on
+                    # PostgreSQL, the second insert fails; its transaction goes on
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(Device).values(
+                                h_instancia=h,
+                                id=device_id,
+                                name=registration.name,
+                                alg=registration.alg,
+                                public_key=base64.b64encode(spki).decode(),
+                                created_at=utcnow(),
+                            )
+                        )
+                except IntegrityError:
+                    row = self._row(conn, h, device_id)
+                    if row is None:  # not the key: another constraint
+                        raise
+                else:
+                    return _info(self._row(conn, h, device_id)), True
         if row.revoked_at is not None:
             raise Conflict(
                 f"device {device_id} was revoked; make a new key pair and register it",

@@ -5,7 +5,9 @@ anything is stored, and `tzzr.ledger.receipt.verify` checks it again offline.
 A device key is Ed25519 (RFC 8032) or ECDSA P-256 with SHA-256 ("ES256", RFC 7518 §3.4:
 the signature is the raw 64-byte r||s that WebCrypto gives, not DER). The public key
 travels as base64 of its SubjectPublicKeyInfo DER (RFC 5280 §4.1.2.7) or as a JWK
-(RFC 7517 / RFC 8037); its id is the SHA-256 of that DER, in hex.
+(RFC 7517 / RFC 8037). The server keeps the key re-encoded (a P-256 point uncompressed,
+as WebCrypto exports it), so one key has one DER however it was sent; its id is the
+SHA-256 of that DER, in hex.
 """
 
 import base64
@@ -52,6 +54,12 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def _spki(key: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return bytes(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+
 def _load(alg: str, spki: bytes) -> Any:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
     from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -76,7 +84,6 @@ def _load(alg: str, spki: bytes) -> Any:
 
 def _spki_from_jwk(alg: str, jwk: dict[str, Any]) -> bytes:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     key: Any
     try:
@@ -96,12 +103,14 @@ def _spki_from_jwk(alg: str, jwk: dict[str, Any]) -> bytes:
         if isinstance(exc, DeviceKeyError):
             raise
         raise DeviceKeyError(f"the JWK is not a valid {alg} public key: {exc}") from exc
-    return bytes(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+    return _spki(key)
 
 
 def public_key_der(alg: str, public_key: str | dict[str, Any]) -> bytes:
     """The SPKI DER of `public_key` (base64 or base64url of the DER, or a JWK), checked
-    to be a key of `alg`; DeviceKeyError otherwise."""
+    to be a key of `alg` and re-encoded (a P-256 point uncompressed), so a key sent
+    compressed and the same key sent uncompressed have one DER and one id;
+    DeviceKeyError otherwise."""
     if isinstance(public_key, dict):
         spki = _spki_from_jwk(alg, public_key)
     elif isinstance(public_key, str) and 0 < len(public_key) <= _MAX_SPKI_CHARS:
@@ -111,8 +120,7 @@ def public_key_der(alg: str, public_key: str | dict[str, Any]) -> bytes:
             raise DeviceKeyError(f"the public key is not base64: {exc}") from exc
     else:
         raise DeviceKeyError("the public key must be base64 of its SPKI DER, or a JWK object")
-    _load(alg, spki)
-    return spki
+    return _spki(_load(alg, spki))
 
 
 def verify_signature(alg: str, spki: bytes, signed: bytes, signature: str) -> None:
