@@ -13,10 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import openai
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.config import Settings
 from tzzr.errors import TzzrError
@@ -66,6 +62,9 @@ def prompt_hash(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
 
 def schema_error(data: Any, schema: dict[str, Any]) -> str | None:
     """What is wrong with `data` under `schema` (the most relevant error), or None."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     error = best_match(Draft202012Validator(schema).iter_errors(data))
     if error is None:
         return None
@@ -105,6 +104,8 @@ class ChatModel:
         self.retry_wait = retry_wait
         self.timeout = timeout
         self._sleep = sleep
+        import openai  # (and aiohttp...) load with a model, not with the server
+
         # Our own retries (429 with its Retry-After, bounded), not the client's hidden ones.
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=0
@@ -163,6 +164,8 @@ class ChatModel:
         return Answer(data, self.model, asked, sha256_hex(text.encode()), repaired, self.parameters)
 
     def _complete(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str) -> str:
+        import openai
+
         waited = 0.0
         for attempt in range(MAX_429_RETRIES + 1):
             try:

@@ -30,14 +30,14 @@ from tzzr.factory import drafts, planner
 from tzzr.factory import space as spaces
 from tzzr.factory.llm import ChatModel
 from tzzr.factory.rounds import Made, Rounds, combined, record_of
-from tzzr.factory.tune import Tuner
 from tzzr.feldman.log import Ledger
 from tzzr.instances import InstanceInfo
 from tzzr.jobs import Jobs, Turn
 from tzzr.states import JobStatus
 from tzzr.times import rfc3339
-from tzzr.validation import first_error
+from tzzr.validation import first_error, invalid_input
 from tzzr.vision.service import Visions
+from tzzr.vision.store import FIRST_DAY, LAST_DAY, in_range
 
 Clock = Callable[[], datetime]
 REFINE, SPECIALIZE = "refine", "specialize"
@@ -60,6 +60,11 @@ class VisionConstraints(BaseModel):
 
     @model_validator(mode="after")
     def _order(self) -> "VisionConstraints":
+        for name, day in (("deadline", self.deadline), ("start", self.start)):
+            if day is not None and not in_range(day):
+                raise ValueError(
+                    f"{name} must be from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+                )
         if self.deadline and self.start and self.deadline <= self.start:
             raise ValueError("deadline must come after start")
         return self
@@ -108,13 +113,16 @@ class Factory:
     def refine(self, instance: InstanceInfo, body: RefineBody) -> str:
         ((kind, target),) = body.target.items()
         if kind == "cell":
-            spec = SpecializeBody.model_validate(
-                {
-                    "prompt": body.goal or "specialise",
-                    "constraints": body.constraints,
-                    "rounds": body.rounds,
-                }
-            )
+            try:
+                spec = SpecializeBody.model_validate(
+                    {
+                        "prompt": body.goal or "specialise",
+                        "constraints": body.constraints,
+                        "rounds": body.rounds,
+                    }
+                )
+            except ValidationError as exc:  # constraints.latencyMs: "abc", an unknown one
+                raise invalid_input(exc) from exc
             return self.specialize(instance, str(target), spec)
         if not isinstance(target, int) or isinstance(target, bool) or not 1 <= target < 2**63:
             raise InvalidInput("target.vision must be a vision's id (a number)", field="target")
@@ -161,6 +169,8 @@ class Factory:
 
     # -- the work --------------------------------------------------------------------
     def _specialize(self, turn: Turn) -> dict[str, Any]:
+        from tzzr.factory.tune import Tuner  # optuna (and numpy) load when a job runs
+
         tuner = Tuner(self._catalog, self.rounds, self.model())
         result = tuner.run(turn, self._clock())
         result["record"] = f"/factory/jobs/{turn.job_id}"

@@ -7,16 +7,17 @@ choice of numbers; anything else (`"bool (true)"`, free text) is not tuned. A re
 and overrides the cell's."""
 
 import re
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from tzzr.errors import InvalidInput
+
+if TYPE_CHECKING:  # optuna (and numpy) load when a space is built, not with the server
+    import optuna
 
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _RANGE = re.compile(rf"^\s*(int|number)\s+({_NUMBER})\s*\.\.\s*({_NUMBER})\s*(?:\(.*\))?\s*$")
 _CHOICE = re.compile(rf"^\s*({_NUMBER}(?:\s*\|\s*{_NUMBER})+)\s*(?:\(.*\))?\s*$")
-Distributions = dict[str, optuna.distributions.BaseDistribution]
+Distributions = dict[str, "optuna.distributions.BaseDistribution"]
 
 
 def _num(text: str) -> int | float:
@@ -26,6 +27,8 @@ def _num(text: str) -> int | float:
 
 def from_descriptors(params: Any) -> Distributions:
     """The ranges a cell's `inputFormat.params` declares."""
+    import optuna
+
     found: Distributions = {}
     if not isinstance(params, dict):
         return found
@@ -51,6 +54,8 @@ def from_descriptors(params: Any) -> Distributions:
 def from_request(space: dict[str, Any]) -> Distributions:
     """A request's `space`: a list of numbers (a choice) or {low, high} (a range, of
     integers when both are)."""
+    import optuna
+
     found: Distributions = {}
     for name, spec in space.items():
         field = f"space.{name}"
@@ -79,6 +84,8 @@ def _is_number(value: Any) -> bool:
 
 def describe(space: Distributions) -> dict[str, Any]:
     """The space as JSON (for the record and for a model's prompt)."""
+    import optuna
+
     out: dict[str, Any] = {}
     for name, dist in space.items():
         if isinstance(dist, optuna.distributions.CategoricalDistribution):
@@ -92,6 +99,8 @@ def describe(space: Distributions) -> dict[str, Any]:
 
 def contains(space: Distributions, params: dict[str, Any]) -> str | None:
     """What is wrong with a proposed parameter set, or None."""
+    import optuna
+
     for name, dist in space.items():
         if name not in params:
             return f"{name} is missing"
