@@ -5,8 +5,6 @@ action says so in its summary and carries COMPLETED-style status in its categori
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event
-
 from tzzr.times import parse_rfc3339
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -15,6 +13,8 @@ PRODID = "-//TZZR//VISION BUILDER//EN"
 
 def actions_ics(actions: list[dict[str, Any]], instance: str, title: str | None) -> bytes:
     """`actions` as `Visions.list_actions` answers them; those without `due` are left out."""
+    from icalendar import Calendar, Event  # loads with a calendar, not with the server
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
