@@ -29,6 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tzzr.db.models import Base, BigId, JSONDoc, UTCDateTime
 
+# SQLite reuses the highest rowid after a delete unless the table is AUTOINCREMENT: a
+# ref such as vision/7 or habit/3/day/… would then name two objects over time.
+_NO_REUSE = {"sqlite_autoincrement": True}
+
 
 def _instance() -> Mapped[str]:
     return mapped_column(String(64), ForeignKey("instances.h_instancia"))
@@ -36,7 +40,7 @@ def _instance() -> Mapped[str]:
 
 class Vision(Base):
     __tablename__ = "visions"
-    __table_args__ = (Index("ix_visions_instance", "h_instancia", "id"),)
+    __table_args__ = (Index("ix_visions_instance", "h_instancia", "id"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -51,7 +55,7 @@ class Vision(Base):
 
 class Milestone(Base):
     __tablename__ = "milestones"
-    __table_args__ = (Index("ix_milestones_instance", "h_instancia", "id"),)
+    __table_args__ = (Index("ix_milestones_instance", "h_instancia", "id"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -68,7 +72,7 @@ class Milestone(Base):
 
 class Action(Base):
     __tablename__ = "actions"
-    __table_args__ = (Index("ix_actions_instance", "h_instancia", "id"),)
+    __table_args__ = (Index("ix_actions_instance", "h_instancia", "id"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -90,7 +94,7 @@ class Habit(Base):
     interval add up to (at least), in `unit`; its `times` is 1. Days are counted in `tz`."""
 
     __tablename__ = "habits"
-    __table_args__ = (Index("ix_habits_instance", "h_instancia", "id"),)
+    __table_args__ = (Index("ix_habits_instance", "h_instancia", "id"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -114,7 +118,10 @@ class HabitCheckin(Base):
     yes/no habit, the amount for a numeric one."""
 
     __tablename__ = "habit_checkins"
-    __table_args__ = (UniqueConstraint("habit_id", "day", name="uq_habit_checkins_day"),)
+    __table_args__ = (
+        UniqueConstraint("habit_id", "day", name="uq_habit_checkins_day"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -132,7 +139,7 @@ class KeyResult(Base):
     `start_value` toward `target_value` (either direction), clamped to [0, 1]."""
 
     __tablename__ = "key_results"
-    __table_args__ = (Index("ix_key_results_instance", "h_instancia", "id"),)
+    __table_args__ = (Index("ix_key_results_instance", "h_instancia", "id"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()
@@ -148,7 +155,7 @@ class KeyResult(Base):
 
 class KeyResultCheckin(Base):
     __tablename__ = "key_result_checkins"
-    __table_args__ = (Index("ix_key_result_checkins_kr", "key_result_id", "day"),)
+    __table_args__ = (Index("ix_key_result_checkins_kr", "key_result_id", "day"), _NO_REUSE)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     h_instancia: Mapped[str] = _instance()

@@ -6,6 +6,8 @@ each round's critique)."""
 from datetime import date
 from typing import Any
 
+from tzzr.vision.store import in_range
+
 MAX_ITEMS = 60
 TITLE = 200
 DETERMINISTIC = "deterministic planner"
@@ -80,12 +82,15 @@ FIELDS = ("kind", "title", "description", "milestone", "targetDate", "due", "wei
 
 
 def _date_or_none(value: Any) -> str | None:
+    """A model's date, or None for one that is not a date or is outside the days a
+    vision's rows may name (an accepted 9999-12-31 would break the calendar)."""
     if not isinstance(value, str):
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    return day.isoformat() if in_range(day) else None
 
 
 def _title(value: Any) -> str:

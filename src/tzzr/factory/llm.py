@@ -8,10 +8,12 @@ Timeouts, 429s (Retry-After honoured, bounded), 5xx answers and an unreachable s
 are `ModelError`s whose message says what to fix; a job shows it as its error."""
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.config import Settings
@@ -99,6 +101,7 @@ class ChatModel:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url
+        self.shown_url = shown_url(base_url)
         self.model = model
         self.max_tokens = max_tokens
         self.retry_wait = retry_wait
@@ -119,7 +122,7 @@ class ChatModel:
         if not settings.llm_model:
             raise ModelError(
                 "TZZR_LLM_BASE_URL is set but TZZR_LLM_MODEL is not: set it to a model "
-                f"that {settings.llm_base_url} serves"
+                f"that {shown_url(settings.llm_base_url)} serves"
             )
         return cls(
             settings.llm_base_url,
@@ -156,7 +159,7 @@ class ChatModel:
             data, problem = _parse(text, schema)
             if data is None:
                 raise ModelInvalidOutput(
-                    f"model {self.model!r} at {self.base_url} answered invalid output twice "
+                    f"model {self.model!r} at {self.shown_url} answered invalid output twice "
                     f"(after a repair round): {problem}. Use a model that follows JSON "
                     "Schema (a server with response_format json_schema, such as llama.cpp's "
                     "or vLLM's), or a larger model"
@@ -187,7 +190,7 @@ class ChatModel:
                 if attempt == MAX_429_RETRIES or wait is None or waited + wait > self.retry_wait:
                     asked = f"; it asked to wait {wait:g} s" if wait is not None else ""
                     raise ModelRateLimited(
-                        f"the model server at {self.base_url} answered 429 Too Many Requests "
+                        f"the model server at {self.shown_url} answered 429 Too Many Requests "
                         f"{attempt + 1} time(s){asked}, more than TZZR_LLM_RETRY_WAIT_SECONDS "
                         f"({self.retry_wait:g} s) allows: try again later, raise that "
                         "setting, or raise the server's rate limit",
@@ -198,23 +201,24 @@ class ChatModel:
                 continue
             except openai.APITimeoutError as exc:
                 raise ModelTimeout(
-                    f"the model server at {self.base_url} did not answer within "
+                    f"the model server at {self.shown_url} did not answer within "
                     f"{self.timeout:g} s: raise TZZR_LLM_TIMEOUT_SECONDS, lower "
                     "TZZR_LLM_MAX_TOKENS, or use a smaller model"
                 ) from exc
             except openai.APIConnectionError as exc:
+                why = str(exc.__cause__ or exc).replace(self.base_url, self.shown_url)
                 raise ModelUnavailable(
-                    f"cannot reach the model server at {self.base_url} ({exc.__cause__ or exc}): "
+                    f"cannot reach the model server at {self.shown_url} ({why}): "
                     "start it, or fix TZZR_LLM_BASE_URL"
                 ) from exc
             except openai.AuthenticationError as exc:
                 raise ModelError(
-                    f"the model server at {self.base_url} refused the key (401): "
+                    f"the model server at {self.shown_url} refused the key (401): "
                     "set TZZR_LLM_API_KEY to a key it accepts"
                 ) from exc
             except openai.NotFoundError as exc:
                 raise ModelError(
-                    f"the model server at {self.base_url} answered 404 for model "
+                    f"the model server at {self.shown_url} answered 404 for model "
                     f"{self.model!r}: set TZZR_LLM_MODEL to a model it serves, and "
                     "TZZR_LLM_BASE_URL to its OpenAI-compatible root (usually ending in /v1)"
                 ) from exc
@@ -222,12 +226,12 @@ class ChatModel:
                 detail = exc.response.text[:300]
                 if exc.status_code >= 500:
                     raise ModelUnavailable(
-                        f"the model server at {self.base_url} failed with "
+                        f"the model server at {self.shown_url} failed with "
                         f"{exc.status_code} ({detail}): look at its log; THE FACTORY "
                         "tries again when the job is started again"
                     ) from exc
                 raise ModelError(
-                    f"the model server at {self.base_url} refused the question with "
+                    f"the model server at {self.shown_url} refused the question with "
                     f"{exc.status_code} ({detail}): it may not support response_format "
                     "json_schema; use a server that does"
                 ) from exc
@@ -245,4 +249,17 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
+    if not math.isfinite(seconds):  # "inf" or "nan": as good as no answer
+        return None
     return max(0.0, seconds)
+
+
+def shown_url(url: str) -> str:
+    """The URL as messages show it: without a user:password (or a query that may hold a
+    key). Job errors, which read keys see, name the model server this way."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "(the configured TZZR_LLM_BASE_URL)"

@@ -17,6 +17,8 @@ from tzzr.feldman.log import Ledger
 from tzzr.jobs import Turn
 from tzzr.times import rfc3339
 
+MAX_MODEL = 200  # FactoryRound.model's length
+
 
 class LeaseLost(Exception):
     """Another attempt has the job now: this one stops without writing."""
@@ -92,6 +94,9 @@ class Rounds:
         made: Made,
         now: datetime,
     ) -> dict[str, Any]:
+        # The column holds 200 characters: the record (and so the leaf's hash) names the
+        # model as it is stored, or the round's receipt would not verify.
+        model = made.model[:MAX_MODEL]
         record = record_of(
             turn.job_id,
             {
@@ -99,7 +104,7 @@ class Rounds:
                 "draft": draft,
                 "critique": critique,
                 "diff": diff,
-                "model": made.model,
+                "model": model,
                 "promptHash": made.prompt_hash,
                 "outputHash": made.output_hash,
                 "parameters": made.parameters,
@@ -109,7 +114,7 @@ class Rounds:
         extra = {
             "factory": turn.job_id,
             "round": number,
-            "model": made.model,
+            "model": model,
             "promptHash": made.prompt_hash,
             "outputHash": made.output_hash,
             "parameters": canonical_json(made.parameters).decode(),
@@ -134,7 +139,7 @@ class Rounds:
                     draft=draft,
                     critique=critique,
                     diff=diff,
-                    model=made.model[:200],
+                    model=model,
                     prompt_hash=made.prompt_hash,
                     output_hash=made.output_hash,
                     parameters=made.parameters,

@@ -24,6 +24,8 @@ def actions_ics(actions: list[dict[str, Any]], instance: str, title: str | None)
         if not action.get("due"):
             continue
         due = date.fromisoformat(action["due"])
+        if due == date.max:  # no day after it to end on (writers refuse such dates now)
+            continue
         event = Event()
         event.add("uid", f"action-{action['id']}@{instance}.tzzr")
         event.add("summary", ("Done: " if action["done"] else "") + action["title"])

@@ -17,13 +17,12 @@ from tzzr.db.models_vision import Habit, HabitCheckin, MilestoneHabit
 from tzzr.errors import Conflict, InvalidInput, NotFound
 from tzzr.vision import habits as arithmetic
 from tzzr.vision import rows as r
-from tzzr.vision.store import Store
+from tzzr.vision.store import FIRST_DAY, Store
 
 MAX_INTERVAL_DAYS = 366
 MAX_GRID_DAYS = 400
 # Strength is computed day by day from the first check-in: a check-in in year 1 would
-# make every read walk 740,000 days.
-FIRST_DAY = date(1970, 1, 1)
+# make every read walk 740,000 days (FIRST_DAY is 1970-01-01).
 
 
 def habit_today(tz: str, now: datetime) -> date:
@@ -52,7 +51,13 @@ def checkin_day(tz: str, now: datetime, day: Any = None, at: Any = None) -> date
                 ) from exc
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise InvalidInput("at must carry its offset or Z", field="at")
-        return at.astimezone(ZoneInfo(tz)).date()
+        try:
+            return at.astimezone(ZoneInfo(tz)).date()
+        except OverflowError as exc:  # 9999-12-31T23:00Z in a zone ahead of UTC
+            raise InvalidInput(
+                "at is past year 9999 in the habit's zone: send a moment of this era",
+                field="at",
+            ) from exc
     return habit_today(tz, now)
 
 

@@ -1,6 +1,6 @@
 """Key results and their dated check-ins (sealed); progress follows the newest value."""
 
-from datetime import date
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -15,6 +15,8 @@ from tzzr.errors import InvalidInput, NotFound
 from tzzr.vision import progress
 from tzzr.vision import rows as r
 from tzzr.vision.store import Store, get_row, parse_date
+
+AHEAD_OF_UTC = timedelta(hours=14)  # the earliest zone (Pacific/Kiritimati)
 
 
 def key_result_record(kr_id: int, day: str, value: float, evidence: list[str]) -> dict[str, Any]:
@@ -157,6 +159,10 @@ class KeyResults(Store):
         note = r.text(note, "note", 5000, required=False)
         now = self.clock()
         when = parse_date(day, "day") or now.date()
+        # A key result has no zone: a day that has begun somewhere on Earth (UTC+14) is
+        # accepted, as a habit's check-in accepts today in the habit's zone.
+        if when > (now.astimezone(UTC) + AHEAD_OF_UTC).date():
+            raise InvalidInput(f"{when.isoformat()} has not begun yet anywhere", field="day")
         with write_transaction(self._engine) as conn:
             get_row(conn, "key_result", h_instancia, kr_id)
             proof = r.evidence(conn, h_instancia, evidence)

@@ -17,18 +17,22 @@ AT_MOST numeric habit is imported as AT_LEAST (TZZR has no upper targets), and s
 
 import csv
 import io
+import math
 import re
 import zipfile
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from tzzr.canonical import UNSTORABLE, UNSTORABLE_TEXT
 from tzzr.db.engine import write_transaction
 from tzzr.db.models_vision import Habit, HabitCheckin
 from tzzr.errors import InvalidInput, TooLarge
 from tzzr.vision import habits as arithmetic
-from tzzr.vision.habit_store import FIRST_DAY, habit_today, habit_values
+from tzzr.vision.habit_store import habit_today, habit_values
+from tzzr.vision.store import FIRST_DAY
 
 if TYPE_CHECKING:
     from tzzr.vision.service import Visions
@@ -47,8 +51,13 @@ HEADER = [
     "Target Value",
     "Archived?",
 ]
-MAX_UNPACKED = 64 * 1024 * 1024
+# Limits (docs/vision.md): the CSV an archive may unpack to, the habits of one import
+# and the rows of one Checkmarks.csv (82 years of days); the parsed days stay in memory
+# until the import's one transaction writes them.
+MAX_UNPACKED = 16 * 1024 * 1024
 MAX_HABITS = 1000
+MAX_ROWS = 30_000
+MAX_AMOUNT = 1e15  # a numeric check-in's value, as every writer bounds it
 CHECKED = {"YES_MANUAL", "2"}
 NOT_DONE = {"YES_AUTO", "1", "NO", "0", "SKIP", "3", "-3", "UNKNOWN", "-1", ""}
 COLOR = "#37474F"
@@ -59,11 +68,33 @@ def _sanitize(name: str) -> str:
     return re.sub(r"[^ a-zA-Z0-9._-]+", "", name)[:100]
 
 
-def _rows(text: str, where: str) -> list[list[str]]:
-    try:
-        return [row for row in csv.reader(io.StringIO(text)) if row]
-    except csv.Error as exc:
-        raise InvalidInput(f"{where} is not CSV: {exc}", field="file") from exc
+def _rows(text: str, where: str) -> Iterator[list[str]]:
+    """The non-empty rows, read as they are used (a file is never held twice)."""
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInput(f"{where} is not CSV: {exc}", field="file") from exc
+        if row:
+            yield row
+
+
+def _counted(rows: Iterator[list[str]], where: str) -> Iterator[tuple[int, list[str]]]:
+    """(k, row) for at most MAX_ROWS rows; 413 past them."""
+    for k, row in enumerate(rows):
+        if k >= MAX_ROWS:
+            raise TooLarge(f"{where} has more than {MAX_ROWS} rows (days) to import")
+        yield k, row
+
+
+def _text(value: str, where: str) -> str:
+    """Imported text, refused where no database could store it (NUL, lone surrogates)."""
+    if UNSTORABLE.search(value):
+        raise InvalidInput(f"{where}: {UNSTORABLE_TEXT}", field="file")
+    return value
 
 
 def _day(value: str, where: str) -> date:
@@ -87,7 +118,12 @@ def _value(raw: str, numeric: bool, where: str) -> float | None:
     except ValueError:
         if raw in NOT_DONE:
             return None
-        raise InvalidInput(f"{where}: {raw!r} is not a number", field="file") from None
+        raise InvalidInput(f"{where}: {raw[:40]!r} is not a number", field="file") from None
+    if amount > MAX_AMOUNT * 1000:  # before dividing: a 400-digit value overflows a float
+        raise InvalidInput(
+            f"{where}: the value is more than {MAX_AMOUNT:g} (Loop writes the amount times 1000)",
+            field="file",
+        )
     return amount / 1000 if amount >= 0 else None
 
 
@@ -101,9 +137,13 @@ def _habit_fields(row: dict[str, str], tz: str, k: int) -> tuple[dict[str, Any],
     except ValueError as exc:
         raise InvalidInput(f"{where}: the frequency is not whole numbers", field="file") from exc
     fields: dict[str, Any] = {
-        "name": (row.get("Name") or "").strip() or f"Habit {row.get('Position', k + 1)}",
-        "description": "\n".join(
-            part for part in (row.get("Question", ""), row.get("Description", "")) if part
+        "name": _text((row.get("Name") or "").strip(), f"{where} (Name)")
+        or f"Habit {row.get('Position', k + 1)}",
+        "description": _text(
+            "\n".join(
+                part for part in (row.get("Question", ""), row.get("Description", "")) if part
+            ),
+            f"{where} (Question, Description)",
         ),
         "kind": arithmetic.NUMERIC if numeric else arithmetic.BOOLEAN,
         "times": 1 if numeric else times,
@@ -113,22 +153,31 @@ def _habit_fields(row: dict[str, str], tz: str, k: int) -> tuple[dict[str, Any],
     }
     if numeric:
         try:
-            fields["target"] = float(row.get("Target Value") or 0) or 1.0
+            target = float(row.get("Target Value") or 0) or 1.0
         except ValueError as exc:
             raise InvalidInput(f"{where}: Target Value is not a number", field="file") from exc
-        fields["unit"] = (row.get("Unit") or "").strip()[:32] or None
+        if not math.isfinite(target) or abs(target) > MAX_AMOUNT:
+            raise InvalidInput(
+                f"{where}: Target Value must be a finite number within ±{MAX_AMOUNT:g}",
+                field="file",
+            )
+        fields["target"] = target
+        fields["unit"] = _text((row.get("Unit") or "").strip()[:32], f"{where} (Unit)") or None
         if (row.get("Target Type") or "").strip() == "AT_MOST":
             notes.append(f"{fields['name']}: an AT_MOST target was imported as at least")
     return fields, notes
 
 
 def _checkmarks(text: str, numeric: bool, where: str) -> dict[date, tuple[float, str]]:
-    rows = _rows(text, where)
     out: dict[date, tuple[float, str]] = {}
-    for k, row in enumerate(rows[1:] if rows and rows[0][0] == "Date" else rows):
-        value = _value(row[1] if len(row) > 1 else "", numeric, f"{where} row {k + 2}")
+    for k, row in _counted(_rows(text, where), where):
+        if k == 0 and row[0] == "Date":
+            continue
+        at = f"{where} row {k + 1}"
+        value = _value(row[1] if len(row) > 1 else "", numeric, at)
         if value is not None:
-            out[_day(row[0], f"{where} row {k + 2}")] = (value, row[2] if len(row) > 2 else "")
+            note = _text(row[2], f"{at} (Notes)") if len(row) > 2 else ""
+            out[_day(row[0], at)] = (value, note)
     return out
 
 
@@ -165,7 +214,7 @@ def parse(raw: bytes, content_type: str, tz: str) -> tuple[list[dict[str, Any]],
     habits_csv = _root(files, "Habits.csv")
     found: list[dict[str, Any]] = []
     if habits_csv is not None:
-        rows = _rows(habits_csv, "Habits.csv")
+        rows = list(_rows(habits_csv, "Habits.csv"))
         if not rows or rows[0][:2] != HEADER[:2]:
             raise InvalidInput(
                 "Habits.csv does not start with Loop's header (Position,Name,…)", field="file"
@@ -188,19 +237,19 @@ def parse(raw: bytes, content_type: str, tz: str) -> tuple[list[dict[str, Any]],
             )
             numeric = fields["kind"] == arithmetic.NUMERIC
             days = _checkmarks(marks, numeric, f"{folder}/Checkmarks.csv") if marks else {}
-            found.append({"fields": fields, "days": days})
+            found.append({"fields": fields, "days": days, "where": f"Habits.csv row {k + 2}"})
         wide = _root(files, "Checkmarks.csv")
         if found and not any(item["days"] for item in found) and wide is not None:
             _wide(wide, found)
     elif (wide := _root(files, "Checkmarks.csv")) is not None:
-        rows = _rows(wide, "Checkmarks.csv")
-        if not rows or rows[0][0] != "Date":
+        header = next(_rows(wide, "Checkmarks.csv"), None)
+        if header is None or header[0] != "Date":
             raise InvalidInput(
                 "this is not Loop's export: send its zip, its Habits.csv (Position,Name,…) "
                 "or its Checkmarks.csv (Date,…)",
                 field="file",
             )
-        names = [n for n in rows[0][1:] if n]
+        names = [_text(n, "Checkmarks.csv row 1") for n in header[1:] if n]
         if len(names) > MAX_HABITS:
             raise TooLarge(f"at most {MAX_HABITS} habits at a time")
         found = [
@@ -215,6 +264,7 @@ def parse(raw: bytes, content_type: str, tz: str) -> tuple[list[dict[str, Any]],
                     "archived": False,
                 },
                 "days": {},
+                "where": "Checkmarks.csv row 1",
             }
             for name in names
         ]
@@ -236,9 +286,10 @@ def _root(files: dict[str, str], name: str) -> str | None:
 
 def _wide(text: str, found: list[dict[str, Any]]) -> None:
     """The root Checkmarks.csv: a column per habit, in the order of Habits.csv."""
-    rows = _rows(text, "Checkmarks.csv")
-    for k, row in enumerate(rows[1:]):
-        where = f"Checkmarks.csv row {k + 2}"
+    for k, row in _counted(_rows(text, "Checkmarks.csv"), "Checkmarks.csv"):
+        if k == 0:
+            continue  # the header: Date and the habits' names
+        where = f"Checkmarks.csv row {k + 1}"
         day = _day(row[0], where)
         for item, raw in zip(found, row[1:], strict=False):
             numeric = item["fields"]["kind"] == arithmetic.NUMERIC
@@ -257,7 +308,10 @@ def import_bytes(
     total = 0
     with write_transaction(visions._engine) as conn:
         for item in parsed:
-            values = habit_values(item["fields"], None)
+            try:
+                values = habit_values(item["fields"], None)
+            except InvalidInput as exc:  # the habit's name too long, a frequency out of range
+                raise InvalidInput(f"{item['where']}: {exc.message}", field="file") from exc
             existing = conn.execute(
                 select(Habit).where(Habit.h_instancia == h_instancia, Habit.name == values["name"])
             ).first()

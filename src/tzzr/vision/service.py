@@ -34,7 +34,7 @@ from tzzr.vision import rows as r
 from tzzr.vision.actions import Actions
 from tzzr.vision.habit_store import HabitStore
 from tzzr.vision.key_results import KeyResults
-from tzzr.vision.store import LINKS, NAMES, Store, get_row, parse_date
+from tzzr.vision.store import LINKS, NAMES, Store, get_row, link_once, parse_date
 
 
 class Visions(Actions, KeyResults, HabitStore, Store):
@@ -387,16 +387,8 @@ class Visions(Actions, KeyResults, HabitStore, Store):
         with write_transaction(self._engine) as conn:
             get_row(conn, parent, h_instancia, parent_id)
             get_row(conn, child, h_instancia, child_id)
-            columns = table.__table__.c
-            there = conn.execute(
-                select(columns[left]).where(columns[left] == parent_id, columns[right] == child_id)
-            ).first()
-            if there is None:
-                conn.execute(
-                    insert(table).values(
-                        {left: parent_id, right: child_id, "h_instancia": h_instancia}
-                    )
-                )
+            values = {left: parent_id, right: child_id, "h_instancia": h_instancia}
+            if link_once(conn, table, values):
                 self._emit(
                     conn,
                     h_instancia,

@@ -2,11 +2,12 @@
 `vision` leaf that seals a record, the SENTINEL event of a change, and links."""
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tzzr.canonical import canonical_json, sha256_hex
 from tzzr.db.engine import write_transaction
@@ -45,6 +46,15 @@ TABLES: dict[str, Any] = {
 NAMES = {kind: kind.replace("_", " ") for kind in TABLES}
 
 
+def link_once(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING of a link row: whether it was new. Two requests
+    that add the same link at once on PostgreSQL both succeed (one writes it), where a
+    check-then-insert would answer the second with its primary key's violation."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    done = conn.execute(dialect.insert(table).values(values).on_conflict_do_nothing())
+    return bool(done.rowcount)
+
+
 def get_row(conn: Connection, kind: str, h_instancia: str, object_id: int) -> Any:
     table = TABLES[kind]
     row = conn.execute(
@@ -55,15 +65,33 @@ def get_row(conn: Connection, kind: str, h_instancia: str, object_id: int) -> An
     return row
 
 
+# The days a date field may name: a calendar writes the day after a due date, a check-in
+# is read in a zone up to 14 hours ahead, and a year-9999 date overflows both.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def parse_date(value: Any, field: str) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InvalidInput(f"{field} must be a date such as 2026-12-31", field=field)
+    """A date field (None stays None); 422 naming `field` for anything else, or for a day
+    outside FIRST_DAY..LAST_DAY."""
+    found: date | None = None
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        found = value
+    elif isinstance(value, str):
+        with suppress(ValueError):
+            found = date.fromisoformat(value)
+    if found is None:
+        raise InvalidInput(f"{field} must be a date such as 2026-12-31", field=field)
+    if not in_range(found):
+        raise InvalidInput(
+            f"{field} must be from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}", field=field
+        )
+    return found
 
 
 class Store:
@@ -148,6 +176,4 @@ class Store:
             except NotFound as exc:
                 raise InvalidInput(exc.message, field=f"{parent}Ids[{k}]") from exc
             table, left, right = LINKS[(parent, child)]
-            conn.execute(
-                insert(table).values({left: parent_id, right: child_id, "h_instancia": h_instancia})
-            )
+            link_once(conn, table, {left: parent_id, right: child_id, "h_instancia": h_instancia})

@@ -13,6 +13,8 @@ revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+# as in tzzr.db.models_vision: SQLite may not reuse an id after a delete
+NO_REUSE = {"sqlite_autoincrement": True}
 
 
 def _id() -> sa.Column[int]:
@@ -72,6 +74,7 @@ def _checkins(name: str, parent: str, parent_table: str, *extra: sa.Constraint) 
         sa.Column("leaf_index", sa.BigInteger, nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         *extra,
+        **NO_REUSE,
     )
 
 
@@ -86,6 +89,7 @@ def upgrade() -> None:
         _source(),
         sa.Column("leaf_index", sa.BigInteger, nullable=True),
         *_times(),
+        **NO_REUSE,
     )
     op.create_index("ix_visions_instance", "visions", ["h_instancia", "id"])
     op.create_table(
@@ -100,6 +104,7 @@ def upgrade() -> None:
         sa.Column("achieved_leaf", sa.BigInteger, nullable=True),
         _source(),
         *_times(),
+        **NO_REUSE,
     )
     op.create_index("ix_milestones_instance", "milestones", ["h_instancia", "id"])
     op.create_table(
@@ -115,6 +120,7 @@ def upgrade() -> None:
         sa.Column("evidence", JSONDoc, nullable=False),
         _source(),
         *_times(),
+        **NO_REUSE,
     )
     op.create_index("ix_actions_instance", "actions", ["h_instancia", "id"])
     op.create_table(
@@ -133,6 +139,7 @@ def upgrade() -> None:
         sa.Column("weight", sa.Float, nullable=False),
         _source(),
         *_times(),
+        **NO_REUSE,
     )
     op.create_index("ix_habits_instance", "habits", ["h_instancia", "id"])
     _checkins(
@@ -152,6 +159,7 @@ def upgrade() -> None:
         sa.Column("weight", sa.Float, nullable=False),
         _source(),
         *_times(),
+        **NO_REUSE,
     )
     op.create_index("ix_key_results_instance", "key_results", ["h_instancia", "id"])
     _checkins("key_result_checkins", "key_result_id", "key_results")
