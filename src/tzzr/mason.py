@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing.exceptions import Unresolvable
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from tzzr.canonical import canonical_json, sha256_hex
@@ -63,6 +61,9 @@ def suggestions(steps: list[dict[str, Any]], schema: dict[str, Any]) -> dict[str
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return {}
+    from jsonschema import Draft202012Validator  # loads with the first check, not the server
+    from referencing.exceptions import Unresolvable
+
     validator = Draft202012Validator(schema)
     found: dict[str, Any] = {}
     for step in steps:
@@ -247,6 +248,8 @@ class Mason:
         if not isinstance(fields, dict):
             raise InvalidInput("send the fields as a JSON object", field="fields")
         schema = self.schema(instance)
+        from jsonschema import Draft202012Validator
+
         found = schema_error(Draft202012Validator(schema), fields, "fields")
         if found is not None:
             message, field = found

@@ -19,16 +19,18 @@ from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tzzr.cells.base import Artifact, CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.images import formats
 from tzzr.cells.meta import KnowledgeCell
-from tzzr.cells.prep import Prepared, prepare
 from tzzr.errors import TooLarge
 from tzzr.validation import invalid_input
+
+if TYPE_CHECKING:  # numpy (and OpenCV) load when a page is read, not when cells are found
+    from tzzr.cells.prep import Prepared
 
 LANGUAGES = {"es": "spa", "en": "eng", "spa": "spa", "eng": "eng"}
 DEFAULT_LANG = "spa+eng"  # spa+eng reads accents well and English too
@@ -116,7 +118,7 @@ def _decode(data: bytes, max_pixels: int) -> Any:
         ) from exc
 
 
-def _words(tsv: str, prepared: Prepared | None = None) -> tuple[str, list[dict[str, Any]]]:
+def _words(tsv: str, prepared: "Prepared | None" = None) -> tuple[str, list[dict[str, Any]]]:
     """The text, a line per line Tesseract found (a blank line between paragraphs), and
     its words; with `prepared`, each word's `box` is where it is on the original image
     and `quad` the four corners it covers there."""
@@ -338,6 +340,8 @@ def _read(binary: str, gray: Any, langs: str, context: CellContext, options: Ocr
     """One image or PDF page: prepared (unless the run says not to), read, and its
     words put back on the original's coordinates."""
     import cv2
+
+    from tzzr.cells.prep import prepare
 
     prepared = None
     if options.prepare:

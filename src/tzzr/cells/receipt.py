@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tzzr.cells import receipt_lines
-from tzzr.cells import receipt_rules as rules
 from tzzr.cells.base import CellContext, CellFailed, CellResult, Payload
 from tzzr.cells.meta import KnowledgeCell
 from tzzr.validation import invalid_input
@@ -54,6 +53,8 @@ def extract(
 ) -> dict[str, Any]:
     """The fields of the receipt in `text`; `words` ((text, conf 0..100) in reading
     order) weigh each field's confidence by how sure OCR was of what it was read from."""
+    from tzzr.cells import receipt_rules as rules  # (and python-stdnum) load with a receipt
+
     lines = receipt_lines.read_lines(text)  # 1. normalised lines with their amounts
     rows = receipt_lines.attach_torn(lines)  # 2. amounts put back on the labels they were torn from
     sure = receipt_lines.OcrConfidence(lines, words)  # 3. each word's OCR confidence
