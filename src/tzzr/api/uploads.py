@@ -74,21 +74,22 @@ class _Reader:
     arrived is kept, as for a cut connection) when its client has been silent for
     IDLE_SECONDS, or at once when a newer HEAD or PATCH of the same upload (the client
     resuming) supersedes it. It is only ever cancelled while it awaits the socket, never
-    while a thread writes its bytes."""
+    while a thread writes its bytes, and silence counts only while it awaits the socket:
+    the server's own stalls (a slow fsync, S3 parts in flight) are not the client's."""
 
     def __init__(self) -> None:
         task = asyncio.current_task()
         assert task is not None
         self.task = task
         self.loop = asyncio.get_running_loop()
-        self.last = self.loop.time()
+        self.last = self.loop.time()  # when it began to await the socket
         self.waiting = False  # awaiting the socket: a cancel lands there
         self.wanted = False  # stop asked for
         self.stopped = False  # the cancel was delivered
         self.timer = self.loop.call_later(IDLE_SECONDS, self._check)
 
     def _check(self) -> None:
-        if self.loop.time() - self.last >= IDLE_SECONDS:
+        if self.waiting and self.loop.time() - self.last >= IDLE_SECONDS:
             self.stop()
         else:
             self.timer = self.loop.call_later(IDLE_SECONDS / 2, self._check)
@@ -210,6 +211,7 @@ async def _receive(
     reader = slot.reader = _Reader()
     try:
         while not reader.wanted:
+            reader.last = reader.loop.time()  # after the last write settled, not before
             reader.waiting = True
             try:
                 chunk = await anext(stream)
@@ -217,7 +219,6 @@ async def _receive(
                 break
             finally:
                 reader.waiting = False
-            reader.last = reader.loop.time()
             chunks.append(chunk)
             size += len(chunk)
             if size >= BUFFER:

@@ -99,6 +99,9 @@ class LocalBlobStore(BlobStore):
             if exc.errno != errno.EXDEV:
                 raise
             return super().adopt_file(path, digest)
+        # Adopted now, however old the upload's file (or the blob kept): `tzzr gc`'s grace
+        # counts from here, so it spares the blob until the entry naming it is committed.
+        os.utime(final)
         path.unlink(missing_ok=True)
         _fsync_dir(final.parent)
         return StoredBlob(digest, size, key)

@@ -128,7 +128,9 @@ class Previewer(Protocol):
 
 
 class CompletedUploads(Protocol):
-    def completed_blob(self, instance: InstanceInfo, sha256: str) -> StoredBlob | None: ...
+    def completed_blob(self, instance: InstanceInfo, sha256: str) -> StoredBlob | None:
+        """None for no such upload; InvalidInput for one that expires too soon."""
+        ...
 
 
 class IngestService:
@@ -314,7 +316,10 @@ class ContainerBuilder:
         if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
             raise InvalidInput("sha256 must be 64 hexadecimal characters", field=field)
         uploads = self._service.uploads
-        blob = None if uploads is None else uploads.completed_blob(self.instance, sha256)
+        try:
+            blob = None if uploads is None else uploads.completed_blob(self.instance, sha256)
+        except InvalidInput as exc:  # expires too soon: named by its place here
+            raise InvalidInput(exc.message, field=field) from None
         if blob is None:
             raise InvalidInput(
                 f"no completed upload with sha256 {sha256.lower()} in this instance: upload "

@@ -182,21 +182,38 @@ class Uploads:
             info = self._publish(instance, info, row.storage)
         return info
 
+    def expiry_margin(self) -> timedelta:
+        """How long a completed upload must still have to live for an ingest to name it:
+        `tzzr gc` keeps its blob only while it has not expired, and the entry naming it
+        is committed a while after the check (the gc grace, at most half the lifetime)."""
+        settings = self.settings
+        return timedelta(
+            seconds=min(settings.gc_grace_seconds, settings.upload_expires_seconds // 2)
+        )
+
     def completed_blob(self, instance: InstanceInfo, sha256: str) -> StoredBlob | None:
-        """The blob of a completed, unexpired upload of this instance with this digest."""
+        """The blob of a completed upload of this instance with this digest, unexpired
+        for `expiry_margin()` more at least (422 for one that expires sooner)."""
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(Upload.id)
+                select(Upload.id, Upload.expires_at)
                 .where(
                     Upload.h_instancia == instance.h_instancia,
                     Upload.sha256 == sha256.lower(),
                     Upload.state == COMPLETE,
                     Upload.expires_at > self.now(),
                 )
+                .order_by(Upload.expires_at.desc())
                 .limit(1)
             ).first()
         if row is None:
             return None
+        if row.expires_at <= self.now() + self.expiry_margin():
+            raise InvalidInput(
+                f"the upload with sha256 {sha256.lower()} expires at "
+                f"{rfc3339(row.expires_at)}, too soon to be kept for this entry: upload the "
+                "file through /uploads again (or send it inline as content)"
+            )
         store = self._store(instance)
         size = store.size(sha256.lower())
         if size is None:
@@ -253,47 +270,58 @@ class Uploads:
                 "create a new upload"
             )
             with write_transaction(self._engine) as conn:
-                conn.execute(
-                    update(Upload)
-                    .where(Upload.id == info.id, Upload.h_instancia == info.h_instancia)
-                    .values(state=FAILED, error=message, updated_at=self.now())
-                )
-                emit(
-                    conn,
-                    "upload",
-                    severity="warning",
-                    h_instancia=info.h_instancia,
-                    subject=info.id,
-                    data={"state": FAILED, "length": info.length, "sha256": digest},
-                )
-            self.backend.discard(self._store(instance), info.id, storage)
+                failed = conn.execute(
+                    self._while_open(info).values(
+                        state=FAILED, error=message, updated_at=self.now()
+                    )
+                ).rowcount
+                if failed:
+                    emit(
+                        conn,
+                        "upload",
+                        severity="warning",
+                        h_instancia=info.h_instancia,
+                        subject=info.id,
+                        data={"state": FAILED, "length": info.length, "sha256": digest},
+                    )
+            if failed:  # only the completion that failed it discards its bytes
+                self.backend.discard(self._store(instance), info.id, storage)
             raise InvalidInput(message, field="Upload-Metadata")
         with write_transaction(self._engine) as conn:
-            conn.execute(
-                update(Upload)
-                .where(Upload.id == info.id, Upload.h_instancia == info.h_instancia)
+            claimed = conn.execute(
+                self._while_open(info)
+                .where(Upload.offset == info.length, Upload.sha256.is_(None))
                 .values(sha256=digest, updated_at=self.now())
-            )
+            ).rowcount
+        if not claimed:  # another completion (another server's HEAD) came first: it publishes
+            return self.get(instance, info.id)
         return self._publish(instance, self.get(instance, info.id), storage)
+
+    @staticmethod
+    def _while_open(info: UploadInfo) -> Any:
+        """An UPDATE of this upload that changes nothing once it is no longer open
+        (completed, failed or terminated by another request): its rowcount says."""
+        return update(Upload).where(
+            Upload.id == info.id, Upload.h_instancia == info.h_instancia, Upload.state == OPEN
+        )
 
     def _publish(self, instance: InstanceInfo, info: UploadInfo, storage: Storage) -> UploadInfo:
         assert info.sha256 is not None
         self.backend.publish(self._store(instance), info.id, info.length, storage, info.sha256)
         with write_transaction(self._engine) as conn:
-            conn.execute(
-                update(Upload)
-                .where(Upload.id == info.id, Upload.h_instancia == info.h_instancia)
-                .values(
+            published = conn.execute(
+                self._while_open(info).values(
                     state=COMPLETE, storage=None, completed_at=self.now(), updated_at=self.now()
                 )
-            )
-            emit(
-                conn,
-                "upload",
-                h_instancia=info.h_instancia,
-                subject=info.id,
-                data={"state": COMPLETE, "length": info.length, "sha256": info.sha256},
-            )
+            ).rowcount
+            if published:  # once, however many completions published the same blob
+                emit(
+                    conn,
+                    "upload",
+                    h_instancia=info.h_instancia,
+                    subject=info.id,
+                    data={"state": COMPLETE, "length": info.length, "sha256": info.sha256},
+                )
         return self.get(instance, info.id)
 
     # -- termination and expiry -------------------------------------------------------
@@ -416,6 +444,15 @@ class Patch:
         self.durable = self.offset
         self._synced_at = time.monotonic()
 
+    def _rollback(self) -> None:
+        """Back to this PATCH's last recorded offset, unless the row moved on from it:
+        another writer (a second server, docs/packet.md) recorded bytes past it, or the
+        upload was completed (a local file may be the blob now) or terminated; those
+        bytes are not this PATCH's to cut."""
+        row = self._uploads._row(self.info.h_instancia, self.info.id)
+        if row is not None and row.state == OPEN and row.offset == self.durable:
+            self._appender.rollback()
+
     def keep(self) -> None:
         """The client went away: what arrived is kept (none of it when a checksum was
         asked for, since it cannot be verified)."""
@@ -423,7 +460,7 @@ class Patch:
             if self._checksum is None:
                 self._sync()
             else:
-                self._appender.rollback()
+                self._rollback()
         finally:
             self.close()
 
@@ -432,7 +469,7 @@ class Patch:
             if checksum is not None and (
                 self._checksum is None or self._checksum.digest() != checksum
             ):
-                self._appender.rollback()
+                self._rollback()
                 raise ChecksumMismatch(
                     "the bytes of this PATCH do not match its Upload-Checksum; they were "
                     f"discarded: send them again from offset {self.durable}",
@@ -458,7 +495,7 @@ class Patch:
     def abort(self) -> None:
         if not self._closed:
             try:
-                self._appender.rollback()
+                self._rollback()
             finally:
                 self.close()
 
