@@ -61,6 +61,7 @@ MAX_AMOUNT = 1e15  # a numeric check-in's value, as every writer bounds it
 CHECKED = {"YES_MANUAL", "2"}
 NOT_DONE = {"YES_AUTO", "1", "NO", "0", "SKIP", "3", "-3", "UNKNOWN", "-1", ""}
 COLOR = "#37474F"
+DONE = (1.0, "")  # one tuple for every plain yes (a million days are a million entries)
 
 
 def _sanitize(name: str) -> str:
@@ -177,7 +178,7 @@ def _checkmarks(text: str, numeric: bool, where: str) -> dict[date, tuple[float,
         value = _value(row[1] if len(row) > 1 else "", numeric, at)
         if value is not None:
             note = _text(row[2], f"{at} (Notes)") if len(row) > 2 else ""
-            out[_day(row[0], at)] = (value, note)
+            out[_day(row[0], at)] = DONE if value == 1.0 and not note else (value, note)
     return out
 
 
@@ -295,7 +296,7 @@ def _wide(text: str, found: list[dict[str, Any]]) -> None:
             numeric = item["fields"]["kind"] == arithmetic.NUMERIC
             value = _value(raw, numeric, where)
             if value is not None:
-                item["days"][day] = (value, "")
+                item["days"][day] = DONE if value == 1.0 else (value, "")
 
 
 def import_bytes(
@@ -311,6 +312,8 @@ def import_bytes(
             try:
                 values = habit_values(item["fields"], None)
             except InvalidInput as exc:  # the habit's name too long, a frequency out of range
+                if exc.field == "tz":  # the request's ?tz=, not the file
+                    raise
                 raise InvalidInput(f"{item['where']}: {exc.message}", field="file") from exc
             existing = conn.execute(
                 select(Habit).where(Habit.h_instancia == h_instancia, Habit.name == values["name"])
