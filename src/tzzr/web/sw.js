@@ -106,7 +106,8 @@ async function waiting() { // captures that go by themselves (not those that wai
 async function flushThroughPages() {
   const deadline = Date.now() + SYNC_WAIT_MS;
   while ((await waiting()) > 0) {
-    const pages = await self.clients.matchAll({ type: "window" });
+    // every TZZR page, also one opened before this worker took control of it
+    const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     if (!pages.length) throw new Error("no TZZR page is open to send the outbox; it goes when the app is opened");
     if (Date.now() > deadline) throw new Error("the outbox is not empty yet; the browser syncs again later");
     for (const page of pages) page.postMessage({ type: "tzzr.flush" });
