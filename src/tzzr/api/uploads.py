@@ -7,7 +7,7 @@ the tus headers); `GET /uploads/{upload_id}` answers JSON for pages. docs/packet
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -133,6 +133,23 @@ async def _take(slot: _Slot) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+@contextlib.asynccontextmanager
+async def _held(upload_id: str) -> AsyncIterator[_Slot]:
+    """The upload's one writer slot for the request (a PATCH still in flight is the
+    client's lost one: stopped first); 423 when it is not free within LOCK_WAIT."""
+    slot = _slot(upload_id)
+    if not await _take(slot):
+        raise Locked(
+            f"a PATCH of upload {upload_id} is still being written; retry shortly",
+            field="upload_id",
+            retry_after=1,
+        )
+    try:
+        yield slot
+    finally:
+        slot.lock.release()
 
 
 def _uploads(request: Request) -> Uploads:
@@ -316,19 +333,10 @@ async def head(
     _check_tus(request)
     uploads = _uploads(request)
     await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
-    slot = _slot(upload_id)
     # A client asks HEAD to resume: a PATCH still in flight is its lost one, stopped so
     # that the offset it answers is settled (and an upload completed by one writer only).
-    if not await _take(slot):
-        raise Locked(
-            f"a PATCH of upload {upload_id} is still being written; retry shortly",
-            field="upload_id",
-            retry_after=1,
-        )
-    try:
+    async with _held(upload_id):
         info = await run_in_threadpool(uploads.current, principal.instance, upload_id)
-    finally:
-        slot.lock.release()
     return Response(status_code=200, headers=_state_headers(info))
 
 
@@ -355,14 +363,7 @@ async def patch(
     offset = protocol.parse_length(request.headers.get("upload-offset"), "Upload-Offset")
     checksum = protocol.parse_checksum(request.headers.get("upload-checksum"))
     await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
-    slot = _slot(upload_id)
-    if not await _take(slot):
-        raise Locked(
-            f"another PATCH of upload {upload_id} is still being written; retry shortly",
-            field="upload_id",
-            retry_after=1,
-        ) from None
-    try:
+    async with _held(upload_id) as slot:
         found = await run_in_threadpool(uploads.patch, principal.instance, upload_id, offset)
         try:
             _declared_length(request, found.info.length - offset)
@@ -373,8 +374,6 @@ async def patch(
             info = await _receive(request, slot, found, checksum)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody reads it: the client is gone
-    finally:
-        slot.lock.release()
     return Response(status_code=204, headers=_state_headers(info))
 
 
@@ -385,15 +384,6 @@ async def terminate(
     _check_tus(request)
     uploads = _uploads(request)
     await run_in_threadpool(uploads.get, principal.instance, upload_id)  # 404 before all
-    slot = _slot(upload_id)
-    if not await _take(slot):
-        raise Locked(
-            f"a PATCH of upload {upload_id} is still being written; retry shortly",
-            field="upload_id",
-            retry_after=1,
-        )
-    try:
+    async with _held(upload_id):
         await run_in_threadpool(uploads.terminate, principal.instance, upload_id)
-    finally:
-        slot.lock.release()
     return Response(status_code=204)
