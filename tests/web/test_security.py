@@ -206,6 +206,14 @@ def send_offline_capture(tab: Tab, name: str, data: bytes) -> None:
     )
 
 
+def wait_sent(tab: Tab, timeout: float = 20.0) -> None:
+    """Until the page's outbox (IndexedDB, not the list drawn from it) holds nothing."""
+    deadline = time.monotonic() + timeout
+    while tab.queued():
+        assert time.monotonic() < deadline, "the capture never left the outbox"
+        time.sleep(0.1)
+
+
 def assert_arrived(tab: Tab, server: Shape, before: int, data: bytes) -> None:
     """The capture is the one new entry, byte for byte, and the page broke no rule."""
     after = entries(server)
@@ -314,7 +322,9 @@ def test_a_capture_waits_for_its_own_instance(browser: Any, server: Shape) -> No
         tab.page.goto(f"{tab.url}/app?signout")
         tab.sign_in(server.live.admin_key)
         tab.page.wait_for_url("**/app/capture")  # back on deck: it goes by itself
-        tab.page.wait_for_function("() => document.querySelectorAll('#queued li').length === 0")
+        # The list is empty for a moment while a fresh page reads its outbox: wait on the
+        # outbox itself, which lets a capture go only after the server's 200.
+        wait_sent(tab)
         assert_arrived(tab, server, before, data)
     finally:
         tab.close()
